@@ -1,0 +1,40 @@
+using Steward.Catalog;
+using Steward.Instances;
+using Steward.Runtime;
+
+namespace Steward.Engines;
+
+/// <summary>
+/// The adapter for one data service (PostgreSQL, Redis). The broker drives instances only through this
+/// contract; a new data service is a new engine and one registration. Every method that changes state is
+/// idempotent, because a resumed operation may call it again.
+/// </summary>
+public interface IDataServiceEngine
+{
+    /// <summary>The catalog entry: service, plans, parameter schemas.</summary>
+    ServiceOffering Offering { get; }
+
+    /// <summary>Creates the data directory contents (initdb and the like) in an empty data directory.</summary>
+    Task InitializeAsync(EngineContext context, CancellationToken cancellationToken);
+
+    /// <summary>Writes the server's configuration for the instance's plan and parameters.</summary>
+    Task ConfigureAsync(EngineContext context, CancellationToken cancellationToken);
+
+    /// <summary>How to run the server in the foreground.</summary>
+    ProcessLaunch Launch(EngineContext context);
+
+    /// <summary>One protocol-level check (connect and query); throws with the reason when the server does not answer correctly.</summary>
+    Task ProbeAsync(EngineContext context, CancellationToken cancellationToken);
+
+    /// <summary>Creates what applications use (database, owner role) once the server is up.</summary>
+    Task BootstrapAsync(EngineContext context, CancellationToken cancellationToken);
+
+    /// <summary>Creates (or re-creates with the same password) the binding's user.</summary>
+    Task CreateCredentialsAsync(EngineContext context, ServiceBinding binding, CancellationToken cancellationToken);
+
+    /// <summary>Removes the binding's user and ends its sessions, so the credentials stop working.</summary>
+    Task RevokeCredentialsAsync(EngineContext context, ServiceBinding binding, CancellationToken cancellationToken);
+
+    /// <summary>The credentials object returned to the platform for a binding.</summary>
+    IReadOnlyDictionary<string, object> Credentials(EngineContext context, ServiceBinding binding);
+}

@@ -1,0 +1,9 @@
+namespace Steward.Instances;
+
+/// <summary>Where a binding is in its life.</summary>
+public enum BindingState
+{
+    Creating,
+    Created,
+    Deleting,
+}

@@ -1,0 +1,9 @@
+namespace Steward.Operations;
+
+/// <summary>OSB operation states.</summary>
+public enum OperationState
+{
+    InProgress,
+    Succeeded,
+    Failed,
+}

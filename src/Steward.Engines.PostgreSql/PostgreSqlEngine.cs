@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Text;
+using Npgsql;
+using Steward.Catalog;
+using Steward.Instances;
+using Steward.Runtime;
+
+namespace Steward.Engines.PostgreSql;
+
+/// <summary>
+/// Runs each instance as its own PostgreSQL server. Applications use the database <c>app</c>, owned by the
+/// NOLOGIN role <c>app_owner</c>; every read-write binding is a LOGIN role that is a member of app_owner and
+/// acts as it, so tables created through one binding are usable through every other.
+/// </summary>
+public sealed class PostgreSqlEngine : IDataServiceEngine
+{
+    /// <summary>The database applications use.</summary>
+    public const string Database = "app";
+
+    private const string OwnerRole = "app_owner";
+    private readonly string _binDir;
+
+    public PostgreSqlEngine(PostgreSqlEngineOptions options)
+    {
+        _binDir = options.BinDir ?? PostgreSqlEngineOptions.DiscoverBinDir()
+            ?? throw new InvalidOperationException("PostgreSQL server binaries not found under /usr/lib/postgresql; install them with: apt-get install postgresql-15");
+    }
+
+    public ServiceOffering Offering => PostgreSqlCatalog.Offering;
+
+    public async Task InitializeAsync(EngineContext context, CancellationToken cancellationToken)
+    {
+        var pwfile = Path.Combine(context.Paths.ConfigDir, "initdb.pw");
+        await context.Runtime.WriteFileAsync(pwfile, context.Instance.AdminPassword + "\n", cancellationToken);
+        try
+        {
+            var result = await context.Runtime.RunToolAsync(
+                Path.Combine(_binDir, "initdb"),
+                ["-D", context.Paths.DataDir, "-U", context.Instance.AdminUser, "--pwfile", pwfile, "--auth", "scram-sha-256", "--encoding", "UTF8", "--no-locale", "--no-instructions"],
+                null,
+                cancellationToken);
+            if (!result.Succeeded)
+            {
+                throw new InvalidOperationException($"initdb failed with exit code {result.ExitCode}: {Tail(result.Output)}");
+            }
+        }
+        finally
+        {
+            File.Delete(pwfile);
+        }
+    }
+
+    public async Task ConfigureAsync(EngineContext context, CancellationToken cancellationToken)
+    {
+        var p = new ParameterValues(context.Instance.ParametersJson);
+        var limits = context.Plan.Limits;
+        var maxConnections = Math.Min(p.Integer("max_connections") ?? limits.MaxConnections, limits.MaxConnections);
+        var conf = new StringBuilder()
+            .AppendLine("# Written by Steward for this instance; changes are overwritten on update.")
+            .AppendLine(CultureInfo.InvariantCulture, $"data_directory = '{context.Paths.DataDir}'")
+            .AppendLine(CultureInfo.InvariantCulture, $"hba_file = '{Path.Combine(context.Paths.ConfigDir, "pg_hba.conf")}'")
+            .AppendLine(CultureInfo.InvariantCulture, $"ident_file = '{Path.Combine(context.Paths.ConfigDir, "pg_ident.conf")}'")
+            .AppendLine("listen_addresses = '127.0.0.1'")
+            .AppendLine(CultureInfo.InvariantCulture, $"port = {context.Port}")
+            .AppendLine("unix_socket_directories = ''")
+            .AppendLine(CultureInfo.InvariantCulture, $"max_connections = {maxConnections}")
+            .AppendLine(CultureInfo.InvariantCulture, $"shared_buffers = '{Math.Max(16, limits.MemoryMb / 4)}MB'")
+            .AppendLine(CultureInfo.InvariantCulture, $"effective_cache_size = '{Math.Max(32, limits.MemoryMb * 3 / 4)}MB'")
+            .AppendLine(CultureInfo.InvariantCulture, $"statement_timeout = {p.Integer("statement_timeout_ms") ?? 0}")
+            .AppendLine("password_encryption = 'scram-sha-256'")
+            .AppendLine("logging_collector = off")
+            .AppendLine("log_destination = 'stderr'")
+            .AppendLine("log_line_prefix = '%m [%p] %q%u@%d '")
+            .AppendLine("wal_level = 'replica'")
+            .ToString();
+        await context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "postgresql.conf"), conf, cancellationToken);
+        await context.Runtime.WriteFileAsync(
+            Path.Combine(context.Paths.ConfigDir, "pg_hba.conf"),
+            "# TYPE  DATABASE  USER  ADDRESS       METHOD\nhost    all       all   127.0.0.1/32  scram-sha-256\n",
+            cancellationToken);
+        await context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "pg_ident.conf"), string.Empty, cancellationToken);
+    }
+
+    public ProcessLaunch Launch(EngineContext context) =>
+        new(Path.Combine(_binDir, "postgres"), ["-D", context.Paths.DataDir, "-c", "config_file=" + Path.Combine(context.Paths.ConfigDir, "postgresql.conf")])
+        {
+            StopSignal = 2, // SIGINT: fast shutdown
+        };
+
+    public async Task ProbeAsync(EngineContext context, CancellationToken cancellationToken)
+    {
+        await using var conn = await OpenAdminAsync(context, "postgres", cancellationToken);
+        await using var cmd = new NpgsqlCommand("SELECT 1", conn);
+        await cmd.ExecuteScalarAsync(cancellationToken);
+    }
+
+    public async Task BootstrapAsync(EngineContext context, CancellationToken cancellationToken)
+    {
+        await using (var conn = await OpenAdminAsync(context, "postgres", cancellationToken))
+        {
+            await ExecuteAsync(conn, $"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OwnerRole}') THEN CREATE ROLE {OwnerRole} NOLOGIN; END IF; END $$", cancellationToken);
+            await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @d", conn);
+            exists.Parameters.AddWithValue("d", Database);
+            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                await ExecuteAsync(conn, $"CREATE DATABASE {Database} OWNER {OwnerRole}", cancellationToken);
+            }
+
+            await ExecuteAsync(conn, $"REVOKE ALL ON DATABASE {Database} FROM PUBLIC", cancellationToken);
+        }
+
+        await using var app = await OpenAdminAsync(context, Database, cancellationToken);
+        await ExecuteAsync(app, $"ALTER SCHEMA public OWNER TO {OwnerRole}", cancellationToken);
+    }
+
+    public async Task CreateCredentialsAsync(EngineContext context, ServiceBinding binding, CancellationToken cancellationToken)
+    {
+        var readOnly = new ParameterValues(binding.ParametersJson).Boolean("read_only") ?? false;
+        var role = Quote(binding.Username);
+        var verifier = ScramVerifier.Compute(binding.Password);
+        await using var conn = await OpenAdminAsync(context, "postgres", cancellationToken);
+        await using (var exists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = @r", conn))
+        {
+            exists.Parameters.AddWithValue("r", binding.Username);
+            var verb = await exists.ExecuteScalarAsync(cancellationToken) is null ? "CREATE" : "ALTER";
+            await ExecuteAsync(conn, $"{verb} ROLE {role} LOGIN PASSWORD '{verifier}'", cancellationToken);
+        }
+
+        if (readOnly)
+        {
+            await ExecuteAsync(conn, $"GRANT pg_read_all_data TO {role}", cancellationToken);
+            await ExecuteAsync(conn, $"GRANT CONNECT ON DATABASE {Database} TO {role}", cancellationToken);
+        }
+        else
+        {
+            await ExecuteAsync(conn, $"GRANT {OwnerRole} TO {role}", cancellationToken);
+            await ExecuteAsync(conn, $"ALTER ROLE {role} SET role = '{OwnerRole}'", cancellationToken);
+        }
+    }
+
+    public async Task RevokeCredentialsAsync(EngineContext context, ServiceBinding binding, CancellationToken cancellationToken)
+    {
+        var role = Quote(binding.Username);
+        await using (var conn = await OpenAdminAsync(context, "postgres", cancellationToken))
+        {
+            await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = @r", conn);
+            exists.Parameters.AddWithValue("r", binding.Username);
+            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                return;
+            }
+
+            // No new logins first, then end the sessions it has, so nothing keeps working after unbind.
+            await ExecuteAsync(conn, $"ALTER ROLE {role} NOLOGIN", cancellationToken);
+            await using var kill = new NpgsqlCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = @r", conn);
+            kill.Parameters.AddWithValue("r", binding.Username);
+            await kill.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var app = await OpenAdminAsync(context, Database, cancellationToken))
+        {
+            await ExecuteAsync(app, $"REASSIGN OWNED BY {role} TO {OwnerRole}", cancellationToken);
+            await ExecuteAsync(app, $"DROP OWNED BY {role}", cancellationToken);
+        }
+
+        await using var admin = await OpenAdminAsync(context, "postgres", cancellationToken);
+        await ExecuteAsync(admin, $"DROP ROLE IF EXISTS {role}", cancellationToken);
+    }
+
+    public IReadOnlyDictionary<string, object> Credentials(EngineContext context, ServiceBinding binding) => new Dictionary<string, object>
+    {
+        ["uri"] = $"postgresql://{binding.Username}:{binding.Password}@{context.Host}:{context.Port}/{Database}",
+        ["jdbcUrl"] = $"jdbc:postgresql://{context.Host}:{context.Port}/{Database}?user={binding.Username}&password={binding.Password}",
+        ["host"] = context.Host,
+        ["port"] = context.Port,
+        ["username"] = binding.Username,
+        ["password"] = binding.Password,
+        ["database"] = Database,
+        ["read_only"] = new ParameterValues(binding.ParametersJson).Boolean("read_only") ?? false,
+    };
+
+    private static async Task<NpgsqlConnection> OpenAdminAsync(EngineContext context, string database, CancellationToken cancellationToken)
+    {
+        var csb = new NpgsqlConnectionStringBuilder
+        {
+            Host = context.Host,
+            Port = context.Port,
+            Username = context.Instance.AdminUser,
+            Password = context.Instance.AdminPassword,
+            Database = database,
+            Pooling = false,
+            Timeout = 5,
+            CommandTimeout = 30,
+        };
+        var conn = new NpgsqlConnection(csb.ConnectionString);
+        try
+        {
+            await conn.OpenAsync(cancellationToken);
+            return conn;
+        }
+        catch
+        {
+            await conn.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection conn, string sql, CancellationToken cancellationToken)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    private static string Tail(string output)
+    {
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return string.Join(" | ", lines.TakeLast(5));
+    }
+}

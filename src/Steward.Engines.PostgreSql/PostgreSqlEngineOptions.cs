@@ -1,0 +1,25 @@
+namespace Steward.Engines.PostgreSql;
+
+/// <summary>Where the PostgreSQL server binaries are.</summary>
+public sealed record PostgreSqlEngineOptions
+{
+    /// <summary>Directory with postgres and initdb; found under /usr/lib/postgresql when not set.</summary>
+    public string? BinDir { get; init; }
+
+    /// <summary>The newest /usr/lib/postgresql/N/bin that holds a postgres binary, or null.</summary>
+    public static string? DiscoverBinDir()
+    {
+        const string root = "/usr/lib/postgresql";
+        if (!Directory.Exists(root))
+        {
+            return null;
+        }
+
+        return Directory.GetDirectories(root)
+            .Select(d => (Dir: Path.Combine(d, "bin"), Version: int.TryParse(Path.GetFileName(d), out var v) ? v : -1))
+            .Where(x => File.Exists(Path.Combine(x.Dir, "postgres")))
+            .OrderByDescending(x => x.Version)
+            .Select(x => x.Dir)
+            .FirstOrDefault();
+    }
+}

@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Steward.Catalog;
+using Steward.Engines.Redis.Resp;
+using Steward.Instances;
+using Steward.Runtime;
+
+namespace Steward.Engines.Redis;
+
+/// <summary>
+/// Runs each instance as its own redis-server. Users live in an ACL file: the default user is disabled,
+/// Steward keeps an admin user, and each binding is an ACL user of its own.
+/// </summary>
+public sealed class RedisEngine : IDataServiceEngine
+{
+    private readonly RedisEngineOptions _options;
+
+    public RedisEngine(RedisEngineOptions options)
+    {
+        _options = options;
+        if (!File.Exists(options.ServerPath))
+        {
+            throw new InvalidOperationException($"redis-server not found at {options.ServerPath}; install it with: apt-get install redis-server");
+        }
+    }
+
+    public ServiceOffering Offering => RedisCatalog.Offering;
+
+    public Task InitializeAsync(EngineContext context, CancellationToken cancellationToken) =>
+        context.Runtime.WriteFileAsync(
+            AclFile(context),
+            $"user default off\nuser {context.Instance.AdminUser} on #{Sha256Hex(context.Instance.AdminPassword)} ~* &* +@all\n",
+            cancellationToken);
+
+    public Task ConfigureAsync(EngineContext context, CancellationToken cancellationToken)
+    {
+        var p = new ParameterValues(context.Instance.ParametersJson);
+        var limits = context.Plan.Limits;
+        var conf = new StringBuilder()
+            .AppendLine("# Written by Steward for this instance; changes are overwritten on update.")
+            .AppendLine("bind 127.0.0.1")
+            .AppendLine(CultureInfo.InvariantCulture, $"port {context.Port}")
+            .AppendLine("protected-mode yes")
+            .AppendLine("daemonize no")
+            .AppendLine(CultureInfo.InvariantCulture, $"dir {context.Paths.DataDir}")
+            .AppendLine("dbfilename dump.rdb")
+            .AppendLine(CultureInfo.InvariantCulture, $"appendonly {((p.Boolean("appendonly") ?? false) ? "yes" : "no")}")
+            .AppendLine(CultureInfo.InvariantCulture, $"maxmemory {limits.MemoryMb}mb")
+            .AppendLine(CultureInfo.InvariantCulture, $"maxmemory-policy {p.String("maxmemory_policy") ?? "noeviction"}")
+            .AppendLine(CultureInfo.InvariantCulture, $"maxclients {limits.MaxConnections}")
+            .AppendLine(CultureInfo.InvariantCulture, $"aclfile {AclFile(context)}")
+            .AppendLine("logfile \"\"")
+            .AppendLine("save 3600 1 300 100 60 10000")
+            .ToString();
+        return context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "redis.conf"), conf, cancellationToken);
+    }
+
+    public ProcessLaunch Launch(EngineContext context) =>
+        new(_options.ServerPath, [Path.Combine(context.Paths.ConfigDir, "redis.conf")]) { StopSignal = 15 };
+
+    public async Task ProbeAsync(EngineContext context, CancellationToken cancellationToken)
+    {
+        await using var conn = await AdminAsync(context, cancellationToken);
+        var reply = await conn.ExecuteAsync(["PING"], cancellationToken);
+        if (reply.AsText() != "PONG")
+        {
+            throw new RespException("PING was not answered with PONG");
+        }
+    }
+
+    public Task BootstrapAsync(EngineContext context, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task CreateCredentialsAsync(EngineContext context, ServiceBinding binding, CancellationToken cancellationToken)
+    {
+        var readOnly = new ParameterValues(binding.ParametersJson).Boolean("read_only") ?? false;
+        string[] rules = readOnly ? ["~*", "&*", "-@all", "+@read", "+@connection"] : ["~*", "&*", "+@all", "-@admin"];
+        await using var conn = await AdminAsync(context, cancellationToken);
+        await conn.ExecuteAsync(["ACL", "SETUSER", binding.Username, "reset", "on", "#" + Sha256Hex(binding.Password), .. rules], cancellationToken);
+        await conn.ExecuteAsync(["ACL", "SAVE"], cancellationToken);
+    }
+
+    public async Task RevokeCredentialsAsync(EngineContext context, ServiceBinding binding, CancellationToken cancellationToken)
+    {
+        await using var conn = await AdminAsync(context, cancellationToken);
+
+        // Deleting an ACL user also closes every connection authenticated as it.
+        await conn.ExecuteAsync(["ACL", "DELUSER", binding.Username], cancellationToken);
+        await conn.ExecuteAsync(["ACL", "SAVE"], cancellationToken);
+    }
+
+    public IReadOnlyDictionary<string, object> Credentials(EngineContext context, ServiceBinding binding) => new Dictionary<string, object>
+    {
+        ["uri"] = $"redis://{binding.Username}:{binding.Password}@{context.Host}:{context.Port}",
+        ["host"] = context.Host,
+        ["port"] = context.Port,
+        ["username"] = binding.Username,
+        ["password"] = binding.Password,
+        ["read_only"] = new ParameterValues(binding.ParametersJson).Boolean("read_only") ?? false,
+    };
+
+    private static string AclFile(EngineContext context) => Path.Combine(context.Paths.ConfigDir, "users.acl");
+
+    private static string Sha256Hex(string s) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(s)));
+
+    private static Task<RespConnection> AdminAsync(EngineContext context, CancellationToken cancellationToken) =>
+        RespConnection.ConnectAsync(context.Host, context.Port, context.Instance.AdminUser, context.Instance.AdminPassword, cancellationToken);
+}

@@ -1,0 +1,8 @@
+namespace Steward.Engines.Redis;
+
+/// <summary>Where the Redis server binary is.</summary>
+public sealed record RedisEngineOptions
+{
+    /// <summary>Path of redis-server.</summary>
+    public string ServerPath { get; init; } = "/usr/bin/redis-server";
+}

@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Steward.Runtime.Local;
+
+/// <summary>
+/// Runs each instance as a real server process on this machine. The server is started in its own session
+/// under a small shell shim (see steward-shim.sh) so it outlives the broker, and a restarted broker finds it
+/// again through the pid file and the process's working directory.
+/// </summary>
+public sealed partial class LocalProcessRuntime : IInstanceRuntime
+{
+    private const UnixFileMode PrivateDir = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode Traversable = PrivateDir | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+    private const UnixFileMode ToolSafePath = UnixFileMode.OtherExecute;
+
+    private readonly LocalRuntimeOptions _options;
+    private readonly ServiceAccount _account;
+    private readonly string _shim;
+    private readonly ILogger _logger;
+
+    public LocalProcessRuntime(LocalRuntimeOptions options, ILogger<LocalProcessRuntime> logger)
+    {
+        _options = options;
+        _logger = logger;
+        _account = ServiceAccount.Resolve(options.ServiceUser);
+        Directory.CreateDirectory(options.InstancesRoot);
+        File.SetUnixFileMode(options.InstancesRoot, Traversable);
+        EnsureReachable(Path.GetFullPath(options.InstancesRoot));
+        _shim = Path.Combine(options.InstancesRoot, ".steward-shim.sh");
+        using (var resource = typeof(LocalProcessRuntime).Assembly.GetManifestResourceStream("steward-shim.sh")!)
+        using (var file = File.Create(_shim))
+        {
+            resource.CopyTo(file);
+        }
+
+        File.SetUnixFileMode(_shim, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+    }
+
+    /// <summary>The account instances run as.</summary>
+    public ServiceAccount Account => _account;
+
+    public InstancePaths PathsFor(string internalId) => new(Path.Combine(Path.GetFullPath(_options.InstancesRoot), internalId));
+
+    public async Task CreateDirectoriesAsync(InstancePaths paths, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(paths.Root))
+        {
+            await DeleteAsync(paths, cancellationToken);
+        }
+
+        foreach (var dir in new[] { paths.Root, paths.DataDir, paths.ConfigDir, paths.RunDir, Path.GetDirectoryName(paths.LogFile)! })
+        {
+            Directory.CreateDirectory(dir);
+            File.SetUnixFileMode(dir, PrivateDir);
+            Own(dir);
+        }
+    }
+
+    public async Task WriteFileAsync(string path, string content, CancellationToken cancellationToken)
+    {
+        var temp = path + ".tmp";
+        await File.WriteAllTextAsync(temp, content, cancellationToken);
+        File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Own(temp);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public async Task<ToolResult> RunToolAsync(string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
+    {
+        var psi = StartInfo(fileName, arguments, environment);
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {fileName}");
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return new ToolResult(process.ExitCode, (await stdout) + (await stderr));
+    }
+
+    public async Task StartAsync(InstancePaths paths, ProcessLaunch launch, CancellationToken cancellationToken)
+    {
+        if (GetStatus(paths) is ProcessStatus.Running running)
+        {
+            LogAlreadyRunning(_logger, paths.Root, running.Pid);
+            return;
+        }
+
+        foreach (var stale in new[] { "server.pid", "shim.pid", "exit.status", "stop.requested" })
+        {
+            File.Delete(Path.Combine(paths.RunDir, stale));
+        }
+
+        var args = new List<string> { _shim, paths.RunDir, paths.LogFile, paths.Root, "--", launch.FileName };
+        args.AddRange(launch.Arguments);
+        var psi = StartInfo("/bin/sh", args, launch.Environment);
+        psi.ArgumentList.Insert(0, psi.FileName);
+        psi.FileName = "setsid";
+        using (var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the instance shim"))
+        {
+            process.StandardInput.Close();
+        }
+
+        // The shim writes the server's pid as soon as it has forked it.
+        var pidFile = Path.Combine(paths.RunDir, "server.pid");
+        for (var i = 0; i < 100 && !File.Exists(pidFile); i++)
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+
+        if (!File.Exists(pidFile))
+        {
+            throw new InvalidOperationException($"the server of {paths.Root} did not start (no pid file after 2 s); see {paths.LogFile}");
+        }
+
+        LogStarted(_logger, paths.Root, ProcFs.ReadInt(pidFile) ?? 0);
+    }
+
+    public ProcessStatus GetStatus(InstancePaths paths)
+    {
+        var pid = ProcFs.ReadInt(Path.Combine(paths.RunDir, "server.pid"));
+        if (pid is { } p && ProcFs.IsAlive(p) && BelongsTo(p, paths))
+        {
+            return new ProcessStatus.Running(p);
+        }
+
+        var rc = ProcFs.ReadInt(Path.Combine(paths.RunDir, "exit.status"));
+        if (rc is { } code)
+        {
+            return code > 128 ? new ProcessStatus.Exited(null, code - 128) : new ProcessStatus.Exited(code, null);
+        }
+
+        // A pid file without an exit status: the shim itself was killed, so the status is unknown.
+        return pid is null ? new ProcessStatus.NotRunning() : new ProcessStatus.Exited(null, null);
+    }
+
+    public async Task StopAsync(InstancePaths paths, int signal, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(paths.RunDir))
+        {
+            await File.WriteAllTextAsync(Path.Combine(paths.RunDir, "stop.requested"), signal.ToString(CultureInfo.InvariantCulture), cancellationToken);
+        }
+
+        if (GetStatus(paths) is ProcessStatus.Running running)
+        {
+            Native.Kill(running.Pid, signal);
+            var deadline = Stopwatch.StartNew();
+            while (ProcFs.IsAlive(running.Pid) && deadline.Elapsed < grace)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+
+        // Whatever is left under the instance's directory (a server that ignored the signal, orphaned
+        // PostgreSQL backends, the shim) is killed, so no process outlives the stop.
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var left = ProcFs.ProcessesUnder(paths.Root);
+            if (left.Count == 0)
+            {
+                return;
+            }
+
+            if (attempt == 0 || attempt % 10 == 0)
+            {
+                foreach (var pid in left)
+                {
+                    LogKilling(_logger, pid, paths.Root);
+                    Native.Kill(pid, 9);
+                }
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+
+        throw new InvalidOperationException($"processes of {paths.Root} survived SIGKILL");
+    }
+
+    public async Task DeleteAsync(InstancePaths paths, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(paths.Root))
+        {
+            return;
+        }
+
+        await StopAsync(paths, 9, TimeSpan.Zero, cancellationToken);
+        Directory.Delete(paths.Root, recursive: true);
+    }
+
+    public bool IsPortFree(int port)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static bool BelongsTo(int pid, InstancePaths paths)
+    {
+        var cwd = ProcFs.WorkingDirectory(pid);
+        return cwd is null || cwd == paths.Root || cwd.StartsWith(paths.Root + "/", StringComparison.Ordinal);
+    }
+
+    private ProcessStartInfo StartInfo(string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment)
+    {
+        var psi = new ProcessStartInfo
+        {
+            FileName = fileName,
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = "/",
+        };
+        if (_account.DropsPrivileges)
+        {
+            psi.FileName = "setpriv";
+            foreach (var a in new[] { "--reuid", _account.Uid.ToString(CultureInfo.InvariantCulture), "--regid", _account.Gid.ToString(CultureInfo.InvariantCulture), "--clear-groups", fileName })
+            {
+                psi.ArgumentList.Add(a);
+            }
+        }
+
+        foreach (var a in arguments)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        // Instances get a clean environment: nothing of the broker's (its credentials included) leaks in.
+        psi.Environment.Clear();
+        psi.Environment["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+        psi.Environment["LANG"] = "C.UTF-8";
+        if (environment is not null)
+        {
+            foreach (var (k, v) in environment)
+            {
+                psi.Environment[k] = v;
+            }
+        }
+
+        return psi;
+    }
+
+    private void Own(string path)
+    {
+        if (_account.DropsPrivileges)
+        {
+            Native.Chown(path, _account.Uid, _account.Gid);
+        }
+    }
+
+    private void EnsureReachable(string root)
+    {
+        if (!_account.DropsPrivileges)
+        {
+            return;
+        }
+
+        for (var dir = Path.GetDirectoryName(root); !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
+        {
+            if ((File.GetUnixFileMode(dir) & ToolSafePath) == 0)
+            {
+                throw new InvalidOperationException(
+                    $"instances under {root} cannot run as user '{_account.Name}': it cannot enter {dir} (mode {Convert.ToString((int)File.GetUnixFileMode(dir), 8)}). " +
+                    "Choose a data directory such as /var/lib/steward, or allow others to enter that directory (chmod o+x).");
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Started server of {Root} as pid {Pid}")]
+    private static partial void LogStarted(ILogger logger, string root, int pid);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Server of {Root} already runs as pid {Pid}; adopted")]
+    private static partial void LogAlreadyRunning(ILogger logger, string root, int pid);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Killing pid {Pid} left under {Root}")]
+    private static partial void LogKilling(ILogger logger, int pid, string root);
+}

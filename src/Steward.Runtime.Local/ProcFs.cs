@@ -1,0 +1,78 @@
+using System.Globalization;
+
+namespace Steward.Runtime.Local;
+
+/// <summary>Reads process facts from /proc.</summary>
+internal static class ProcFs
+{
+    /// <summary>True when the process exists and is not a zombie.</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            var close = stat.LastIndexOf(')');
+            return close > 0 && close + 2 < stat.Length && stat[close + 2] != 'Z' && stat[close + 2] != 'X';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The process's working directory, or null when it cannot be read.</summary>
+    public static string? WorkingDirectory(int pid)
+    {
+        try
+        {
+            return Directory.ResolveLinkTarget($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cwd", returnFinalTarget: false)?.FullName;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every live process whose working directory is <paramref name="root"/> or below it.</summary>
+    public static IReadOnlyList<int> ProcessesUnder(string root)
+    {
+        var prefix = root.TrimEnd('/') + "/";
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            var cwd = WorkingDirectory(pid);
+            if (cwd is not null && (cwd == root.TrimEnd('/') || cwd.StartsWith(prefix, StringComparison.Ordinal)) && IsAlive(pid))
+            {
+                found.Add(pid);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Reads an integer from a small file; null when absent or malformed.</summary>
+    public static int? ReadInt(string path)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(path).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,293 @@
+using System.Text.Json;
+using Steward.Errors;
+using Steward.Instances;
+using Steward.Operations;
+using Steward.Security;
+using Steward.Server.Http;
+using Steward.Server.Operations;
+using Steward.State;
+
+namespace Steward.Server.Broker;
+
+/// <summary>
+/// The OSB service-instance rules: what a request may do given what Steward has recorded. Decisions and
+/// the records they create happen under one lock, so two requests never both start work on an instance;
+/// the work itself runs in the <see cref="OperationRunner"/>.
+/// </summary>
+internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, TimeProvider time)
+{
+    public async Task<IResult> ProvisionAsync(string id, RequestBody body, bool acceptsIncomplete, RequestIdentity identity, CancellationToken cancellationToken)
+    {
+        RequireValidId("instance_id", id);
+        var serviceId = body.RequiredString("service_id");
+        var planId = body.RequiredString("plan_id");
+        var plan = engines.Plan(serviceId, planId);
+        var parameters = body.OptionalObject("parameters");
+        RequireValid(plan.ProvisionSchema.Validate(JsonCanonical.Element(parameters)));
+        var maintenance = body.MaintenanceVersion();
+        if (maintenance is not null && maintenance != plan.MaintenanceInfo.Version)
+        {
+            throw new StewardException(ErrorCode.MaintenanceInfoConflict, $"maintenance_info.version {maintenance} does not match the plan's {plan.MaintenanceInfo.Version}");
+        }
+
+        if (!acceptsIncomplete)
+        {
+            throw new StewardException(ErrorCode.AsyncRequired, "This service plan requires client support for asynchronous service operations (accepts_incomplete=true).");
+        }
+
+        var normalized = JsonCanonical.Normalize(parameters);
+        using var _ = await gate.AcquireAsync(cancellationToken);
+        var existing = await store.GetInstanceAsync(id, cancellationToken);
+        if (existing is not null && existing.State != InstanceState.Deleted)
+        {
+            var identical = existing.ServiceId == serviceId && existing.PlanId == planId && existing.ParametersJson == normalized;
+            if (!identical)
+            {
+                throw new StewardException(ErrorCode.Conflict, $"instance {id} already exists with a different service, plan or parameters");
+            }
+
+            switch (existing.State)
+            {
+                case InstanceState.Ready:
+                    return OsbJson.Empty();
+                case InstanceState.Provisioning:
+                    var current = await store.LatestInstanceOperationAsync(id, cancellationToken);
+                    return OsbJson.Result(new { operation = current?.Id }, StatusCodes.Status202Accepted);
+                case InstanceState.Deprovisioning:
+                    throw StewardException.Concurrency($"instance {id} is being deleted");
+                default:
+                    break; // Failed: an identical request provisions it again from scratch.
+            }
+        }
+
+        if (existing is not null)
+        {
+            await store.PurgeInstanceAsync(id, cancellationToken);
+        }
+
+        var now = time.GetUtcNow();
+        var instance = new ServiceInstance
+        {
+            Id = id,
+            InternalId = OperationIds.NewInternalInstance(),
+            ServiceId = serviceId,
+            PlanId = planId,
+            ParametersJson = normalized,
+            ContextJson = body.OptionalObject("context"),
+            OrganizationGuid = body.OptionalString("organization_guid"),
+            SpaceGuid = body.OptionalString("space_guid"),
+            MaintenanceVersion = plan.MaintenanceInfo.Version,
+            AdminUser = "steward_admin",
+            AdminPassword = Secrets.Password(),
+            State = InstanceState.Provisioning,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        var op = operations.Create(id, null, OperationKind.Provision, "provisioning requested", identity, null);
+        await store.SaveInstanceAsync(instance, cancellationToken);
+        await store.SaveOperationAsync(op, cancellationToken);
+        runner.Enqueue(op);
+        return OsbJson.Result(new { operation = op.Id }, StatusCodes.Status202Accepted);
+    }
+
+    public async Task<IResult> UpdateAsync(string id, RequestBody body, bool acceptsIncomplete, RequestIdentity identity, CancellationToken cancellationToken)
+    {
+        RequireValidId("instance_id", id);
+        var serviceId = body.RequiredString("service_id");
+        var requestedPlan = body.OptionalString("plan_id");
+        var parameters = body.OptionalObject("parameters");
+        var maintenance = body.MaintenanceVersion();
+        using var _ = await gate.AcquireAsync(cancellationToken);
+        var instance = await LiveInstanceAsync(id, cancellationToken);
+        if (instance.ServiceId != serviceId)
+        {
+            throw StewardException.BadRequest($"service_id '{serviceId}' is not the service of instance {id}");
+        }
+
+        var engine = engines.Engine(serviceId);
+        var plan = engines.Plan(serviceId, requestedPlan ?? instance.PlanId);
+        if (plan.Id != instance.PlanId && !engine.Offering.PlanUpdateable)
+        {
+            throw StewardException.BadRequest($"service '{engine.Offering.Name}' does not support plan changes");
+        }
+
+        RequireValid(plan.UpdateSchema.Validate(JsonCanonical.Element(parameters)));
+        var merged = JsonCanonical.Merge(instance.ParametersJson, parameters);
+        RequireValid(plan.UpdateSchema.Validate(JsonCanonical.Element(merged)));
+        if (maintenance is not null && maintenance != plan.MaintenanceInfo.Version)
+        {
+            throw new StewardException(ErrorCode.MaintenanceInfoConflict, $"maintenance_info.version {maintenance} does not match the plan's {plan.MaintenanceInfo.Version}");
+        }
+
+        await RequireIdleAsync(instance, cancellationToken);
+        if (plan.Id == instance.PlanId && merged == instance.ParametersJson)
+        {
+            return OsbJson.Empty();
+        }
+
+        if (!acceptsIncomplete)
+        {
+            throw new StewardException(ErrorCode.AsyncRequired, "This service plan requires client support for asynchronous service operations (accepts_incomplete=true).");
+        }
+
+        var payload = JsonSerializer.Serialize(new UpdatePayload(plan.Id, merged, instance.PlanId, instance.ParametersJson));
+        var op = operations.Create(id, null, OperationKind.Update, "update requested", identity, payload);
+        await store.SaveOperationAsync(op, cancellationToken);
+        runner.Enqueue(op);
+        return OsbJson.Result(new { operation = op.Id }, StatusCodes.Status202Accepted);
+    }
+
+    public async Task<IResult> DeprovisionAsync(string id, string? serviceId, string? planId, bool acceptsIncomplete, RequestIdentity identity, CancellationToken cancellationToken)
+    {
+        RequireValidId("instance_id", id);
+        RequireQuery("service_id", serviceId);
+        RequireQuery("plan_id", planId);
+        using var _ = await gate.AcquireAsync(cancellationToken);
+        var instance = await store.GetInstanceAsync(id, cancellationToken);
+        if (instance is null || instance.State == InstanceState.Deleted)
+        {
+            return OsbJson.Empty(StatusCodes.Status410Gone);
+        }
+
+        if (instance.ServiceId != serviceId || instance.PlanId != planId)
+        {
+            throw StewardException.BadRequest($"service_id and plan_id must be those of instance {id}");
+        }
+
+        if (!acceptsIncomplete)
+        {
+            throw new StewardException(ErrorCode.AsyncRequired, "This service plan requires client support for asynchronous service operations (accepts_incomplete=true).");
+        }
+
+        if (instance.State == InstanceState.Deprovisioning)
+        {
+            var current = await store.LatestInstanceOperationAsync(id, cancellationToken);
+            return OsbJson.Result(new { operation = current?.Id }, StatusCodes.Status202Accepted);
+        }
+
+        await RequireIdleAsync(instance, cancellationToken);
+        foreach (var binding in await store.ListBindingsAsync(id, cancellationToken))
+        {
+            if (binding.State != BindingState.Created)
+            {
+                throw StewardException.Concurrency($"binding {binding.Id} of instance {id} is being changed");
+            }
+        }
+
+        var op = operations.Create(id, null, OperationKind.Deprovision, "deletion requested", identity, null);
+        await store.SaveInstanceAsync(instance with { State = InstanceState.Deprovisioning, UpdatedAt = op.CreatedAt }, cancellationToken);
+        await store.SaveOperationAsync(op, cancellationToken);
+        runner.Enqueue(op);
+        return OsbJson.Result(new { operation = op.Id }, StatusCodes.Status202Accepted);
+    }
+
+    public async Task<IResult> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        RequireValidId("instance_id", id);
+        var instance = await store.GetInstanceAsync(id, cancellationToken);
+        if (instance is null || instance.State is InstanceState.Deleted or InstanceState.Provisioning or InstanceState.Failed)
+        {
+            throw StewardException.NotFound($"instance {id} does not exist");
+        }
+
+        var latest = await store.LatestInstanceOperationAsync(id, cancellationToken);
+        if (latest is { Kind: OperationKind.Update, State: OperationState.InProgress })
+        {
+            throw StewardException.Concurrency($"instance {id} is being updated");
+        }
+
+        var plan = engines.Plan(instance.ServiceId, instance.PlanId);
+        return OsbJson.Result(new
+        {
+            service_id = instance.ServiceId,
+            plan_id = instance.PlanId,
+            parameters = JsonDocument.Parse(instance.ParametersJson).RootElement,
+            maintenance_info = new { version = plan.MaintenanceInfo.Version, description = plan.MaintenanceInfo.Description },
+        });
+    }
+
+    public async Task<IResult> LastOperationAsync(string id, string? operationId, CancellationToken cancellationToken)
+    {
+        RequireValidId("instance_id", id);
+        var instance = await store.GetInstanceAsync(id, cancellationToken)
+            ?? throw StewardException.NotFound($"instance {id} does not exist");
+        var op = operationId is null
+            ? await store.LatestInstanceOperationAsync(id, cancellationToken)
+            : await store.GetOperationAsync(operationId, cancellationToken);
+        if (op is null || op.InstanceId != id || op.BindingId is not null)
+        {
+            throw StewardException.BadRequest(operationId is null ? $"instance {id} has no operation" : $"operation '{operationId}' is not an operation of instance {id}");
+        }
+
+        if (instance.State == InstanceState.Deleted && op.Kind == OperationKind.Deprovision && op.State == OperationState.Succeeded)
+        {
+            return OsbJson.Empty(StatusCodes.Status410Gone);
+        }
+
+        return Describe(op);
+    }
+
+    /// <summary>The last_operation body of an operation.</summary>
+    public static IResult Describe(Operation op)
+    {
+        var result = OsbJson.Result(new
+        {
+            state = op.State switch
+            {
+                OperationState.InProgress => "in progress",
+                OperationState.Succeeded => "succeeded",
+                _ => "failed",
+            },
+            description = op.Description,
+            instance_usable = op.State == OperationState.Failed ? op.InstanceUsable : null,
+            update_repeatable = op is { State: OperationState.Failed, Kind: OperationKind.Update } ? true : (bool?)null,
+        });
+        return result;
+    }
+
+    internal static void RequireValidId(string name, string id)
+    {
+        if (Identifiers.Problem(id) is { } problem)
+        {
+            throw StewardException.BadRequest($"{name} {problem}");
+        }
+    }
+
+    internal static void RequireQuery(string name, string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            throw StewardException.BadRequest($"query parameter '{name}' is required");
+        }
+    }
+
+    internal static void RequireValid(IReadOnlyList<string> errors)
+    {
+        if (errors.Count > 0)
+        {
+            throw StewardException.BadRequest("invalid parameters: " + string.Join("; ", errors));
+        }
+    }
+
+    private async Task<ServiceInstance> LiveInstanceAsync(string id, CancellationToken cancellationToken)
+    {
+        var instance = await store.GetInstanceAsync(id, cancellationToken);
+        return instance is null || instance.State == InstanceState.Deleted
+            ? throw StewardException.NotFound($"instance {id} does not exist")
+            : instance;
+    }
+
+    private async Task RequireIdleAsync(ServiceInstance instance, CancellationToken cancellationToken)
+    {
+        var latest = await store.LatestInstanceOperationAsync(instance.Id, cancellationToken);
+        if (latest is { State: OperationState.InProgress })
+        {
+            throw StewardException.Concurrency($"instance {instance.Id} has an operation in progress ({latest.Kind.ToString().ToLowerInvariant()}: {latest.Description})");
+        }
+
+        if (instance.State != InstanceState.Ready)
+        {
+            throw StewardException.Concurrency($"instance {instance.Id} is {instance.State.ToString().ToLowerInvariant()}");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Steward.Security;
+
+namespace Steward.Server.Configuration;
+
+/// <summary>
+/// The platform's basic-auth credentials for the broker. Taken from STEWARD_BROKER_USERNAME and
+/// STEWARD_BROKER_PASSWORD when set; otherwise generated on first start and kept in a file readable by
+/// the owner only, where the CLI finds them.
+/// </summary>
+public sealed class BrokerCredentials
+{
+    private readonly byte[] _username;
+    private readonly byte[] _password;
+
+    private BrokerCredentials(string username, string password)
+    {
+        Username = username;
+        _username = Encoding.UTF8.GetBytes(username);
+        _password = Encoding.UTF8.GetBytes(password);
+    }
+
+    public string Username { get; }
+
+    /// <summary>Loads or creates the credentials.</summary>
+    public static BrokerCredentials Load(StewardOptions options)
+    {
+        var user = Environment.GetEnvironmentVariable("STEWARD_BROKER_USERNAME");
+        var password = Environment.GetEnvironmentVariable("STEWARD_BROKER_PASSWORD");
+        if (!string.IsNullOrEmpty(user) && !string.IsNullOrEmpty(password))
+        {
+            return new BrokerCredentials(user, password);
+        }
+
+        if (File.Exists(options.CredentialsFile))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(options.CredentialsFile));
+            return new BrokerCredentials(doc.RootElement.GetProperty("username").GetString()!, doc.RootElement.GetProperty("password").GetString()!);
+        }
+
+        var created = new BrokerCredentials("broker", Secrets.Password());
+        var json = JsonSerializer.Serialize(new Dictionary<string, string> { ["username"] = created.Username, ["password"] = Encoding.UTF8.GetString(created._password) });
+        var temp = options.CredentialsFile + ".tmp";
+        File.WriteAllText(temp, json);
+        File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(temp, options.CredentialsFile, overwrite: true);
+        return created;
+    }
+
+    /// <summary>Constant-time check of a basic-auth pair.</summary>
+    public bool Matches(string username, string password) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(username), _username)
+        & CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(password), _password);
+
+    public override string ToString() => $"BrokerCredentials {{ Username = {Username} }}";
+}

@@ -1,0 +1,38 @@
+namespace Steward.Server.Logging;
+
+/// <summary>
+/// Every log message of the server, with event ids grouped by subsystem: 1xxx HTTP, 3xxx operations,
+/// 4xxx recovery. Messages never carry credentials.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
+    public static partial void UnhandledRequestFailure(ILogger logger, string method, string path, Exception exception);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Steward broker listening on {Url}; data in {DataDir}; broker credentials in {CredentialsSource}")]
+    public static partial void Listening(ILogger logger, string url, string dataDir, string credentialsSource);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Operation {OperationId} ({Kind}) on instance {InstanceId}: {Description}")]
+    public static partial void OperationStep(ILogger logger, string operationId, string kind, string instanceId, string description);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Operation {OperationId} ({Kind}) on instance {InstanceId} succeeded")]
+    public static partial void OperationSucceeded(ILogger logger, string operationId, string kind, string instanceId);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Operation {OperationId} ({Kind}) on instance {InstanceId} failed: {Description}")]
+    public static partial void OperationFailed(ILogger logger, string operationId, string kind, string instanceId, string description, Exception? exception);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Operation {OperationId} ({Kind}) on instance {InstanceId} interrupted by shutdown at step {Step}; it resumes at the next start")]
+    public static partial void OperationInterrupted(ILogger logger, string operationId, string kind, string instanceId, string? step);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Resuming operation {OperationId} ({Kind}) on instance {InstanceId} after step {Step}")]
+    public static partial void Resuming(ILogger logger, string operationId, string kind, string instanceId, string? step);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Instance {InstanceId} still runs as pid {Pid}; adopted")]
+    public static partial void Adopted(ILogger logger, string instanceId, int pid);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Instance {InstanceId} was not running ({Status}); starting it")]
+    public static partial void Restarting(ILogger logger, string instanceId, string status);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Instance {InstanceId} could not be started again")]
+    public static partial void RestartFailed(ILogger logger, string instanceId, Exception exception);
+}

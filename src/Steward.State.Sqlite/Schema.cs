@@ -1,0 +1,56 @@
+namespace Steward.State.Sqlite;
+
+/// <summary>The SQLite schema. Statements are idempotent so initialization can run at every start.</summary>
+internal static class Schema
+{
+    public const string Create = """
+        CREATE TABLE IF NOT EXISTS instances (
+            id TEXT PRIMARY KEY,
+            internal_id TEXT NOT NULL UNIQUE,
+            service_id TEXT NOT NULL,
+            plan_id TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            context TEXT,
+            organization_guid TEXT,
+            space_guid TEXT,
+            maintenance_version TEXT,
+            port INTEGER,
+            admin_user TEXT NOT NULL,
+            admin_password TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS instances_live_port ON instances(port) WHERE port IS NOT NULL AND state <> 'Deleted';
+        CREATE TABLE IF NOT EXISTS bindings (
+            id TEXT PRIMARY KEY,
+            instance_id TEXT NOT NULL,
+            service_id TEXT NOT NULL,
+            plan_id TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            app_guid TEXT,
+            username TEXT NOT NULL,
+            password TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS bindings_instance ON bindings(instance_id);
+        CREATE TABLE IF NOT EXISTS operations (
+            id TEXT PRIMARY KEY,
+            instance_id TEXT NOT NULL,
+            binding_id TEXT,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL,
+            description TEXT NOT NULL,
+            step TEXT,
+            payload TEXT,
+            originating_identity TEXT,
+            request_identity TEXT,
+            instance_usable INTEGER,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS operations_instance ON operations(instance_id);
+        CREATE INDEX IF NOT EXISTS operations_state ON operations(state);
+        """;
+}

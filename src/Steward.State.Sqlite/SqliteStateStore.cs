@@ -1,0 +1,234 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Steward.Instances;
+using Steward.Operations;
+using Steward.State;
+
+namespace Steward.State.Sqlite;
+
+/// <summary>
+/// Steward's state in one SQLite file (WAL, synchronous=FULL: a write is on disk when the call returns).
+/// The file holds credentials, so it is created readable by its owner only.
+/// </summary>
+public sealed class SqliteStateStore : IStateStore
+{
+    private const string InstanceColumns = "id, internal_id, service_id, plan_id, parameters, context, organization_guid, space_guid, maintenance_version, port, admin_user, admin_password, state, created_at, updated_at";
+    private const string BindingColumns = "id, instance_id, service_id, plan_id, parameters, app_guid, username, password, state, created_at";
+    private const string OperationColumns = "id, instance_id, binding_id, kind, state, description, step, payload, originating_identity, request_identity, instance_usable, created_at, updated_at";
+
+    private readonly string _path;
+    private readonly string _connectionString;
+
+    static SqliteStateStore() => SQLitePCL.Batteries_V2.Init();
+
+    public SqliteStateStore(string path)
+    {
+        _path = Path.GetFullPath(path);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = _path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
+    }
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        if (!File.Exists(_path))
+        {
+            await using (File.Create(_path))
+            {
+            }
+
+            File.SetUnixFileMode(_path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        await using var conn = await OpenAsync(cancellationToken);
+        await ExecAsync(conn, "PRAGMA journal_mode=WAL;", cancellationToken);
+        await ExecAsync(conn, Schema.Create, cancellationToken);
+    }
+
+    public async Task<ServiceInstance?> GetInstanceAsync(string id, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {InstanceColumns} FROM instances WHERE id = $id", ReadInstance, cancellationToken, ("$id", id))).FirstOrDefault();
+
+    public Task<IReadOnlyList<ServiceInstance>> ListInstancesAsync(CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {InstanceColumns} FROM instances WHERE state <> 'Deleted' ORDER BY created_at, id", ReadInstance, cancellationToken);
+
+    public Task SaveInstanceAsync(ServiceInstance i, CancellationToken cancellationToken) => WriteAsync(
+        $"""
+        INSERT INTO instances ({InstanceColumns}) VALUES ($id, $internal, $service, $plan, $params, $context, $org, $space, $mv, $port, $au, $ap, $state, $created, $updated)
+        ON CONFLICT(id) DO UPDATE SET internal_id=$internal, service_id=$service, plan_id=$plan, parameters=$params, context=$context,
+          organization_guid=$org, space_guid=$space, maintenance_version=$mv, port=$port, admin_user=$au, admin_password=$ap,
+          state=$state, created_at=$created, updated_at=$updated
+        """,
+        cancellationToken,
+        ("$id", i.Id), ("$internal", i.InternalId), ("$service", i.ServiceId), ("$plan", i.PlanId), ("$params", i.ParametersJson),
+        ("$context", i.ContextJson), ("$org", i.OrganizationGuid), ("$space", i.SpaceGuid), ("$mv", i.MaintenanceVersion), ("$port", i.Port),
+        ("$au", i.AdminUser), ("$ap", i.AdminPassword), ("$state", i.State.ToString()), ("$created", Time(i.CreatedAt)), ("$updated", Time(i.UpdatedAt)));
+
+    public async Task PurgeInstanceAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var conn = await OpenAsync(cancellationToken);
+        await using var tx = conn.BeginTransaction();
+        foreach (var table in new[] { "operations", "bindings" })
+        {
+            await using var cmd = Command(conn, $"DELETE FROM {table} WHERE instance_id = $id", ("$id", id));
+            cmd.Transaction = tx;
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var cmd = Command(conn, "DELETE FROM instances WHERE id = $id", ("$id", id)))
+        {
+            cmd.Transaction = tx;
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlySet<int>> AllocatedPortsAsync(CancellationToken cancellationToken) =>
+        (await QueryAsync("SELECT port FROM instances WHERE port IS NOT NULL AND state <> 'Deleted'", r => r.GetInt32(0), cancellationToken)).ToHashSet();
+
+    public async Task<ServiceBinding?> GetBindingAsync(string instanceId, string bindingId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {BindingColumns} FROM bindings WHERE id = $id AND instance_id = $instance", ReadBinding, cancellationToken, ("$id", bindingId), ("$instance", instanceId))).FirstOrDefault();
+
+    public async Task<ServiceBinding?> FindBindingAsync(string bindingId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {BindingColumns} FROM bindings WHERE id = $id", ReadBinding, cancellationToken, ("$id", bindingId))).FirstOrDefault();
+
+    public Task<IReadOnlyList<ServiceBinding>> ListBindingsAsync(string instanceId, CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {BindingColumns} FROM bindings WHERE instance_id = $instance ORDER BY created_at, id", ReadBinding, cancellationToken, ("$instance", instanceId));
+
+    public Task SaveBindingAsync(ServiceBinding b, CancellationToken cancellationToken) => WriteAsync(
+        $"""
+        INSERT INTO bindings ({BindingColumns}) VALUES ($id, $instance, $service, $plan, $params, $app, $user, $password, $state, $created)
+        ON CONFLICT(id) DO UPDATE SET instance_id=$instance, service_id=$service, plan_id=$plan, parameters=$params, app_guid=$app,
+          username=$user, password=$password, state=$state, created_at=$created
+        """,
+        cancellationToken,
+        ("$id", b.Id), ("$instance", b.InstanceId), ("$service", b.ServiceId), ("$plan", b.PlanId), ("$params", b.ParametersJson), ("$app", b.AppGuid),
+        ("$user", b.Username), ("$password", b.Password), ("$state", b.State.ToString()), ("$created", Time(b.CreatedAt)));
+
+    public Task DeleteBindingAsync(string instanceId, string bindingId, CancellationToken cancellationToken) =>
+        WriteAsync("DELETE FROM bindings WHERE id = $id AND instance_id = $instance", cancellationToken, ("$id", bindingId), ("$instance", instanceId));
+
+    public async Task<Operation?> GetOperationAsync(string operationId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {OperationColumns} FROM operations WHERE id = $id", ReadOperation, cancellationToken, ("$id", operationId))).FirstOrDefault();
+
+    public Task SaveOperationAsync(Operation o, CancellationToken cancellationToken) => WriteAsync(
+        $"""
+        INSERT INTO operations ({OperationColumns}) VALUES ($id, $instance, $binding, $kind, $state, $description, $step, $payload, $origin, $request, $usable, $created, $updated)
+        ON CONFLICT(id) DO UPDATE SET state=$state, description=$description, step=$step, payload=$payload, instance_usable=$usable, updated_at=$updated
+        """,
+        cancellationToken,
+        ("$id", o.Id), ("$instance", o.InstanceId), ("$binding", o.BindingId), ("$kind", o.Kind.ToString()), ("$state", o.State.ToString()),
+        ("$description", o.Description), ("$step", o.Step), ("$payload", o.PayloadJson), ("$origin", o.OriginatingIdentity), ("$request", o.RequestIdentity),
+        ("$usable", o.InstanceUsable), ("$created", Time(o.CreatedAt)), ("$updated", Time(o.UpdatedAt)));
+
+    public async Task<Operation?> LatestInstanceOperationAsync(string instanceId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {OperationColumns} FROM operations WHERE instance_id = $instance AND binding_id IS NULL ORDER BY rowid DESC LIMIT 1", ReadOperation, cancellationToken, ("$instance", instanceId))).FirstOrDefault();
+
+    public async Task<Operation?> LatestBindingOperationAsync(string instanceId, string bindingId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {OperationColumns} FROM operations WHERE instance_id = $instance AND binding_id = $binding ORDER BY rowid DESC LIMIT 1", ReadOperation, cancellationToken, ("$instance", instanceId), ("$binding", bindingId))).FirstOrDefault();
+
+    public Task<IReadOnlyList<Operation>> ListInProgressOperationsAsync(CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {OperationColumns} FROM operations WHERE state = 'InProgress' ORDER BY rowid", ReadOperation, cancellationToken);
+
+    private static ServiceInstance ReadInstance(SqliteDataReader r) => new()
+    {
+        Id = r.GetString(0),
+        InternalId = r.GetString(1),
+        ServiceId = r.GetString(2),
+        PlanId = r.GetString(3),
+        ParametersJson = r.GetString(4),
+        ContextJson = Text(r, 5),
+        OrganizationGuid = Text(r, 6),
+        SpaceGuid = Text(r, 7),
+        MaintenanceVersion = Text(r, 8),
+        Port = r.IsDBNull(9) ? null : r.GetInt32(9),
+        AdminUser = r.GetString(10),
+        AdminPassword = r.GetString(11),
+        State = Enum.Parse<InstanceState>(r.GetString(12)),
+        CreatedAt = ParseTime(r.GetString(13)),
+        UpdatedAt = ParseTime(r.GetString(14)),
+    };
+
+    private static ServiceBinding ReadBinding(SqliteDataReader r) => new()
+    {
+        Id = r.GetString(0),
+        InstanceId = r.GetString(1),
+        ServiceId = r.GetString(2),
+        PlanId = r.GetString(3),
+        ParametersJson = r.GetString(4),
+        AppGuid = Text(r, 5),
+        Username = r.GetString(6),
+        Password = r.GetString(7),
+        State = Enum.Parse<BindingState>(r.GetString(8)),
+        CreatedAt = ParseTime(r.GetString(9)),
+    };
+
+    private static Operation ReadOperation(SqliteDataReader r) => new()
+    {
+        Id = r.GetString(0),
+        InstanceId = r.GetString(1),
+        BindingId = Text(r, 2),
+        Kind = Enum.Parse<OperationKind>(r.GetString(3)),
+        State = Enum.Parse<OperationState>(r.GetString(4)),
+        Description = r.GetString(5),
+        Step = Text(r, 6),
+        PayloadJson = Text(r, 7),
+        OriginatingIdentity = Text(r, 8),
+        RequestIdentity = Text(r, 9),
+        InstanceUsable = r.IsDBNull(10) ? null : r.GetInt64(10) != 0,
+        CreatedAt = ParseTime(r.GetString(11)),
+        UpdatedAt = ParseTime(r.GetString(12)),
+    };
+
+    private static string? Text(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset ParseTime(string s) => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+
+    private static SqliteCommand Command(SqliteConnection conn, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (name, value) in args)
+        {
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return cmd;
+    }
+
+    private static async Task ExecAsync(SqliteConnection conn, string sql, CancellationToken cancellationToken)
+    {
+        await using var cmd = Command(conn, sql);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var conn = new SqliteConnection(_connectionString);
+        await conn.OpenAsync(cancellationToken);
+        await ExecAsync(conn, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;", cancellationToken);
+        return conn;
+    }
+
+    private async Task WriteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] args)
+    {
+        await using var conn = await OpenAsync(cancellationToken);
+        await using var cmd = Command(conn, sql, args);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<SqliteDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] args)
+    {
+        await using var conn = await OpenAsync(cancellationToken);
+        await using var cmd = Command(conn, sql, args);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        var list = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(read(reader));
+        }
+
+        return list;
+    }
+}
