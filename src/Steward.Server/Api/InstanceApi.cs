@@ -54,6 +54,7 @@ internal static class InstanceApi
             state = instance.State.ToString().ToLowerInvariant(),
             host = "127.0.0.1",
             port = instance.Port,
+            directory = engines.Runtime.PathsFor(instance.InternalId).Root,
             parameters = System.Text.Json.JsonDocument.Parse(instance.ParametersJson).RootElement,
             process = new
             {

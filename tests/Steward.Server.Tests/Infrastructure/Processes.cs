@@ -1,0 +1,93 @@
+using System.Globalization;
+
+namespace Steward.Server.Tests.Infrastructure;
+
+/// <summary>Finds and kills processes through /proc, the way tests check "no orphan is left".</summary>
+internal static class Processes
+{
+    /// <summary>Live (non-zombie) processes whose working directory is under <paramref name="root"/>.</summary>
+    public static IReadOnlyList<int> Under(string root)
+    {
+        var prefix = root.TrimEnd('/') + "/";
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var cwd = Directory.ResolveLinkTarget($"{dir}/cwd", false)?.FullName;
+                if (cwd is not null && (cwd + "/").StartsWith(prefix, StringComparison.Ordinal) && IsAlive(pid))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Command lines of <see cref="Under"/>'s processes.</summary>
+    public static IReadOnlyList<string> CommandLinesUnder(string root) =>
+        Under(root).Select(CommandLine).Where(c => c.Length > 0).ToList();
+
+    public static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim();
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
+
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[stat.LastIndexOf(')') + 2];
+            return state != 'Z' && state != 'X';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    public static void Kill(int pid, int signal = 9)
+    {
+        using var p = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]);
+        p.WaitForExit();
+    }
+
+    public static void KillAllUnder(string root)
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            var left = Under(root);
+            if (left.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var pid in left)
+            {
+                Kill(pid);
+            }
+
+            Thread.Sleep(100);
+        }
+    }
+}

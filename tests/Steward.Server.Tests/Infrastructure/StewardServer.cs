@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Steward.Server.Tests.Infrastructure;
+
+/// <summary>
+/// A real steward-server process on a free loopback port with its own data directory and instance port
+/// range. Tests can kill it with SIGKILL and start it again on the same data. Disposing it kills the
+/// broker and every process left under its directory, by process id, and removes the directory.
+/// </summary>
+public sealed class StewardServer : IAsyncDisposable
+{
+    private static readonly string ServerDll = Path.Combine(AppContext.BaseDirectory, "steward-server.dll");
+    private Process? _process;
+
+    private StewardServer()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "steward-tests", Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(Root);
+
+        // Instances run as an unprivileged user when tests run as root; it must be able to enter the tree.
+        File.SetUnixFileMode(Path.GetDirectoryName(Root)!, (UnixFileMode)0b111_001_001 | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        File.SetUnixFileMode(Root, (UnixFileMode)0b111_001_001);
+        Port = FreePort();
+        var block = Random.Shared.Next(0, 250);
+        PortRange = $"{30000 + (block * 100)}-{30000 + (block * 100) + 99}";
+        Password = Guid.NewGuid().ToString("N");
+        Http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(120) };
+        Client = new OsbClient(Http, Username, Password);
+    }
+
+    public string Root { get; }
+
+    public string DataDir => Path.Combine(Root, "data");
+
+    public int Port { get; }
+
+    public string PortRange { get; }
+
+    public string Url => $"http://127.0.0.1:{Port}";
+
+    public string Username => "platform";
+
+    public string Password { get; }
+
+    public HttpClient Http { get; }
+
+    public OsbClient Client { get; }
+
+    public int? Pid => _process is { HasExited: false } p ? p.Id : null;
+
+    /// <summary>Everything the broker printed.</summary>
+    public string Log => File.Exists(LogFile) ? File.ReadAllText(LogFile) : string.Empty;
+
+    private string LogFile => Path.Combine(Root, "broker.log");
+
+    public static async Task<StewardServer> StartAsync()
+    {
+        var server = new StewardServer();
+        await server.StartProcessAsync();
+        return server;
+    }
+
+    public async Task StartProcessAsync()
+    {
+        if (!File.Exists(ServerDll))
+        {
+            throw new InvalidOperationException($"{ServerDll} is missing; build the solution first");
+        }
+
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { ServerDll },
+            WorkingDirectory = Root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.Environment["STEWARD_DATA_DIR"] = DataDir;
+        psi.Environment["STEWARD_LISTEN"] = Url;
+        psi.Environment["STEWARD_PORT_RANGE"] = PortRange;
+        psi.Environment["STEWARD_BROKER_USERNAME"] = Username;
+        psi.Environment["STEWARD_BROKER_PASSWORD"] = Password;
+        var process = Process.Start(psi)!;
+        var log = new StreamWriter(File.Open(LogFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        var gate = new object();
+        void Append(string? line)
+        {
+            if (line is not null)
+            {
+                lock (gate)
+                {
+                    log.WriteLine(line);
+                }
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => log.Dispose();
+        _process = process;
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"steward-server exited with {process.ExitCode}:\n{Log}");
+            }
+
+            try
+            {
+                var reply = await Client.SendAsync(HttpMethod.Get, "/v2/catalog");
+                if (reply.Status == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"steward-server did not answer within 30 s:\n{Log}");
+    }
+
+    /// <summary>kill -9 the broker: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            Processes.Kill(p.Id, 9);
+            await p.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>SIGTERM: the broker shuts down gracefully.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            Processes.Kill(p.Id, 15);
+            await p.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>The instance directories currently on disk.</summary>
+    public IReadOnlyList<string> InstanceDirectories()
+    {
+        var dir = Path.Combine(DataDir, "instances");
+        return Directory.Exists(dir) ? Directory.GetDirectories(dir) : [];
+    }
+
+    /// <summary>Command lines of data service processes running for this broker.</summary>
+    public IReadOnlyList<string> ServerProcesses() =>
+        Processes.CommandLinesUnder(Path.Combine(DataDir, "instances")).Where(c => !c.Contains("steward-shim", StringComparison.Ordinal)).ToList();
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        Processes.KillAllUnder(Root);
+        Http.Dispose();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
