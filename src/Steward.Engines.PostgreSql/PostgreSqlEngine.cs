@@ -35,6 +35,7 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
         try
         {
             var result = await context.Runtime.RunToolAsync(
+                context.Paths,
                 Path.Combine(_binDir, "initdb"),
                 ["-D", context.Paths.DataDir, "-U", context.Instance.AdminUser, "--pwfile", pwfile, "--auth", "scram-sha-256", "--encoding", "UTF8", "--no-locale", "--no-instructions"],
                 null,

@@ -69,9 +69,10 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
         File.Move(temp, path, overwrite: true);
     }
 
-    public async Task<ToolResult> RunToolAsync(string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
+    public async Task<ToolResult> RunToolAsync(InstancePaths paths, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
     {
         var psi = StartInfo(fileName, arguments, environment);
+        psi.WorkingDirectory = paths.Root;
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {fileName}");
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
@@ -194,8 +195,26 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
             return;
         }
 
-        await StopAsync(paths, 9, TimeSpan.Zero, cancellationToken);
-        Directory.Delete(paths.Root, recursive: true);
+        // A process that was still writing (a tool orphaned by a broker crash) can add files while the tree is
+        // removed; stop everything under it and repeat until the tree is really gone.
+        for (var attempt = 1; ; attempt++)
+        {
+            await StopAsync(paths, 9, TimeSpan.Zero, cancellationToken);
+            try
+            {
+                Directory.Delete(paths.Root, recursive: true);
+                return;
+            }
+            catch (IOException) when (attempt < 10)
+            {
+                await Task.Delay(100, cancellationToken);
+            }
+
+            if (!Directory.Exists(paths.Root))
+            {
+                return;
+            }
+        }
     }
 
     public bool IsPortFree(int port)

@@ -16,8 +16,11 @@ public interface IInstanceRuntime
     /// <summary>Writes a file the server will read, owned by the service user and readable by it only.</summary>
     Task WriteFileAsync(string path, string content, CancellationToken cancellationToken);
 
-    /// <summary>Runs a short-lived tool as the service user and captures its output.</summary>
-    Task<ToolResult> RunToolAsync(string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken);
+    /// <summary>
+    /// Runs a short-lived tool for an instance as the service user, inside the instance's directory (so a
+    /// tool orphaned by a broker crash is found and stopped with the instance), and captures its output.
+    /// </summary>
+    Task<ToolResult> RunToolAsync(InstancePaths paths, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken);
 
     /// <summary>Starts the server so that it outlives the broker; the runtime records its pid and, later, its exit status.</summary>
     Task StartAsync(InstancePaths paths, ProcessLaunch launch, CancellationToken cancellationToken);

@@ -1,0 +1,181 @@
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Steward.Backup.Filters;
+using Steward.Backup.Logging;
+using Steward.Backup.Manifest;
+
+namespace Steward.Backup.Pipeline;
+
+/// <summary>
+/// Restores a backup: reads its manifest, rebuilds the inverse filter chain from it, and streams storage → filters →
+/// sink. Size and SHA-256 of the stored and the plaintext bytes are verified before the sink sees the end of its
+/// input, so a sink never commits corrupt data. Build it with <see cref="RestorePipelineBuilder"/>.
+/// </summary>
+public sealed class RestorePipeline
+{
+    private readonly IBackupStorage _storage;
+    private readonly IRestoreSink _sink;
+    private readonly FilterRegistry _registry;
+    private readonly RestoreKeyring _keyring;
+    private readonly PipelineOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    internal RestorePipeline(IBackupStorage storage, IRestoreSink sink, FilterRegistry registry, RestoreKeyring keyring,
+        PipelineOptions options, TimeProvider time, ILogger logger)
+    {
+        _storage = storage;
+        _sink = sink;
+        _registry = registry;
+        _keyring = keyring;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Runs the restore. Never throws for stage failures; the result names the failed stage.</summary>
+    public async Task<PipelineResult> RunAsync(RestoreRequest request, IProgress<PipelineProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var startTimestamp = _time.GetTimestamp();
+        using var group = new StageGroup(_logger, cancellationToken);
+
+        BackupManifest manifest;
+        IReadOnlyList<IBackupFilter> filters;
+        try
+        {
+            manifest = await ManifestStore.ReadAsync(_storage, request.Key, cancellationToken).ConfigureAwait(false);
+            filters = [.. manifest.Filters.Reverse().Select(spec => _registry.Create(spec, _keyring))];
+        }
+        catch (Exception ex)
+        {
+            group.Fail("manifest", StageKind.Storage, ex);
+            return new PipelineResult { Key = request.Key, Failure = group.Failure, Duration = _time.GetElapsedTime(startTimestamp) };
+        }
+
+        LogMessages.RestoreStarted(_logger, request.Key, filters.Count, _sink.Name);
+        var pipes = StagePipes.Create(filters.Count + 1, _options);
+        using var plaintext = new DigestingPipeWriter(pipes[^1].Writer);
+        long storedBytes = 0;
+
+        // The stage feeding the sink writes through the digesting writer and verifies before completing it.
+        PipeWriter OutputOf(int stage) => stage == filters.Count ? plaintext : pipes[stage].Writer;
+
+        group.Start(_storage.Name, StageKind.Storage, null, pipes[0].Writer, async ct =>
+        {
+            storedBytes = await ReadStoredAsync(request.Key, manifest, OutputOf(0), plaintext, progress, ct).ConfigureAwait(false);
+            if (filters.Count == 0)
+            {
+                VerifyPlaintext(manifest, plaintext);
+            }
+        });
+        for (var i = 0; i < filters.Count; i++)
+        {
+            var filter = filters[i];
+            var input = pipes[i].Reader;
+            var output = OutputOf(i + 1);
+            var isLast = i == filters.Count - 1;
+            group.Start(filter.Name, StageKind.Filter, input, pipes[i + 1].Writer, async ct =>
+            {
+                await filter.DecodeAsync(input, output, ct).ConfigureAwait(false);
+                if (isLast)
+                {
+                    VerifyPlaintext(manifest, plaintext);
+                }
+            });
+        }
+
+        var sinkInput = pipes[^1].Reader;
+        group.Start(_sink.Name, StageKind.Sink, sinkInput, null, ct => _sink.ReadFromAsync(sinkInput, ct));
+        await group.WhenAllAsync().ConfigureAwait(false);
+
+        var result = new PipelineResult
+        {
+            Key = request.Key,
+            Failure = group.Failure,
+            PlaintextBytes = plaintext.Bytes,
+            StoredBytes = storedBytes,
+            PlaintextSha256 = group.Failure is null ? manifest.PlaintextSha256 : null,
+            StoredSha256 = group.Failure is null ? manifest.StoredSha256 : null,
+            Duration = _time.GetElapsedTime(startTimestamp),
+            Manifest = manifest,
+        };
+        LogMessages.RestoreFinished(_logger, request.Key, result.Succeeded, result.PlaintextBytes, result.Duration);
+        return result;
+    }
+
+    private async ValueTask<long> ReadStoredAsync(string key, BackupManifest manifest, PipeWriter output,
+        DigestingPipeWriter plaintext, IProgress<PipelineProgress>? progress, CancellationToken ct)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long total = 0;
+        var nextReport = _options.ProgressIntervalBytes;
+        var stream = await _storage.OpenReadAsync(key, ct).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                var memory = output.GetMemory(_options.SegmentBytes);
+                var read = await stream.ReadAsync(memory, ct).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                hash.AppendData(memory.Span[..read]);
+                output.Advance(read);
+                total += read;
+                if (total > manifest.StoredBytes)
+                {
+                    throw new BackupIntegrityException(
+                        $"Stored object '{key}' is larger than the {manifest.StoredBytes} bytes recorded in its manifest.");
+                }
+
+                if (progress is not null && total >= nextReport)
+                {
+                    nextReport = total + _options.ProgressIntervalBytes;
+                    progress.Report(new PipelineProgress(_storage.Name, plaintext.Bytes, total, manifest.StoredBytes));
+                }
+
+                var flush = await output.FlushAsync(ct).ConfigureAwait(false);
+                if (flush.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+
+        if (total != manifest.StoredBytes)
+        {
+            throw new BackupIntegrityException(
+                $"Stored object '{key}' is truncated: {total} of {manifest.StoredBytes} bytes recorded in its manifest.");
+        }
+
+        var digest = Convert.ToHexStringLower(hash.GetHashAndReset());
+        if (!string.Equals(digest, manifest.StoredSha256, StringComparison.Ordinal))
+        {
+            throw new BackupIntegrityException(
+                $"Stored object '{key}' does not match its manifest: SHA-256 {digest}, expected {manifest.StoredSha256}.");
+        }
+
+        return total;
+    }
+
+    private static void VerifyPlaintext(BackupManifest manifest, DigestingPipeWriter plaintext)
+    {
+        if (plaintext.Bytes != manifest.PlaintextBytes)
+        {
+            throw new BackupIntegrityException(
+                $"Restored data has {plaintext.Bytes} bytes, the manifest records {manifest.PlaintextBytes}.");
+        }
+
+        var digest = plaintext.FinishHex();
+        if (!string.Equals(digest, manifest.PlaintextSha256, StringComparison.Ordinal))
+        {
+            throw new BackupIntegrityException(
+                $"Restored data does not match its manifest: SHA-256 {digest}, expected {manifest.PlaintextSha256}.");
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+
+namespace Steward.Backup.Sources;
+
+/// <summary>
+/// A command run by <see cref="ProcessSource"/> or <see cref="ProcessSink"/>. Secrets go in
+/// <see cref="Environment"/> (for example <c>PGPASSWORD</c>), never in <see cref="Arguments"/>: arguments are visible
+/// to every user of the host. Environment values never appear in messages or logs.
+/// </summary>
+public sealed record ProcessCommand
+{
+    /// <summary>Program to run (resolved through <c>PATH</c>).</summary>
+    public required string FileName { get; init; }
+
+    /// <summary>Arguments, passed without a shell.</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>Variables added to (or, with a <c>null</c> value, removed from) the inherited environment.</summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Working directory; the current one when <c>null</c>.</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>Stage name in results and logs; defaults to the file name.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>How many trailing stderr lines a failure message quotes. Default 20.</summary>
+    public int StderrTailLines { get; init; } = 20;
+
+    internal string StageName => Name ?? Path.GetFileName(FileName);
+
+    internal ProcessStartInfo ToStartInfo(bool redirectInput)
+    {
+        var info = new ProcessStartInfo(FileName)
+        {
+            RedirectStandardInput = redirectInput,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = WorkingDirectory ?? string.Empty,
+        };
+        foreach (var argument in Arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in Environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
+        return info;
+    }
+}

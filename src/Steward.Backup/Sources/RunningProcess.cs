@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Steward.Backup.Logging;
+using Steward.Backup.Pipeline;
+
+namespace Steward.Backup.Sources;
+
+/// <summary>A started <see cref="ProcessCommand"/> with its stderr being drained into a bounded tail.</summary>
+internal sealed class RunningProcess : IAsyncDisposable
+{
+    private readonly ProcessCommand _command;
+    private readonly ILogger _logger;
+    private readonly LineTail _stderr;
+    private readonly Task _stderrDrain;
+    private readonly Task _stdoutDrain;
+
+    private RunningProcess(ProcessCommand command, Process process, bool drainStdout, ILogger logger)
+    {
+        _command = command;
+        _logger = logger;
+        Process = process;
+        _stderr = new LineTail(command.StderrTailLines);
+        _stderrDrain = _stderr.DrainAsync(process.StandardError);
+        _stdoutDrain = drainStdout ? _stderr.DrainAsync(process.StandardOutput) : Task.CompletedTask;
+    }
+
+    public Process Process { get; }
+
+    public static RunningProcess Start(ProcessCommand command, bool forSink, ILogger logger)
+    {
+        var process = new Process { StartInfo = command.ToStartInfo(redirectInput: forSink) };
+        try
+        {
+            process.Start();
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            process.Dispose();
+            throw new BackupException(forSink ? "sink_failed" : "source_failed",
+                $"Could not start '{command.FileName}' for stage '{command.StageName}': {ex.Message}", ex);
+        }
+
+        LogMessages.ProcessStarted(logger, command.StageName, command.FileName, process.Id);
+        return new RunningProcess(command, process, drainStdout: forSink, logger);
+    }
+
+    public void Kill()
+    {
+        try
+        {
+            Process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+    }
+
+    /// <summary>Waits for the exit and throws a <see cref="BackupException"/> if it was not a clean zero exit.</summary>
+    public async ValueTask WaitForSuccessAsync(string code, CancellationToken cancellationToken)
+    {
+        await Process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(_stderrDrain, _stdoutDrain).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        LogMessages.ProcessExited(_logger, _command.StageName, Process.ExitCode);
+        if (Process.ExitCode != 0)
+        {
+            throw Failure(code, $"exited with code {Process.ExitCode}{SignalHint(Process.ExitCode)}");
+        }
+    }
+
+    /// <summary>A failure naming the stage and quoting the stderr tail; never the arguments' secrets or the environment.</summary>
+    public BackupException Failure(string code, string what)
+    {
+        var tail = _stderr.ToString();
+        var message = $"Stage '{_command.StageName}' ({_command.FileName}) {what}."
+            + (tail.Length > 0 ? $" Last output lines:\n{tail}" : " It wrote nothing to stderr.");
+        return new BackupException(code, message);
+    }
+
+    // .NET reports a process killed by signal N as exit code 128 + N on Unix.
+    private static string SignalHint(int exitCode) => exitCode is > 128 and < 160 ? $" (killed by signal {exitCode - 128})" : string.Empty;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited)
+        {
+            Kill();
+            await Process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await Task.WhenAll(_stderrDrain, _stdoutDrain).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The output pipes of a killed process may break; only the tail is lost.
+        }
+
+        Process.Dispose();
+    }
+}
