@@ -103,9 +103,11 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
                 return OsbJson.Empty(StatusCodes.Status410Gone);
             }
 
-            if (binding.ServiceId != serviceId || binding.PlanId != planId)
+            // After a plan change the platform sends the instance's current plan; the binding's own is valid too.
+            var instance = await store.GetInstanceAsync(instanceId, cancellationToken);
+            if (binding.ServiceId != serviceId || (binding.PlanId != planId && instance?.PlanId != planId))
             {
-                throw StewardException.BadRequest($"service_id and plan_id must be those of binding {bindingId}");
+                throw StewardException.BadRequest($"service_id and plan_id must be those of binding {bindingId} or its instance");
             }
 
             var latest = await store.LatestInstanceOperationAsync(instanceId, cancellationToken);

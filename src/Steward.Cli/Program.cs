@@ -1,0 +1,85 @@
+using System.CommandLine;
+using Steward.Cli;
+
+var url = new Option<string?>("--url") { Description = "Broker URL (STEWARD_URL; default http://127.0.0.1:8090)", Recursive = true };
+var username = new Option<string?>("--username") { Description = "Broker user (STEWARD_USERNAME)", Recursive = true };
+var password = new Option<string?>("--password") { Description = "Broker password (STEWARD_PASSWORD)", Recursive = true };
+var dataDir = new Option<string?>("--data-dir") { Description = "Local broker data directory holding broker-credentials (STEWARD_DATA_DIR)", Recursive = true };
+var json = new Option<bool>("--json") { Description = "Print JSON instead of a table" };
+var noWait = new Option<bool>("--no-wait") { Description = "Return once the broker accepted the request" };
+var param = new Option<string[]>("--param", "-p") { Description = "A parameter as key=value (repeatable)", AllowMultipleArgumentsPerToken = false };
+var instanceId = new Argument<string>("instance") { Description = "Instance id" };
+
+var root = new RootCommand("steward: self-service PostgreSQL and Redis instances through the Steward broker");
+root.Options.Add(url);
+root.Options.Add(username);
+root.Options.Add(password);
+root.Options.Add(dataDir);
+
+Command Cmd(string name, string description, Func<ParseResult, StewardClient, CancellationToken, Task<int>> run, params Symbol[] symbols)
+{
+    var command = new Command(name, description);
+    foreach (var symbol in symbols)
+    {
+        switch (symbol)
+        {
+            case Argument a:
+                command.Arguments.Add(a);
+                break;
+            case Option o:
+                command.Options.Add(o);
+                break;
+        }
+    }
+
+    command.SetAction(async (result, ct) =>
+    {
+        try
+        {
+            using var client = new StewardClient(BrokerConnection.Resolve(result.GetValue(url), result.GetValue(username), result.GetValue(password), result.GetValue(dataDir)));
+            return await run(result, client, ct);
+        }
+        catch (CliException ex)
+        {
+            Console.Error.WriteLine($"steward {name}: {ex.Message}");
+            return ex.ExitCode;
+        }
+    });
+    root.Subcommands.Add(command);
+    return command;
+}
+
+var service = new Argument<string>("service") { Description = "Service name from the catalog (postgresql, redis)" };
+var plan = new Argument<string>("plan") { Description = "Plan name from the catalog (standalone, ...)" };
+var id = new Option<string?>("--id") { Description = "Instance id to use (default: a new one)" };
+var planOption = new Option<string?>("--plan") { Description = "New plan name" };
+var bindingId = new Option<string?>("--binding-id") { Description = "Binding id to use (default: a new one)" };
+var bindingArg = new Argument<string>("binding") { Description = "Binding id" };
+
+Cmd("catalog", "List services and plans", (r, c, ct) => InstanceCommands.CatalogAsync(c, r.GetValue(json), ct), json);
+Cmd("create", "Create an instance and wait until it is ready", (r, c, ct) =>
+    InstanceCommands.CreateAsync(c, r.GetValue(service)!, r.GetValue(plan)!, r.GetValue(id), r.GetValue(param), !r.GetValue(noWait), ct), service, plan, id, param, noWait);
+Cmd("list", "List instances", (r, c, ct) => InstanceCommands.ListAsync(c, r.GetValue(json), ct), json);
+Cmd("show", "Show one instance", (r, c, ct) => InstanceCommands.ShowAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
+Cmd("update", "Change an instance's plan or parameters", (r, c, ct) =>
+    InstanceCommands.UpdateAsync(c, r.GetValue(instanceId)!, r.GetValue(planOption), r.GetValue(param), !r.GetValue(noWait), ct), instanceId, planOption, param, noWait);
+Cmd("bind", "Create credentials for an instance and print them", (r, c, ct) =>
+    BindingCommands.BindAsync(c, r.GetValue(instanceId)!, r.GetValue(bindingId), r.GetValue(param), r.GetValue(json), ct), instanceId, bindingId, param, json);
+Cmd("unbind", "Remove a binding; its credentials stop working", (r, c, ct) =>
+    BindingCommands.UnbindAsync(c, r.GetValue(instanceId)!, r.GetValue(bindingArg)!, ct), instanceId, bindingArg);
+Cmd("delete", "Delete an instance, its processes and its data", (r, c, ct) =>
+    InstanceCommands.DeleteAsync(c, r.GetValue(instanceId)!, !r.GetValue(noWait), ct), instanceId, noWait);
+
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    foreach (var error in parsed.Errors)
+    {
+        Console.Error.WriteLine($"steward: {error.Message}");
+    }
+
+    Console.Error.WriteLine("Run 'steward --help' for usage.");
+    return ExitCodes.Usage;
+}
+
+return await parsed.InvokeAsync();
