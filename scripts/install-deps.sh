@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs what Steward needs on Debian 12, only what is missing; safe to run again.
+#   sh scripts/install-deps.sh          servers and tools for running Steward
+#   sh scripts/install-deps.sh --test   plus what the test suite needs (Node.js for the S3 test server)
+set -eu
+
+packages="postgresql-15 postgresql-client-15 redis-server redis-tools zstd libzstd1 age libsodium23 util-linux procps"
+if [ "${1:-}" = "--test" ]; then
+  packages="$packages nodejs npm"
+fi
+
+missing=""
+for p in $packages; do
+  # A Node.js that came with the machine serves as well as Debian's.
+  case "$p" in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+  esac
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "steward: missing Debian packages:$missing; run this script as root or: sudo apt-get install$missing" >&2
+    exit 1
+  fi
+  echo "steward: installing Debian packages:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # The packages' own services are not used: Steward runs its own servers.
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "steward: the .NET 10 SDK is required (dotnet not found on PATH); Debian does not package it: install it from Microsoft's packages" >&2
+  exit 1
+fi

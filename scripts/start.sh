@@ -1,0 +1,11 @@
+#!/bin/sh
+# Builds and starts the Steward broker with its embedded defaults:
+#   SQLite state, local processes, data under /var/lib/steward (as root) or ~/.local/share/steward.
+# Settings come from STEWARD_* environment variables (see README). Safe to run again.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/install-deps.sh
+dotnet build src/Steward.Server/Steward.Server.csproj -c Release -o .build/server -nologo -clp:ErrorsOnly >&2
+dotnet build src/Steward.Cli/Steward.Cli.csproj -c Release -o .build/cli -nologo -clp:ErrorsOnly >&2
+echo "steward: broker starting; use ./steward (the CLI) in another terminal" >&2
+exec dotnet .build/server/steward-server.dll "$@"

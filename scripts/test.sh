@@ -1,0 +1,43 @@
+#!/bin/sh
+# Runs the whole test suite against real PostgreSQL, Redis and S3-compatible servers that the tests start
+# themselves on loopback. Installs what is missing; safe to run again. Ends with "N passed, N failed, N skipped".
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/install-deps.sh --test
+
+if [ -f tests/tools/package.json ]; then
+  (cd tests/tools && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi) >&2
+fi
+
+results=".build/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+status=0
+dotnet build Steward.sln -c Release -nologo -clp:ErrorsOnly || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "build failed"
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+
+dotnet test Steward.sln -c Release --no-build --results-directory "$results" \
+  --logger "trx" --logger "console;verbosity=normal" --blame-hang-timeout 10m || status=$?
+
+passed=0; failed=0; skipped=0
+for f in "$results"/*.trx; do
+  [ -f "$f" ] || continue
+  line=$(grep -o '<Counters [^>]*>' "$f" | head -n 1)
+  p=$(echo "$line" | sed -n 's/.* passed="\([0-9]*\)".*/\1/p')
+  x=$(echo "$line" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p')
+  n=$(echo "$line" | sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p')
+  passed=$((passed + ${p:-0})); failed=$((failed + ${x:-0})); skipped=$((skipped + ${n:-0}))
+done
+
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # The runner failed without a failing test (a crashed or hung test host): count it as a failure.
+  failed=1
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
