@@ -47,7 +47,8 @@ public sealed class BackupPipeline
         LogMessages.BackupStarted(_logger, key, _source.Name, _filters.Count, _storage.Name);
 
         var pipes = StagePipes.Create(_filters.Count + 1, _options);
-        using var plaintext = new DigestingPipeWriter(pipes[0].Writer);
+        var tracker = new ProgressTracker(progress, _storage.Name, _options.ProgressIntervalBytes, null);
+        using var plaintext = new DigestingPipeWriter(pipes[0].Writer, tracker);
         var stored = new StoredCounter();
         using var group = new StageGroup(_logger, cancellationToken);
 
@@ -69,7 +70,7 @@ public sealed class BackupPipeline
 
         var last = pipes[^1].Reader;
         group.Start(_storage.Name, StageKind.Storage, last, null,
-            ct => StoreAsync(last, key, stored, plaintext, group, progress, ct));
+            ct => StoreAsync(last, key, stored, tracker, group, ct));
 
         await group.WhenAllAsync().ConfigureAwait(false);
 
@@ -107,19 +108,18 @@ public sealed class BackupPipeline
             Duration = _time.GetElapsedTime(startTimestamp),
             Manifest = manifest,
         };
-        progress?.Report(new PipelineProgress(_storage.Name, result.PlaintextBytes, result.StoredBytes, result.StoredBytes));
+        tracker.Report();
         LogMessages.BackupFinished(_logger, key, result.Succeeded, result.PlaintextBytes, result.StoredBytes, result.Duration);
         return result;
     }
 
-    private async ValueTask StoreAsync(PipeReader input, string key, StoredCounter stored, DigestingPipeWriter plaintext,
-        StageGroup group, IProgress<PipelineProgress>? progress, CancellationToken ct)
+    private async ValueTask StoreAsync(PipeReader input, string key, StoredCounter stored, ProgressTracker tracker,
+        StageGroup group, CancellationToken ct)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var writer = await _storage.OpenWriteAsync(key, ct).ConfigureAwait(false);
         await using (writer.ConfigureAwait(false))
         {
-            var nextReport = _options.ProgressIntervalBytes;
             while (true)
             {
                 var result = await input.ReadAsync(ct).ConfigureAwait(false);
@@ -128,14 +128,10 @@ public sealed class BackupPipeline
                     hash.AppendData(segment.Span);
                     await writer.WriteAsync(segment, ct).ConfigureAwait(false);
                     stored.Bytes += segment.Length;
+                    tracker.AddStored(segment.Length);
                 }
 
                 input.AdvanceTo(result.Buffer.End);
-                if (progress is not null && stored.Bytes >= nextReport)
-                {
-                    nextReport = stored.Bytes + _options.ProgressIntervalBytes;
-                    progress.Report(new PipelineProgress(_storage.Name, plaintext.Bytes, stored.Bytes, null));
-                }
 
                 if (result.IsCompleted)
                 {

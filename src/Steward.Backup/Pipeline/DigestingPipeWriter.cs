@@ -7,7 +7,7 @@ namespace Steward.Backup.Pipeline;
 /// Forwards to another <see cref="PipeWriter"/> while counting and SHA-256 hashing every byte advanced, so digests
 /// cost no extra copy.
 /// </summary>
-internal sealed class DigestingPipeWriter(PipeWriter inner) : PipeWriter, IDisposable
+internal sealed class DigestingPipeWriter(PipeWriter inner, ProgressTracker? tracker = null) : PipeWriter, IDisposable
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private Memory<byte> _lease;
@@ -28,6 +28,7 @@ internal sealed class DigestingPipeWriter(PipeWriter inner) : PipeWriter, IDispo
         _hash.AppendData(_lease.Span[..bytes]);
         _lease = _lease[bytes..];
         Interlocked.Add(ref _bytes, bytes);
+        tracker?.AddPlaintext(bytes);
         inner.Advance(bytes);
     }
 
@@ -35,6 +36,7 @@ internal sealed class DigestingPipeWriter(PipeWriter inner) : PipeWriter, IDispo
     {
         _hash.AppendData(source.Span);
         Interlocked.Add(ref _bytes, source.Length);
+        tracker?.AddPlaintext(source.Length);
         return inner.WriteAsync(source, cancellationToken);
     }
 

@@ -57,7 +57,8 @@ public sealed class RestorePipeline
 
         LogMessages.RestoreStarted(_logger, request.Key, filters.Count, _sink.Name);
         var pipes = StagePipes.Create(filters.Count + 1, _options);
-        using var plaintext = new DigestingPipeWriter(pipes[^1].Writer);
+        var tracker = new ProgressTracker(progress, _sink.Name, _options.ProgressIntervalBytes, manifest.StoredBytes);
+        using var plaintext = new DigestingPipeWriter(pipes[^1].Writer, tracker);
         long storedBytes = 0;
 
         // The stage feeding the sink writes through the digesting writer and verifies before completing it.
@@ -65,7 +66,7 @@ public sealed class RestorePipeline
 
         group.Start(_storage.Name, StageKind.Storage, null, pipes[0].Writer, async ct =>
         {
-            storedBytes = await ReadStoredAsync(request.Key, manifest, OutputOf(0), plaintext, progress, ct).ConfigureAwait(false);
+            storedBytes = await ReadStoredAsync(request.Key, manifest, OutputOf(0), tracker, ct).ConfigureAwait(false);
             if (filters.Count == 0)
             {
                 VerifyPlaintext(manifest, plaintext);
@@ -102,16 +103,16 @@ public sealed class RestorePipeline
             Duration = _time.GetElapsedTime(startTimestamp),
             Manifest = manifest,
         };
+        tracker.Report();
         LogMessages.RestoreFinished(_logger, request.Key, result.Succeeded, result.PlaintextBytes, result.Duration);
         return result;
     }
 
     private async ValueTask<long> ReadStoredAsync(string key, BackupManifest manifest, PipeWriter output,
-        DigestingPipeWriter plaintext, IProgress<PipelineProgress>? progress, CancellationToken ct)
+        ProgressTracker tracker, CancellationToken ct)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long total = 0;
-        var nextReport = _options.ProgressIntervalBytes;
         var stream = await _storage.OpenReadAsync(key, ct).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
@@ -133,12 +134,7 @@ public sealed class RestorePipeline
                         $"Stored object '{key}' is larger than the {manifest.StoredBytes} bytes recorded in its manifest.");
                 }
 
-                if (progress is not null && total >= nextReport)
-                {
-                    nextReport = total + _options.ProgressIntervalBytes;
-                    progress.Report(new PipelineProgress(_storage.Name, plaintext.Bytes, total, manifest.StoredBytes));
-                }
-
+                tracker.AddStored(read);
                 var flush = await output.FlushAsync(ct).ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {

@@ -104,6 +104,17 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
             throw StewardException.BadRequest($"service_id '{serviceId}' is not the service of instance {id}");
         }
 
+        // A re-sent PATCH while its update still runs is answered like the first one (spec: 202, same operation).
+        var latest = await store.LatestInstanceOperationAsync(id, cancellationToken);
+        if (latest is { Kind: OperationKind.Update, State: OperationState.InProgress, PayloadJson: { } pendingJson })
+        {
+            var pending = JsonSerializer.Deserialize<UpdatePayload>(pendingJson)!;
+            if ((requestedPlan ?? pending.PreviousPlanId) == pending.PlanId && JsonCanonical.Merge(pending.PreviousParametersJson, parameters) == pending.ParametersJson)
+            {
+                return OsbJson.Result(new { operation = latest.Id }, StatusCodes.Status202Accepted);
+            }
+        }
+
         var engine = engines.Engine(serviceId);
         var plan = engines.Plan(serviceId, requestedPlan ?? instance.PlanId);
         if (plan.Id != instance.PlanId && !engine.Offering.PlanUpdateable)
