@@ -4,6 +4,7 @@ using Npgsql;
 using Steward.Catalog;
 using Steward.Instances;
 using Steward.Runtime;
+using Steward.Supervision;
 
 namespace Steward.Engines.PostgreSql;
 
@@ -91,9 +92,17 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
     public async Task ProbeAsync(EngineContext context, CancellationToken cancellationToken)
     {
         await using var conn = await OpenAdminAsync(context, "postgres", cancellationToken);
-        await using var cmd = new NpgsqlCommand("SELECT 1", conn);
-        await cmd.ExecuteScalarAsync(cancellationToken);
+        await using var recovery = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn);
+        if (await recovery.ExecuteScalarAsync(cancellationToken) is false)
+        {
+            // A primary must also accept a write: a server that answers reads but cannot commit is not healthy.
+            await ExecuteAsync(conn, "CREATE TABLE IF NOT EXISTS steward_heartbeat (id int PRIMARY KEY, at timestamptz NOT NULL); "
+                + "INSERT INTO steward_heartbeat VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at", cancellationToken);
+        }
     }
+
+    public Diagnosis? Diagnose(EngineContext context, IReadOnlyList<string> logSinceStart) =>
+        PostgreSqlDiagnostics.Diagnose(context.Paths.DataDir, logSinceStart);
 
     public async Task BootstrapAsync(EngineContext context, CancellationToken cancellationToken)
     {

@@ -5,6 +5,7 @@ using Steward.Catalog;
 using Steward.Engines.Redis.Resp;
 using Steward.Instances;
 using Steward.Runtime;
+using Steward.Supervision;
 
 namespace Steward.Engines.Redis;
 
@@ -67,7 +68,15 @@ public sealed class RedisEngine : IDataServiceEngine
         {
             throw new RespException("PING was not answered with PONG");
         }
+
+        if (await conn.ExecuteAsync(["ROLE"], cancellationToken) is not RespValue.Array { Items: [var role, ..] } || role.AsText() is not ("master" or "slave"))
+        {
+            throw new RespException("ROLE did not name a master or replica role");
+        }
     }
+
+    public Diagnosis? Diagnose(EngineContext context, IReadOnlyList<string> logSinceStart) =>
+        RedisDiagnostics.Diagnose(context.Paths.DataDir, logSinceStart);
 
     public Task BootstrapAsync(EngineContext context, CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -4,6 +4,8 @@
 # (code, or 128+signal) is written to RUN_DIR/exit.status when it ends, even if the broker is gone.
 run=$1; log=$2; work=$3; shift 4
 exec </dev/null >>"$log" 2>&1
+# Marks where this start begins in the log, so a failure is diagnosed from this start's lines only.
+echo "--- steward-shim: starting $1 at $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 cd "$work" || exit 111
 rm -f "$run/exit.status"
 echo "$$" > "$run/shim.pid"

@@ -52,5 +52,26 @@ internal static class Schema
         );
         CREATE INDEX IF NOT EXISTS operations_instance ON operations(instance_id);
         CREATE INDEX IF NOT EXISTS operations_state ON operations(state);
+        CREATE TABLE IF NOT EXISTS incidents (
+            id TEXT PRIMARY KEY,
+            instance_id TEXT NOT NULL,
+            class TEXT NOT NULL,
+            state TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            evidence TEXT NOT NULL,
+            timeline TEXT NOT NULL,
+            restarts INTEGER NOT NULL,
+            preserved_path TEXT,
+            opened_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS incidents_instance ON incidents(instance_id);
         """;
+
+    /// <summary>Columns added after the first release; each is added when missing.</summary>
+    public static readonly (string Table, string Column, string Definition)[] AddedColumns =
+    [
+        ("bindings", "api_token", "TEXT"),
+        ("bindings", "api_token_hash", "TEXT"),
+    ];
 }

@@ -2,7 +2,10 @@ using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Steward.Instances;
 using Steward.Operations;
+using System.Text.Json;
+using Steward.Security;
 using Steward.State;
+using Steward.Supervision;
 
 namespace Steward.State.Sqlite;
 
@@ -13,7 +16,8 @@ namespace Steward.State.Sqlite;
 public sealed class SqliteStateStore : IStateStore
 {
     private const string InstanceColumns = "id, internal_id, service_id, plan_id, parameters, context, organization_guid, space_guid, maintenance_version, port, admin_user, admin_password, state, created_at, updated_at";
-    private const string BindingColumns = "id, instance_id, service_id, plan_id, parameters, app_guid, username, password, state, created_at";
+    private const string BindingColumns = "id, instance_id, service_id, plan_id, parameters, app_guid, username, password, state, created_at, api_token";
+    private const string IncidentColumns = "id, instance_id, class, state, summary, evidence, timeline, restarts, preserved_path, opened_at, updated_at";
     private const string OperationColumns = "id, instance_id, binding_id, kind, state, description, step, payload, originating_identity, request_identity, instance_usable, created_at, updated_at";
 
     private readonly string _path;
@@ -42,7 +46,36 @@ public sealed class SqliteStateStore : IStateStore
         await using var conn = await OpenAsync(cancellationToken);
         await ExecAsync(conn, "PRAGMA journal_mode=WAL;", cancellationToken);
         await ExecAsync(conn, Schema.Create, cancellationToken);
+        foreach (var (table, column, definition) in Schema.AddedColumns)
+        {
+            var present = await QueryAsync($"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c", r => 1, cancellationToken, ("$c", column));
+            if (present.Count == 0)
+            {
+                await ExecAsync(conn, $"ALTER TABLE {table} ADD COLUMN {column} {definition}", cancellationToken);
+            }
+        }
     }
+
+    public async Task<ServiceBinding?> FindBindingByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {BindingColumns} FROM bindings WHERE api_token_hash = $h AND state = 'Created'", ReadBinding, cancellationToken, ("$h", tokenHash))).FirstOrDefault();
+
+    public Task SaveIncidentAsync(Incident i, CancellationToken cancellationToken) => WriteAsync(
+        $"""
+        INSERT INTO incidents ({IncidentColumns}) VALUES ($id, $instance, $class, $state, $summary, $evidence, $timeline, $restarts, $preserved, $opened, $updated)
+        ON CONFLICT(id) DO UPDATE SET class=$class, state=$state, summary=$summary, evidence=$evidence, timeline=$timeline,
+          restarts=$restarts, preserved_path=$preserved, updated_at=$updated
+        """,
+        cancellationToken,
+        ("$id", i.Id), ("$instance", i.InstanceId), ("$class", i.Class.ToString()), ("$state", i.State.ToString()), ("$summary", i.Summary),
+        ("$evidence", JsonSerializer.Serialize(i.Evidence)), ("$timeline", JsonSerializer.Serialize(i.Timeline)), ("$restarts", i.Restarts),
+        ("$preserved", i.PreservedPath), ("$opened", Time(i.OpenedAt)), ("$updated", Time(i.UpdatedAt)));
+
+    public async Task<Incident?> GetIncidentAsync(string incidentId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {IncidentColumns} FROM incidents WHERE id = $id", ReadIncident, cancellationToken, ("$id", incidentId))).FirstOrDefault();
+
+    public Task<IReadOnlyList<Incident>> ListIncidentsAsync(string? instanceId, CancellationToken cancellationToken) => instanceId is null
+        ? QueryAsync($"SELECT {IncidentColumns} FROM incidents ORDER BY rowid DESC", ReadIncident, cancellationToken)
+        : QueryAsync($"SELECT {IncidentColumns} FROM incidents WHERE instance_id = $i ORDER BY rowid DESC", ReadIncident, cancellationToken, ("$i", instanceId));
 
     public async Task<ServiceInstance?> GetInstanceAsync(string id, CancellationToken cancellationToken) =>
         (await QueryAsync($"SELECT {InstanceColumns} FROM instances WHERE id = $id", ReadInstance, cancellationToken, ("$id", id))).FirstOrDefault();
@@ -96,13 +129,14 @@ public sealed class SqliteStateStore : IStateStore
 
     public Task SaveBindingAsync(ServiceBinding b, CancellationToken cancellationToken) => WriteAsync(
         $"""
-        INSERT INTO bindings ({BindingColumns}) VALUES ($id, $instance, $service, $plan, $params, $app, $user, $password, $state, $created)
+        INSERT INTO bindings ({BindingColumns}, api_token_hash) VALUES ($id, $instance, $service, $plan, $params, $app, $user, $password, $state, $created, $token, $tokenHash)
         ON CONFLICT(id) DO UPDATE SET instance_id=$instance, service_id=$service, plan_id=$plan, parameters=$params, app_guid=$app,
-          username=$user, password=$password, state=$state, created_at=$created
+          username=$user, password=$password, state=$state, created_at=$created, api_token=$token, api_token_hash=$tokenHash
         """,
         cancellationToken,
         ("$id", b.Id), ("$instance", b.InstanceId), ("$service", b.ServiceId), ("$plan", b.PlanId), ("$params", b.ParametersJson), ("$app", b.AppGuid),
-        ("$user", b.Username), ("$password", b.Password), ("$state", b.State.ToString()), ("$created", Time(b.CreatedAt)));
+        ("$user", b.Username), ("$password", b.Password), ("$state", b.State.ToString()), ("$created", Time(b.CreatedAt)),
+        ("$token", b.ApiToken), ("$tokenHash", b.ApiToken is null ? null : Secrets.TokenHash(b.ApiToken)));
 
     public Task DeleteBindingAsync(string instanceId, string bindingId, CancellationToken cancellationToken) =>
         WriteAsync("DELETE FROM bindings WHERE id = $id AND instance_id = $instance", cancellationToken, ("$id", bindingId), ("$instance", instanceId));
@@ -160,6 +194,22 @@ public sealed class SqliteStateStore : IStateStore
         Password = r.GetString(7),
         State = Enum.Parse<BindingState>(r.GetString(8)),
         CreatedAt = ParseTime(r.GetString(9)),
+        ApiToken = Text(r, 10),
+    };
+
+    private static Incident ReadIncident(SqliteDataReader r) => new()
+    {
+        Id = r.GetString(0),
+        InstanceId = r.GetString(1),
+        Class = Enum.Parse<FailureClass>(r.GetString(2)),
+        State = Enum.Parse<IncidentState>(r.GetString(3)),
+        Summary = r.GetString(4),
+        Evidence = JsonSerializer.Deserialize<Dictionary<string, object?>>(r.GetString(5)) ?? [],
+        Timeline = JsonSerializer.Deserialize<List<IncidentEvent>>(r.GetString(6)) ?? [],
+        Restarts = r.GetInt32(7),
+        PreservedPath = Text(r, 8),
+        OpenedAt = ParseTime(r.GetString(9)),
+        UpdatedAt = ParseTime(r.GetString(10)),
     };
 
     private static Operation ReadOperation(SqliteDataReader r) => new()

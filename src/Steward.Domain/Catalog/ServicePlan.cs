@@ -15,6 +15,9 @@ public sealed record ServicePlan
 
     public bool Free { get; init; } = true;
 
+    /// <summary>How the supervisor checks instances of this plan.</summary>
+    public HealthCheckPolicy HealthCheck { get; init; } = new();
+
     /// <summary>Parameters accepted when provisioning.</summary>
     public ParameterSchema ProvisionSchema { get; init; } = ParameterSchema.Empty;
 

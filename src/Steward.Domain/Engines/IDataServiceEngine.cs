@@ -1,6 +1,7 @@
 using Steward.Catalog;
 using Steward.Instances;
 using Steward.Runtime;
+using Steward.Supervision;
 
 namespace Steward.Engines;
 
@@ -37,4 +38,10 @@ public interface IDataServiceEngine
 
     /// <summary>The credentials object returned to the platform for a binding.</summary>
     IReadOnlyDictionary<string, object> Credentials(EngineContext context, ServiceBinding binding);
+
+    /// <summary>
+    /// What the server's own log (its lines since the last start) and the state of the data directory say
+    /// about a failure; null when they say nothing this engine recognizes.
+    /// </summary>
+    Diagnosis? Diagnose(EngineContext context, IReadOnlyList<string> logSinceStart);
 }

@@ -19,6 +19,9 @@ public sealed record ServiceBinding
 
     public required string Password { get; init; }
 
+    /// <summary>Bearer token that lets the binding's holder use Steward's API for this instance only.</summary>
+    public string? ApiToken { get; init; }
+
     public required BindingState State { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }

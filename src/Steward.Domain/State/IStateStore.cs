@@ -1,5 +1,6 @@
 using Steward.Instances;
 using Steward.Operations;
+using Steward.Supervision;
 
 namespace Steward.State;
 
@@ -50,4 +51,14 @@ public interface IStateStore
 
     /// <summary>Every operation still in progress, oldest first: what a restarted broker must resume.</summary>
     Task<IReadOnlyList<Operation>> ListInProgressOperationsAsync(CancellationToken cancellationToken);
+
+    /// <summary>The binding whose instance API token hashes to <paramref name="tokenHash"/>, or null.</summary>
+    Task<ServiceBinding?> FindBindingByTokenHashAsync(string tokenHash, CancellationToken cancellationToken);
+
+    Task SaveIncidentAsync(Incident incident, CancellationToken cancellationToken);
+
+    Task<Incident?> GetIncidentAsync(string incidentId, CancellationToken cancellationToken);
+
+    /// <summary>Incidents, newest first, of one instance or of all.</summary>
+    Task<IReadOnlyList<Incident>> ListIncidentsAsync(string? instanceId, CancellationToken cancellationToken);
 }

@@ -4,6 +4,8 @@ using Steward.Operations;
 using Steward.Runtime;
 using Steward.Server.Http;
 using Steward.Server.Operations;
+using Steward.Server.Supervision;
+using Steward.Supervision;
 using Steward.State;
 
 namespace Steward.Server.Api;
@@ -17,27 +19,65 @@ internal static class InstanceApi
     public static IEndpointRouteBuilder MapInstanceApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
-        api.MapGet("/instances", async (IStateStore store, EngineRegistry engines, CancellationToken ct) =>
+        api.MapGet("/instances", async (HttpContext http, IStateStore store, EngineRegistry engines, HealthRegistry health, CancellationToken ct) =>
         {
             var list = new List<object>();
             foreach (var instance in await store.ListInstancesAsync(ct))
             {
-                list.Add(await DescribeAsync(instance, store, engines, ct));
+                if (ApiScope.Allows(http, instance.Id))
+                {
+                    list.Add(await DescribeAsync(instance, store, engines, health, ct));
+                }
             }
 
             return OsbJson.Result(new { instances = list });
         });
-        api.MapGet("/instances/{instanceId}", async (string instanceId, IStateStore store, EngineRegistry engines, CancellationToken ct) =>
+        api.MapGet("/instances/{instanceId}", async (string instanceId, HttpContext http, IStateStore store, EngineRegistry engines, HealthRegistry health, CancellationToken ct) =>
         {
+            ApiScope.Require(http, instanceId, $"instance {instanceId}");
             var instance = await store.GetInstanceAsync(instanceId, ct);
             return instance is null || instance.State == InstanceState.Deleted
                 ? throw StewardException.NotFound($"instance {instanceId} does not exist")
-                : OsbJson.Result(await DescribeAsync(instance, store, engines, ct));
+                : OsbJson.Result(await DescribeAsync(instance, store, engines, health, ct));
+        });
+        api.MapGet("/health", async (HttpContext http, IStateStore store, HealthRegistry health, CancellationToken ct) =>
+        {
+            var list = new List<object>();
+            foreach (var instance in await store.ListInstancesAsync(ct))
+            {
+                if (ApiScope.Allows(http, instance.Id))
+                {
+                    list.Add(new { id = instance.Id, state = instance.State.ToString().ToLowerInvariant(), health = Health(instance, health) });
+                }
+            }
+
+            return OsbJson.Result(new { instances = list });
+        });
+        api.MapGet("/incidents", async (HttpContext http, IStateStore store, CancellationToken ct) =>
+        {
+            var instance = http.Request.Query["instance"].FirstOrDefault() ?? ApiScope.InstanceOf(http);
+            if (instance is not null)
+            {
+                ApiScope.Require(http, instance, $"instance {instance}");
+            }
+
+            var incidents = await store.ListIncidentsAsync(instance, ct);
+            return OsbJson.Result(new { incidents = incidents.Select(Incident) });
+        });
+        api.MapGet("/incidents/{incidentId}", async (string incidentId, HttpContext http, IStateStore store, CancellationToken ct) =>
+        {
+            var incident = await store.GetIncidentAsync(incidentId, ct);
+            if (incident is null || !ApiScope.Allows(http, incident.InstanceId))
+            {
+                throw StewardException.NotFound($"incident {incidentId} does not exist");
+            }
+
+            return OsbJson.Result(Incident(incident));
         });
         return app;
     }
 
-    private static async Task<object> DescribeAsync(ServiceInstance instance, IStateStore store, EngineRegistry engines, CancellationToken ct)
+    private static async Task<object> DescribeAsync(ServiceInstance instance, IStateStore store, EngineRegistry engines, HealthRegistry health, CancellationToken ct)
     {
         var engine = engines.Engine(instance.ServiceId);
         var plan = engine.Offering.FindPlan(instance.PlanId);
@@ -67,6 +107,7 @@ internal static class InstanceApi
                 pid = (status as ProcessStatus.Running)?.Pid,
                 detail = ServerLog.Describe(status),
             },
+            health = Health(instance, health),
             bindings = bindings.Select(b => new { id = b.Id, username = b.Username, state = b.State.ToString().ToLowerInvariant(), created_at = b.CreatedAt }),
             last_operation = last is null ? null : new
             {
@@ -80,4 +121,33 @@ internal static class InstanceApi
             created_at = instance.CreatedAt,
         };
     }
+
+    private static object Health(ServiceInstance instance, HealthRegistry registry)
+    {
+        var h = registry.Get(instance.Id);
+        var status = instance.State == InstanceState.Quarantined ? HealthStatus.Failed : h?.Status ?? HealthStatus.Unknown;
+        return new
+        {
+            status = status.ToString().ToLowerInvariant(),
+            detail = h?.Detail ?? (instance.State == InstanceState.Ready ? "not checked yet" : instance.State.ToString().ToLowerInvariant()),
+            last_check = h?.LastCheck,
+            consecutive_failures = h?.ConsecutiveFailures ?? 0,
+            open_incident = h?.OpenIncidentId,
+        };
+    }
+
+    private static object Incident(Incident i) => new
+    {
+        id = i.Id,
+        instance_id = i.InstanceId,
+        @class = i.Class.Name(),
+        state = i.State.ToString().ToLowerInvariant(),
+        summary = i.Summary,
+        restarts = i.Restarts,
+        preserved_path = i.PreservedPath,
+        opened_at = i.OpenedAt,
+        updated_at = i.UpdatedAt,
+        evidence = i.Evidence,
+        timeline = i.Timeline.Select(e => new { at = e.At, kind = e.Kind, detail = e.Detail }),
+    };
 }

@@ -3,6 +3,7 @@ using Steward.Errors;
 using Steward.Instances;
 using Steward.Operations;
 using Steward.Security;
+using Steward.Server.Configuration;
 using Steward.Server.Http;
 using Steward.Server.Operations;
 using Steward.State;
@@ -13,7 +14,7 @@ namespace Steward.Server.Broker;
 /// The OSB binding rules. Bindings are synchronous (201 with credentials), yet each is a recorded
 /// operation, so a broker killed mid-bind finishes or undoes it at its next start.
 /// </summary>
-internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, TimeProvider time)
+internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, StewardOptions options, TimeProvider time)
 {
     public async Task<IResult> CreateAsync(string instanceId, string bindingId, RequestBody body, RequestIdentity identity, CancellationToken cancellationToken)
     {
@@ -50,7 +51,7 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
                 }
 
                 return existing.State == BindingState.Created
-                    ? OsbJson.Result(new { credentials = engines.Engine(serviceId).Credentials(engines.Context(instance), existing) })
+                    ? OsbJson.Result(new { credentials = Credentials(instance, existing) })
                     : throw StewardException.Concurrency($"binding {bindingId} is being changed");
             }
 
@@ -70,6 +71,7 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
                 AppGuid = appGuid,
                 Username = OperationIds.NewBindingUser(),
                 Password = Secrets.Password(),
+                ApiToken = "stw_" + Secrets.Password(40),
                 State = BindingState.Creating,
                 CreatedAt = time.GetUtcNow(),
             };
@@ -84,8 +86,7 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
             throw new StewardException(ErrorCode.Internal, op.Description);
         }
 
-        var credentials = engines.Engine(serviceId).Credentials(engines.Context(instance), binding);
-        return OsbJson.Result(new { credentials }, StatusCodes.Status201Created);
+        return OsbJson.Result(new { credentials = Credentials(instance, binding) }, StatusCodes.Status201Created);
     }
 
     public async Task<IResult> DeleteAsync(string instanceId, string bindingId, string? serviceId, string? planId, RequestIdentity identity, CancellationToken cancellationToken)
@@ -140,7 +141,7 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
 
         return OsbJson.Result(new
         {
-            credentials = engines.Engine(instance.ServiceId).Credentials(engines.Context(instance), binding),
+            credentials = Credentials(instance, binding),
             parameters = JsonDocument.Parse(binding.ParametersJson).RootElement,
         });
     }
@@ -157,6 +158,25 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
         }
 
         return InstanceBroker.Describe(op);
+    }
+
+    /// <summary>
+    /// The engine's credentials plus the binding's instance-scoped API access: the developer's self-service
+    /// path to Steward's API for this instance (and only this one).
+    /// </summary>
+    private Dictionary<string, object> Credentials(ServiceInstance instance, ServiceBinding binding)
+    {
+        var credentials = new Dictionary<string, object>(engines.Engine(instance.ServiceId).Credentials(engines.Context(instance), binding));
+        if (binding.ApiToken is { } token)
+        {
+            credentials["steward_api"] = new Dictionary<string, string>
+            {
+                ["url"] = $"{options.Listen.TrimEnd('/')}/api/v1/instances/{Uri.EscapeDataString(instance.Id)}",
+                ["token"] = token,
+            };
+        }
+
+        return credentials;
     }
 
     private static string? AppGuid(string? bindResource)

@@ -5,6 +5,8 @@ using Steward.Operations;
 using Steward.Security;
 using Steward.Server.Http;
 using Steward.Server.Operations;
+using Steward.Server.Supervision;
+using Steward.Supervision;
 using Steward.State;
 
 namespace Steward.Server.Broker;
@@ -14,7 +16,7 @@ namespace Steward.Server.Broker;
 /// the records they create happen under one lock, so two requests never both start work on an instance;
 /// the work itself runs in the <see cref="OperationRunner"/>.
 /// </summary>
-internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, TimeProvider time)
+internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, HealthRegistry health, TimeProvider time)
 {
     public async Task<IResult> ProvisionAsync(string id, RequestBody body, bool acceptsIncomplete, RequestIdentity identity, CancellationToken cancellationToken)
     {
@@ -176,7 +178,8 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
             return OsbJson.Result(new { operation = current?.Id }, StatusCodes.Status202Accepted);
         }
 
-        await RequireIdleAsync(instance, cancellationToken);
+        // Failed and quarantined instances can be deleted too: that is how a platform cleans up after them.
+        await RequireNoOperationAsync(instance, cancellationToken);
         foreach (var binding in await store.ListBindingsAsync(id, cancellationToken))
         {
             if (binding.State != BindingState.Created)
@@ -214,6 +217,7 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
             plan_id = instance.PlanId,
             parameters = JsonDocument.Parse(instance.ParametersJson).RootElement,
             maintenance_info = new { version = plan.MaintenanceInfo.Version, description = plan.MaintenanceInfo.Description },
+            metadata = new { attributes = HealthAttributes(instance) },
         });
     }
 
@@ -235,7 +239,26 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
             return OsbJson.Empty(StatusCodes.Status410Gone);
         }
 
+        // Whatever the last operation was, a failed (quarantined) or unhealthy instance is reported as not usable.
+        var status = instance.State == InstanceState.Quarantined ? HealthStatus.Failed : health.Get(id)?.Status;
+        if (op.State != OperationState.InProgress && status is HealthStatus.Failed or HealthStatus.Unhealthy)
+        {
+            op = op with { InstanceUsable = false };
+        }
+
         return Describe(op);
+    }
+
+    private Dictionary<string, object?> HealthAttributes(ServiceInstance instance)
+    {
+        var h = health.Get(instance.Id);
+        var status = instance.State == InstanceState.Quarantined ? HealthStatus.Failed : h?.Status ?? HealthStatus.Unknown;
+        return new()
+        {
+            ["health"] = status.ToString().ToLowerInvariant(),
+            ["health_detail"] = h?.Detail,
+            ["last_check"] = h?.LastCheck,
+        };
     }
 
     /// <summary>The last_operation body of an operation.</summary>
@@ -250,7 +273,7 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
                 _ => "failed",
             },
             description = op.Description,
-            instance_usable = op.State == OperationState.Failed ? op.InstanceUsable : null,
+            instance_usable = op.State == OperationState.InProgress ? null : op.InstanceUsable,
             update_repeatable = op is { State: OperationState.Failed, Kind: OperationKind.Update } ? true : (bool?)null,
         });
         return result;
@@ -290,15 +313,24 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
 
     private async Task RequireIdleAsync(ServiceInstance instance, CancellationToken cancellationToken)
     {
-        var latest = await store.LatestInstanceOperationAsync(instance.Id, cancellationToken);
-        if (latest is { State: OperationState.InProgress })
+        await RequireNoOperationAsync(instance, cancellationToken);
+        if (instance.State == InstanceState.Quarantined)
         {
-            throw StewardException.Concurrency($"instance {instance.Id} has an operation in progress ({latest.Kind.ToString().ToLowerInvariant()}: {latest.Description})");
+            throw StewardException.Concurrency($"instance {instance.Id} is quarantined after a failure (see its incidents); delete it or rebuild it");
         }
 
         if (instance.State != InstanceState.Ready)
         {
             throw StewardException.Concurrency($"instance {instance.Id} is {instance.State.ToString().ToLowerInvariant()}");
+        }
+    }
+
+    private async Task RequireNoOperationAsync(ServiceInstance instance, CancellationToken cancellationToken)
+    {
+        var latest = await store.LatestInstanceOperationAsync(instance.Id, cancellationToken);
+        if (latest is { State: OperationState.InProgress })
+        {
+            throw StewardException.Concurrency($"instance {instance.Id} has an operation in progress ({latest.Kind.ToString().ToLowerInvariant()}: {latest.Description})");
         }
     }
 }

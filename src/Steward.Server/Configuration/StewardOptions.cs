@@ -27,6 +27,12 @@ public sealed record StewardOptions
     /// <summary>How long a server may take to stop cleanly before it is killed.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often the supervisor looks for instances due a check.</summary>
+    public TimeSpan SupervisorTick { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Operator overrides of the plans' health and restart policies.</summary>
+    public SupervisionOverrides Supervision { get; init; } = new();
+
     /// <summary>Largest request body the broker reads.</summary>
     public int MaxBodyBytes { get; init; } = 64 * 1024;
 
@@ -47,7 +53,7 @@ public sealed record StewardOptions
 
         var dataDir = Get("STEWARD_DATA_DIR", "--data-dir")
             ?? (Environment.IsPrivilegedProcess ? "/var/lib/steward" : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "steward"));
-        var options = new StewardOptions { DataDir = Path.GetFullPath(dataDir) };
+        var options = new StewardOptions { DataDir = Path.GetFullPath(dataDir), Supervision = SupervisionOverrides.FromEnvironment() };
         if (Get("STEWARD_LISTEN", "--listen") is { } listen)
         {
             options = options with { Listen = listen };

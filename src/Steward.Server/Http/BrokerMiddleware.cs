@@ -4,6 +4,8 @@ using System.Text;
 using Steward.Errors;
 using Steward.Server.Configuration;
 using Steward.Server.Logging;
+using Steward.Security;
+using Steward.State;
 
 namespace Steward.Server.Http;
 
@@ -12,7 +14,7 @@ namespace Steward.Server.Http;
 /// must name an API version Steward speaks, the originating identity must be well formed, and every
 /// failure leaves as an OSB error body.
 /// </summary>
-internal sealed class BrokerMiddleware(RequestDelegate next, BrokerCredentials credentials, ILogger<BrokerMiddleware> logger)
+internal sealed class BrokerMiddleware(RequestDelegate next, BrokerCredentials credentials, IStateStore store, ILogger<BrokerMiddleware> logger)
 {
     /// <summary>Oldest OSB minor version accepted (2.13 added the fields Steward relies on).</summary>
     public const int MinimumMinorVersion = 13;
@@ -27,7 +29,11 @@ internal sealed class BrokerMiddleware(RequestDelegate next, BrokerCredentials c
         try
         {
             var path = context.Request.Path;
-            if (path.StartsWithSegments("/v2") || path.StartsWithSegments("/api"))
+            if (path.StartsWithSegments("/api") && await BearerScopeAsync(context) is { } scope)
+            {
+                ApiScope.Restrict(context, scope);
+            }
+            else if (path.StartsWithSegments("/v2") || path.StartsWithSegments("/api"))
             {
                 Authenticate(context);
             }
@@ -63,6 +69,19 @@ internal sealed class BrokerMiddleware(RequestDelegate next, BrokerCredentials c
             Log.UnhandledRequestFailure(logger, context.Request.Method, context.Request.Path, ex);
             await OsbErrorBody.From(new StewardException(ErrorCode.Internal, "internal error; see the broker log")).ExecuteAsync(context);
         }
+    }
+
+    /// <summary>The instance a valid binding API token is scoped to; null when no bearer token was sent.</summary>
+    private async Task<string?> BearerScopeAsync(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var binding = await store.FindBindingByTokenHashAsync(Secrets.TokenHash(header[7..].Trim()), context.RequestAborted);
+        return binding?.InstanceId ?? throw new StewardException(ErrorCode.Unauthorized, "the instance API token is not valid (unknown, or its binding was removed)");
     }
 
     private void Authenticate(HttpContext context)

@@ -30,9 +30,24 @@ internal static partial class Log
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Instance {InstanceId} still runs as pid {Pid}; adopted")]
     public static partial void Adopted(ILogger logger, string instanceId, int pid);
 
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Instance {InstanceId} was not running ({Status}); starting it")]
-    public static partial void Restarting(ILogger logger, string instanceId, string status);
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Instance {InstanceId} is not running ({Status}); the supervisor will classify and act")]
+    public static partial void FoundDown(ILogger logger, string instanceId, string status);
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Instance {InstanceId} could not be started again")]
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Instance {InstanceId} could not be adopted")]
     public static partial void RestartFailed(ILogger logger, string instanceId, Exception exception);
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Instance {InstanceId}: {Class} detected: {Evidence}")]
+    public static partial void FailureDetected(ILogger logger, string instanceId, string @class, string evidence);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Instance {InstanceId}: restart {Attempt} of {Limit} in {Delay}")]
+    public static partial void RestartScheduled(ILogger logger, string instanceId, int attempt, int limit, TimeSpan delay);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "Instance {InstanceId} quarantined: {Reason}; files kept in {Path}")]
+    public static partial void Quarantined(ILogger logger, string instanceId, string reason, string path);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "Instance {InstanceId} healthy again; incident {IncidentId} resolved")]
+    public static partial void Recovered(ILogger logger, string instanceId, string incidentId);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Error, Message = "Supervising instance {InstanceId} failed")]
+    public static partial void SupervisionFailed(ILogger logger, string instanceId, Exception exception);
 }

@@ -18,12 +18,12 @@ internal sealed class OperationRunner(
     IStateStore store,
     InstanceWorkflows workflows,
     EngineRegistry engines,
+    InstanceLocks locks,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<OperationRunner> logger) : BackgroundService
 {
     private readonly Channel<Operation> _queue = Channel.CreateUnbounded<Operation>();
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
     private readonly ConcurrentDictionary<Task, byte> _running = new();
 
     /// <summary>Queues an operation to run in the background.</summary>
@@ -71,7 +71,7 @@ internal sealed class OperationRunner(
 
     private async Task AdoptAsync(ServiceInstance instance, CancellationToken cancellationToken)
     {
-        var gate = _locks.GetOrAdd(instance.Id, _ => new SemaphoreSlim(1, 1));
+        var gate = locks.For(instance.Id);
         await gate.WaitAsync(cancellationToken);
         try
         {
@@ -79,11 +79,13 @@ internal sealed class OperationRunner(
             if (status is ProcessStatus.Running running)
             {
                 Log.Adopted(logger, instance.Id, running.Pid);
-                return;
+            }
+            else
+            {
+                // Not restarted blindly here: the supervisor classifies why it is down and decides.
+                Log.FoundDown(logger, instance.Id, ServerLog.Describe(status));
             }
 
-            Log.Restarting(logger, instance.Id, ServerLog.Describe(status));
-            await workflows.EnsureRunningAsync(instance, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -97,7 +99,7 @@ internal sealed class OperationRunner(
 
     private async Task<Operation> RunAsync(Operation op, CancellationToken cancellationToken)
     {
-        var gate = _locks.GetOrAdd(op.InstanceId, _ => new SemaphoreSlim(1, 1));
+        var gate = locks.For(op.InstanceId);
         await gate.WaitAsync(cancellationToken);
         try
         {

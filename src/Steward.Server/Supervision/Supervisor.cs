@@ -1,0 +1,357 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Steward.Catalog;
+using Steward.Engines;
+using Steward.Instances;
+using Steward.Operations;
+using Steward.Runtime;
+using Steward.Security;
+using Steward.Server.Configuration;
+using Steward.Server.Logging;
+using Steward.Server.Operations;
+using Steward.State;
+using Steward.Supervision;
+
+namespace Steward.Server.Supervision;
+
+/// <summary>
+/// Watches every ready instance at the protocol level and acts with judgement when one fails: the failure
+/// is classified before anything is done; classes a restart cannot fix are fenced and preserved at once;
+/// others are restarted within a budget that flapping cannot reset; every failure is a durable incident.
+/// It never acts on an instance while an operation holds it.
+/// </summary>
+internal sealed class Supervisor(
+    IStateStore store,
+    EngineRegistry engines,
+    InstanceLocks locks,
+    FailureClassifier classifier,
+    HealthRegistry health,
+    StewardOptions options,
+    TimeProvider time,
+    ILogger<Supervisor> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, InstanceWatch> _watches = new();
+    private readonly ConcurrentDictionary<Task, byte> _checks = new();
+
+    private IInstanceRuntime Runtime => engines.Runtime;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await TickAsync(stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    Log.SupervisionFailed(logger, "*", ex);
+                }
+
+                await Task.Delay(options.SupervisorTick, time, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+
+        await Task.WhenAll(_checks.Keys);
+    }
+
+    private async Task TickAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var seen = new HashSet<string>();
+        foreach (var instance in await store.ListInstancesAsync(cancellationToken))
+        {
+            seen.Add(instance.Id);
+            if (instance.State == InstanceState.Quarantined)
+            {
+                _watches.TryRemove(instance.Id, out _);
+                health.Set(new InstanceHealth(instance.Id, HealthStatus.Failed, health.Get(instance.Id)?.LastCheck, "quarantined: stopped and preserved for inspection; rebuild or delete it"));
+                continue;
+            }
+
+            if (instance.State != InstanceState.Ready)
+            {
+                continue;
+            }
+
+            var policy = options.Supervision.Apply(engines.Plan(instance.ServiceId, instance.PlanId).HealthCheck);
+            var watch = _watches.GetOrAdd(instance.Id, _ => new InstanceWatch(policy, time)
+            {
+                NextCheck = now,
+                Health = new InstanceHealth(instance.Id, HealthStatus.Unknown, null, "not checked yet"),
+            });
+            if (now < watch.NextCheck || Interlocked.CompareExchange(ref watch.Busy, 1, 0) != 0)
+            {
+                continue;
+            }
+
+            watch.NextCheck = now + watch.Policy.Interval;
+            var check = CheckGuardedAsync(instance.Id, watch, cancellationToken);
+            _checks.TryAdd(check, 0);
+            _ = check.ContinueWith(t => _checks.TryRemove(t, out _), TaskScheduler.Default);
+        }
+
+        foreach (var id in _watches.Keys.Where(id => !seen.Contains(id)))
+        {
+            _watches.TryRemove(id, out _);
+            health.Remove(id);
+        }
+    }
+
+    private async Task CheckGuardedAsync(string instanceId, InstanceWatch watch, CancellationToken cancellationToken)
+    {
+        var gate = locks.For(instanceId);
+        try
+        {
+            if (!await gate.WaitAsync(0, cancellationToken))
+            {
+                return; // an operation is working on it
+            }
+
+            try
+            {
+                await CheckAsync(instanceId, watch, cancellationToken);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Log.SupervisionFailed(logger, instanceId, ex);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+        finally
+        {
+            Interlocked.Exchange(ref watch.Busy, 0);
+        }
+    }
+
+    private async Task CheckAsync(string instanceId, InstanceWatch watch, CancellationToken cancellationToken)
+    {
+        var instance = await store.GetInstanceAsync(instanceId, cancellationToken);
+        if (instance is not { State: InstanceState.Ready }
+            || await store.LatestInstanceOperationAsync(instanceId, cancellationToken) is { State: OperationState.InProgress })
+        {
+            return;
+        }
+
+        var engine = engines.Engine(instance.ServiceId);
+        var context = engines.Context(instance);
+        var now = time.GetUtcNow();
+        if (watch.RestartDue is { } due)
+        {
+            if (now >= due)
+            {
+                await RestartAsync(engine, context, watch, cancellationToken);
+            }
+
+            return;
+        }
+
+        var status = Runtime.GetStatus(context.Paths);
+        if (status is not ProcessStatus.Running running)
+        {
+            if (File.Exists(Path.Combine(context.Paths.RunDir, "stop.requested")))
+            {
+                return; // stopped on purpose
+            }
+
+            var (diagnosis, evidence) = classifier.ClassifyExit(engine, context, status);
+            if (watch.StartedAt is { } started)
+            {
+                evidence["uptime_seconds"] = Math.Round((now - started).TotalSeconds, 1);
+            }
+
+            await HandleFailureAsync(instance, context, watch, diagnosis, evidence, $"the server process ended: {ServerLog.Describe(status)}", cancellationToken);
+            return;
+        }
+
+        string? problem = null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(watch.Policy.Timeout);
+            await engine.ProbeAsync(context, timeout.Token);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            problem = ex is OperationCanceledException ? $"no answer within {watch.Policy.Timeout.TotalSeconds:0.#} s" : ex.Message;
+        }
+
+        if (problem is null)
+        {
+            await HealthyAsync(instance, context, watch, clock.Elapsed, cancellationToken);
+            return;
+        }
+
+        watch.ConsecutiveFailures++;
+        SetHealth(watch, instance.Id, HealthStatus.Unhealthy, $"check failed ({watch.ConsecutiveFailures} in a row): {problem}");
+        if (watch.AwaitingFirstHealthy)
+        {
+            if (now - watch.StartedAt > watch.Policy.StartupTimeout)
+            {
+                var evidence = FailureClassifier.Evidence(context);
+                evidence["last_check_error"] = problem;
+                await HandleFailureAsync(instance, context, watch, new Diagnosis(FailureClass.StartupTimeout, $"no successful check within {watch.Policy.StartupTimeout.TotalSeconds:0} s of the start: {problem}"), evidence, "the restarted server never answered", cancellationToken);
+            }
+
+            return;
+        }
+
+        if (watch.ConsecutiveFailures >= watch.Policy.FailureThreshold)
+        {
+            var evidence = FailureClassifier.Evidence(context);
+            evidence["pid"] = running.Pid;
+            evidence["process_state"] = ProcessState(running.Pid);
+            evidence["last_check_error"] = problem;
+            evidence["consecutive_failed_checks"] = watch.ConsecutiveFailures;
+            var diagnosis = new Diagnosis(FailureClass.UnhealthyButRunning, $"pid {running.Pid} exists ({ProcessState(running.Pid)}) but failed {watch.ConsecutiveFailures} checks in a row: {problem}");
+            await HandleFailureAsync(instance, context, watch, diagnosis, evidence, "health checks failed while the process runs", cancellationToken);
+        }
+    }
+
+    private async Task HealthyAsync(ServiceInstance instance, EngineContext context, InstanceWatch watch, TimeSpan took, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        watch.ConsecutiveFailures = 0;
+        SetHealth(watch, instance.Id, HealthStatus.Healthy, $"answered in {took.TotalMilliseconds:0} ms");
+        if (!watch.SnapshotTaken)
+        {
+            ConfigSnapshot.Take(context.Paths);
+            watch.SnapshotTaken = true;
+        }
+
+        if (watch.OpenIncidentId is not { } incidentId || await store.GetIncidentAsync(incidentId, cancellationToken) is not { } incident)
+        {
+            return;
+        }
+
+        if (watch.AwaitingFirstHealthy)
+        {
+            watch.AwaitingFirstHealthy = false;
+            await store.SaveIncidentAsync(incident.With(now, "healthy", "the restarted server answers its health check"), cancellationToken);
+            return;
+        }
+
+        if (watch.StartedAt is null || now - watch.StartedAt >= watch.Policy.MinUptime)
+        {
+            var resolved = incident with { State = IncidentState.Resolved, Summary = incident.Summary + $"; recovered after {incident.Restarts} restart(s)" };
+            await store.SaveIncidentAsync(resolved.With(now, "resolved", $"healthy for at least {watch.Policy.MinUptime.TotalSeconds:0} s since the restart"), cancellationToken);
+            watch.OpenIncidentId = null;
+            Log.Recovered(logger, instance.Id, incident.Id);
+        }
+    }
+
+    private async Task HandleFailureAsync(ServiceInstance instance, EngineContext context, InstanceWatch watch, Diagnosis diagnosis, Dictionary<string, object?> evidence, string detected, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        Log.FailureDetected(logger, instance.Id, diagnosis.Class.Name(), diagnosis.Evidence);
+        evidence["class_evidence"] = diagnosis.Evidence;
+        var incident = watch.OpenIncidentId is { } open ? await store.GetIncidentAsync(open, cancellationToken) : null;
+        incident = (incident ?? new Incident
+        {
+            Id = "inc-" + Secrets.Token(12),
+            InstanceId = instance.Id,
+            Class = diagnosis.Class,
+            State = IncidentState.Open,
+            Summary = $"{diagnosis.Class.Name()}: {diagnosis.Evidence}",
+            OpenedAt = now,
+            UpdatedAt = now,
+        }) with { Class = diagnosis.Class, Evidence = evidence };
+        incident = incident.With(now, "detected", detected).With(now, "classified", $"{diagnosis.Class.Name()}: {diagnosis.Evidence}");
+        watch.OpenIncidentId = incident.Id;
+
+        // Fence first: whatever runs is stopped (and no orphaned child is left) before anything else happens.
+        await Runtime.StopAsync(context.Paths, 9, TimeSpan.Zero, cancellationToken);
+        incident = incident.With(now, "stopped", "no process of the instance is left running");
+
+        if (!diagnosis.Class.IsRestartable())
+        {
+            await QuarantineAsync(instance, context, watch, incident, $"a restart cannot fix {diagnosis.Class.Name()}", cancellationToken);
+            return;
+        }
+
+        if (watch.Budget.TryTake() is not { } delay)
+        {
+            await QuarantineAsync(instance, context, watch, incident, $"crash loop: the restart budget of {watch.Budget.Limit} restarts within {watch.Budget.Window.TotalSeconds:0} s is spent", cancellationToken);
+            return;
+        }
+
+        watch.RestartDue = now + delay;
+        watch.NextCheck = watch.RestartDue.Value;
+        SetHealth(watch, instance.Id, HealthStatus.Unhealthy, $"{diagnosis.Class.Name()}; restart {watch.Budget.Used} of {watch.Budget.Limit} in {delay.TotalSeconds:0.###} s");
+        Log.RestartScheduled(logger, instance.Id, watch.Budget.Used, watch.Budget.Limit, delay);
+        await store.SaveIncidentAsync(incident.With(now, "restart-scheduled", $"restart {watch.Budget.Used} of {watch.Budget.Limit} allowed within {watch.Budget.Window.TotalSeconds:0} s, after {delay.TotalSeconds:0.###} s of backoff"), cancellationToken);
+    }
+
+    private async Task RestartAsync(IDataServiceEngine engine, EngineContext context, InstanceWatch watch, CancellationToken cancellationToken)
+    {
+        watch.RestartDue = null;
+        await Runtime.StopAsync(context.Paths, 9, TimeSpan.Zero, cancellationToken);
+        await Runtime.StartAsync(context.Paths, engine.Launch(context), cancellationToken);
+        var now = time.GetUtcNow();
+        watch.StartedAt = now;
+        watch.AwaitingFirstHealthy = true;
+        watch.SnapshotTaken = false;
+        watch.ConsecutiveFailures = 0;
+        watch.NextCheck = now + TimeSpan.FromMilliseconds(Math.Min(500, watch.Policy.Interval.TotalMilliseconds));
+        var pid = (Runtime.GetStatus(context.Paths) as ProcessStatus.Running)?.Pid;
+        if (watch.OpenIncidentId is { } id && await store.GetIncidentAsync(id, cancellationToken) is { } incident)
+        {
+            await store.SaveIncidentAsync(incident.With(now, "restarted", pid is null ? "started again" : $"started again as pid {pid}") with { Restarts = incident.Restarts + 1 }, cancellationToken);
+        }
+    }
+
+    private async Task QuarantineAsync(ServiceInstance instance, EngineContext context, InstanceWatch watch, Incident incident, string reason, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var marker = Path.Combine(context.Paths.Root, "QUARANTINED");
+        await File.WriteAllTextAsync(marker, string.Create(CultureInfo.InvariantCulture, $"quarantined at {now:O}\nincident {incident.Id}\n{reason}\nThe server is stopped; data/, config/ and log/ are kept as they were for inspection.\n"), cancellationToken);
+        await store.SaveInstanceAsync(instance with { State = InstanceState.Quarantined, UpdatedAt = now }, cancellationToken);
+        incident = incident with
+        {
+            State = IncidentState.Quarantined,
+            PreservedPath = context.Paths.Root,
+            Summary = $"{incident.Class.Name()}: {reason}; the instance is stopped and its files are preserved in {context.Paths.Root}",
+        };
+        await store.SaveIncidentAsync(incident.With(now, "quarantined", $"{reason}; files preserved in {context.Paths.Root}"), cancellationToken);
+        watch.OpenIncidentId = null;
+        SetHealth(watch, instance.Id, HealthStatus.Failed, $"quarantined: {reason}");
+        Log.Quarantined(logger, instance.Id, reason, context.Paths.Root);
+    }
+
+    private void SetHealth(InstanceWatch watch, string instanceId, HealthStatus status, string detail)
+    {
+        watch.Health = new InstanceHealth(instanceId, status, time.GetUtcNow(), detail)
+        {
+            ConsecutiveFailures = watch.ConsecutiveFailures,
+            OpenIncidentId = watch.OpenIncidentId,
+        };
+        health.Set(watch.Health);
+    }
+
+    private static string ProcessState(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal));
+            return line is null ? "state unknown" : "state " + line[6..].Trim();
+        }
+        catch (IOException)
+        {
+            return "state unknown";
+        }
+    }
+}
