@@ -9,14 +9,23 @@ namespace Steward.Cli;
 /// </summary>
 internal sealed record BrokerConnection(Uri Url, string Username, string Password)
 {
-    public static BrokerConnection Resolve(string? url, string? username, string? password, string? dataDir)
+    /// <summary>An instance API token; when set, requests carry it instead of the broker credentials.</summary>
+    public string? Token { get; init; }
+
+    public static BrokerConnection Resolve(string? url, string? username, string? password, string? dataDir, string? token = null)
     {
+        token ??= Environment.GetEnvironmentVariable("STEWARD_TOKEN");
         url ??= Environment.GetEnvironmentVariable("STEWARD_URL") ?? "http://127.0.0.1:8090";
         username ??= Environment.GetEnvironmentVariable("STEWARD_USERNAME");
         password ??= Environment.GetEnvironmentVariable("STEWARD_PASSWORD");
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
         {
             throw new CliException(ExitCodes.Usage, $"--url '{url}' is not an http(s) URL");
+        }
+
+        if (token is not null)
+        {
+            return new BrokerConnection(uri, string.Empty, string.Empty) { Token = token };
         }
 
         if (username is null || password is null)
@@ -37,5 +46,5 @@ internal sealed record BrokerConnection(Uri Url, string Username, string Passwor
         return new BrokerConnection(uri, username!, password!);
     }
 
-    public override string ToString() => $"BrokerConnection {{ Url = {Url}, Username = {Username} }}";
+    public override string ToString() => $"BrokerConnection {{ Url = {Url}, Username = {Username}, Token = {(Token is null ? "none" : "set")} }}";
 }

@@ -107,7 +107,7 @@ internal static class InstanceCommands
             return ExitCodes.Success;
         }
 
-        var table = new Table().AddColumns("id", "service", "plan", "state", "port", "process", "bindings", "last operation");
+        var table = new Table().AddColumns("id", "service", "plan", "state", "health", "port", "process", "bindings", "last operation");
         foreach (var i in instances.EnumerateArray())
         {
             table.AddRow(
@@ -115,6 +115,7 @@ internal static class InstanceCommands
                 Markup.Escape(i.GetProperty("service").GetString()!),
                 Markup.Escape(i.GetProperty("plan").GetString() ?? "?"),
                 Markup.Escape(i.GetProperty("state").GetString()!),
+                Markup.Escape(i.GetProperty("health").GetProperty("status").GetString()!),
                 i.TryGetProperty("port", out var port) ? port.ToString() : "-",
                 Markup.Escape(i.GetProperty("process").GetProperty("detail").GetString()!),
                 i.GetProperty("bindings").GetArrayLength().ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -142,6 +143,7 @@ internal static class InstanceCommands
         Row("state", i.GetProperty("state").GetString());
         Row("address", i.TryGetProperty("port", out var port) ? $"{i.GetProperty("host").GetString()}:{port}" : null);
         Row("process", i.GetProperty("process").GetProperty("detail").GetString());
+        Row("health", $"{i.GetProperty("health").GetProperty("status").GetString()}: {i.GetProperty("health").GetProperty("detail").GetString()}");
         Row("parameters", i.GetProperty("parameters").GetRawText());
         Row("directory", i.GetProperty("directory").GetString());
         Row("bindings", string.Join(", ", i.GetProperty("bindings").EnumerateArray().Select(b => b.GetProperty("id").GetString())));

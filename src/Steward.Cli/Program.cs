@@ -4,6 +4,7 @@ using Steward.Cli;
 var url = new Option<string?>("--url") { Description = "Broker URL (STEWARD_URL; default http://127.0.0.1:8090)", Recursive = true };
 var username = new Option<string?>("--username") { Description = "Broker user (STEWARD_USERNAME)", Recursive = true };
 var password = new Option<string?>("--password") { Description = "Broker password (STEWARD_PASSWORD)", Recursive = true };
+var token = new Option<string?>("--token") { Description = "Instance API token from a binding's credentials (STEWARD_TOKEN): acts on that instance only", Recursive = true };
 var dataDir = new Option<string?>("--data-dir") { Description = "Local broker data directory holding broker-credentials (STEWARD_DATA_DIR)", Recursive = true };
 var json = new Option<bool>("--json") { Description = "Print JSON instead of a table" };
 var noWait = new Option<bool>("--no-wait") { Description = "Return once the broker accepted the request" };
@@ -15,8 +16,12 @@ root.Options.Add(url);
 root.Options.Add(username);
 root.Options.Add(password);
 root.Options.Add(dataDir);
+root.Options.Add(token);
 
-Command Cmd(string name, string description, Func<ParseResult, StewardClient, CancellationToken, Task<int>> run, params Symbol[] symbols)
+Command Cmd(string name, string description, Func<ParseResult, StewardClient, CancellationToken, Task<int>> run, params Symbol[] symbols) =>
+    Sub(null, name, description, run, symbols);
+
+Command Sub(Command? parent, string name, string description, Func<ParseResult, StewardClient, CancellationToken, Task<int>> run, params Symbol[] symbols)
 {
     var command = new Command(name, description);
     foreach (var symbol in symbols)
@@ -36,7 +41,7 @@ Command Cmd(string name, string description, Func<ParseResult, StewardClient, Ca
     {
         try
         {
-            using var client = new StewardClient(BrokerConnection.Resolve(result.GetValue(url), result.GetValue(username), result.GetValue(password), result.GetValue(dataDir)));
+            using var client = new StewardClient(BrokerConnection.Resolve(result.GetValue(url), result.GetValue(username), result.GetValue(password), result.GetValue(dataDir), result.GetValue(token)));
             return await run(result, client, ct);
         }
         catch (CliException ex)
@@ -45,7 +50,7 @@ Command Cmd(string name, string description, Func<ParseResult, StewardClient, Ca
             return ex.ExitCode;
         }
     });
-    root.Subcommands.Add(command);
+    (parent ?? root).Subcommands.Add(command);
     return command;
 }
 
@@ -69,6 +74,14 @@ Cmd("unbind", "Remove a binding; its credentials stop working", (r, c, ct) =>
     BindingCommands.UnbindAsync(c, r.GetValue(instanceId)!, r.GetValue(bindingArg)!, ct), instanceId, bindingArg);
 Cmd("delete", "Delete an instance, its processes and its data", (r, c, ct) =>
     InstanceCommands.DeleteAsync(c, r.GetValue(instanceId)!, !r.GetValue(noWait), ct), instanceId, noWait);
+
+var incidents = new Command("incidents", "Failures the supervisor recorded: what happened, why, what was done");
+root.Subcommands.Add(incidents);
+var instanceFilter = new Option<string?>("--instance") { Description = "Only this instance's incidents" };
+var incidentId = new Argument<string>("incident") { Description = "Incident id" };
+Sub(incidents, "list", "List incidents, newest first", (r, c, ct) => IncidentCommands.ListAsync(c, r.GetValue(instanceFilter), r.GetValue(json), ct), instanceFilter, json);
+Sub(incidents, "show", "Show an incident's timeline and evidence", (r, c, ct) => IncidentCommands.ShowAsync(c, r.GetValue(incidentId)!, r.GetValue(json), ct), incidentId, json);
+Cmd("health", "Health of every instance (exit code 1 unless all are healthy)", (r, c, ct) => IncidentCommands.HealthAsync(c, r.GetValue(json), ct), json);
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

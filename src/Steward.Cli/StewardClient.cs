@@ -16,7 +16,9 @@ internal sealed class StewardClient(BrokerConnection connection) : IDisposable
     public async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{connection.Username}:{connection.Password}")));
+        request.Headers.Authorization = connection.Token is { } token
+            ? new AuthenticationHeaderValue("Bearer", token)
+            : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{connection.Username}:{connection.Password}")));
         request.Headers.Add("X-Broker-API-Version", "2.17");
         request.Headers.Add("X-Broker-API-Originating-Identity", "steward-cli " + Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { user = Environment.UserName }))));
         if (body is not null)
@@ -40,7 +42,7 @@ internal sealed class StewardClient(BrokerConnection connection) : IDisposable
             var json = text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
             if (response.StatusCode == HttpStatusCode.Unauthorized)
             {
-                throw new CliException(ExitCodes.Unreachable, $"the broker at {connection.Url} refused the credentials of '{connection.Username}'");
+                throw new CliException(ExitCodes.Unreachable, connection.Token is null ? $"the broker at {connection.Url} refused the credentials of '{connection.Username}'" : $"the broker at {connection.Url} refused the instance token");
             }
 
             return (response.StatusCode, json);

@@ -12,10 +12,12 @@ namespace Steward.Server.Tests.Infrastructure;
 public sealed class StewardServer : IAsyncDisposable
 {
     private static readonly string ServerDll = Path.Combine(AppContext.BaseDirectory, "steward-server.dll");
+    private readonly IReadOnlyDictionary<string, string> _environment;
     private Process? _process;
 
-    private StewardServer()
+    private StewardServer(IReadOnlyDictionary<string, string>? environment)
     {
+        _environment = environment ?? new Dictionary<string, string>();
         Root = Path.Combine(Path.GetTempPath(), "steward-tests", Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Root);
 
@@ -55,9 +57,10 @@ public sealed class StewardServer : IAsyncDisposable
 
     private string LogFile => Path.Combine(Root, "broker.log");
 
-    public static async Task<StewardServer> StartAsync()
+    /// <summary>Starts a broker; <paramref name="environment"/> adds STEWARD_* settings (e.g. short supervision budgets).</summary>
+    public static async Task<StewardServer> StartAsync(IReadOnlyDictionary<string, string>? environment = null)
     {
-        var server = new StewardServer();
+        var server = new StewardServer(environment);
         await server.StartProcessAsync();
         return server;
     }
@@ -82,6 +85,11 @@ public sealed class StewardServer : IAsyncDisposable
         psi.Environment["STEWARD_PORT_RANGE"] = PortRange;
         psi.Environment["STEWARD_BROKER_USERNAME"] = Username;
         psi.Environment["STEWARD_BROKER_PASSWORD"] = Password;
+        foreach (var (k, v) in _environment)
+        {
+            psi.Environment[k] = v;
+        }
+
         var process = Process.Start(psi)!;
         var log = new StreamWriter(File.Open(LogFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         var gate = new object();

@@ -33,13 +33,19 @@ internal sealed unsafe class ZstdDecoder : IDisposable
                 fixed (byte* dst = destination)
                 {
                     var buffer = new ZstdNative.Buffer { Data = dst, Size = (nuint)destination.Length };
+                    var consumedBefore = input.Position;
                     var code = ZstdNative.DecompressStream(_context, &buffer, &input);
                     if (ZstdNative.IsError(code) != 0)
                     {
                         throw new BackupIntegrityException($"zstd: the compressed stream is corrupt ({ZstdNative.ErrorName(code)}).");
                     }
 
-                    AtFrameBoundary = code == 0;
+                    // A call that only checked for pending output after a frame ended must not undo the boundary.
+                    if (buffer.Position > 0 || input.Position != consumedBefore)
+                    {
+                        AtFrameBoundary = code == 0;
+                    }
+
                     output.Advance((int)buffer.Position);
                     outputFull = buffer.Position == buffer.Size;
                 }

@@ -107,6 +107,9 @@ internal sealed class S3MultipartWriter(IAmazonS3 client, S3StorageOptions optio
                 PartNumber = partNumber,
                 PartSize = length,
                 InputStream = content,
+
+                // Plain signed bodies: aws-chunked encoding is not understood by every S3-compatible server.
+                UseChunkEncoding = false,
             }, cancellationToken).ConfigureAwait(false);
             return new PartETag(partNumber, response.ETag);
         }
