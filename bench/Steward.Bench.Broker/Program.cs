@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using Steward.Bench.Broker;
+using Steward.Server.Tests.Infrastructure;
+
+var options = Options.Parse(args);
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+var ct = cancel.Token;
+var total = Stopwatch.StartNew();
+var date = TimeProvider.System.GetUtcNow();
+var machine = await MachineInfo.ReadAsync(ct);
+Console.WriteLine($"steward-bench-broker: N = {options.Instances}, {machine.Cores} cores, load {machine.LoadAverage}");
+
+ProvisionBench.Result pg, redis;
+IReadOnlyList<StepBreakdown.Row> steps;
+IReadOnlyList<PollingBench.Result> polling;
+await using (var server = await StewardServer.StartAsync())
+{
+    try
+    {
+        (pg, redis, steps, polling) = await BrokerPhaseAsync(server);
+    }
+    finally
+    {
+        // The harness removes the broker's directory on dispose; keep its log for a look at what it did.
+        await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "steward-bench-broker.log"), server.Log, CancellationToken.None);
+    }
+}
+
+async Task<(ProvisionBench.Result, ProvisionBench.Result, IReadOnlyList<StepBreakdown.Row>, IReadOnlyList<PollingBench.Result>)> BrokerPhaseAsync(StewardServer server)
+{
+    var bench = new ProvisionBench(server.Client);
+    Console.WriteLine("Steward, postgresql standalone:");
+    var pg = await bench.RunAsync(Service.PostgreSql, options.Instances, ct);
+    Console.WriteLine("Steward, redis standalone:");
+    var redis = await bench.RunAsync(Service.Redis, options.Instances, ct);
+    var steps = StepBreakdown.FromLog(server.Log, "bench-");
+    var polling = new List<PollingBench.Result>();
+
+    Console.WriteLine("last_operation polling:");
+    const string id = "poll-target";
+    var put = await server.Client.ProvisionAsync(id, Service.Redis.ServiceId, Service.Redis.PlanId);
+    var operation = put.Str("operation");
+    await server.Client.WaitAsync(id, operation);
+    using var load = new PollingBench(server.Url, server.Username, server.Password);
+    foreach (var pollers in new[] { 1, 8, 32 })
+    {
+        foreach (var path in new[] { "/v2/catalog", $"/v2/service_instances/{id}/last_operation?operation={operation}" })
+        {
+            var r = await load.RunAsync(path, pollers, TimeSpan.FromSeconds(options.PollSeconds), ct);
+            polling.Add(r);
+            Console.WriteLine($"  C={pollers,2} {(path.EndsWith("catalog", StringComparison.Ordinal) ? "catalog       " : "last_operation")}: {r.PerSecond,7:F0} req/s, p50 {r.Latency.P50:F2} ms, p95 {r.Latency.P95:F2} ms, non-2xx {r.Errors}");
+        }
+    }
+
+    await server.Client.DeprovisionAsync(id, Service.Redis.ServiceId, Service.Redis.PlanId);
+    await server.Client.WaitAsync(id);
+    return (pg, redis, steps, polling);
+}
+
+Baseline.Result pgBase, redisBase;
+using (var baseline = new Baseline())
+{
+    await baseline.PrepareAsync(ct);
+    Console.WriteLine("Baseline, postgresql by hand:");
+    pgBase = await baseline.PostgreSqlAsync(options.Instances, ct);
+    Console.WriteLine("Baseline, redis by hand:");
+    redisBase = await baseline.RedisAsync(options.Instances, ct);
+}
+
+var figures = new Figures(options.Instances, options.PollSeconds, date, total.Elapsed, machine, await MachineInfo.LoadAsync(ct), pg, redis, pgBase, redisBase, steps, polling);
+var section = Report.Section(figures);
+Console.WriteLine();
+Console.WriteLine(section);
+if (options.WritePath is not null)
+{
+    await Report.WriteAsync(options.WritePath, section, ct);
+    Console.WriteLine($"wrote the broker section of {options.WritePath}");
+}
