@@ -74,11 +74,13 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
             .AppendLine("log_destination = 'stderr'")
             .AppendLine("log_line_prefix = '%m [%p] %q%u@%d '")
             .AppendLine("wal_level = 'replica'")
+            .AppendLine("max_wal_senders = 5")
+            .AppendLine("wal_keep_size = '256MB'")
             .ToString();
         await context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "postgresql.conf"), conf, cancellationToken);
         await context.Runtime.WriteFileAsync(
             Path.Combine(context.Paths.ConfigDir, "pg_hba.conf"),
-            "# TYPE  DATABASE  USER  ADDRESS       METHOD\nhost    all       all   127.0.0.1/32  scram-sha-256\n",
+            "# TYPE  DATABASE     USER  ADDRESS       METHOD\nhost    all          all   127.0.0.1/32  scram-sha-256\nhost    replication  all   127.0.0.1/32  scram-sha-256\n",
             cancellationToken);
         await context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "pg_ident.conf"), string.Empty, cancellationToken);
     }
@@ -177,6 +179,38 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
         await ExecuteAsync(admin, $"DROP ROLE IF EXISTS {role}", cancellationToken);
     }
 
+    public async Task ReconcileCredentialsAsync(EngineContext context, IReadOnlyList<ServiceBinding> bindings, CancellationToken cancellationToken)
+    {
+        var wanted = bindings.Select(b => b.Username).ToHashSet(StringComparer.Ordinal);
+        var present = new List<string>();
+        await using (var conn = await OpenAdminAsync(context, "postgres", cancellationToken))
+        await using (var cmd = new NpgsqlCommand("SELECT rolname FROM pg_roles WHERE rolcanlogin AND rolname <> @admin", conn))
+        {
+            cmd.Parameters.AddWithValue("admin", context.Instance.AdminUser);
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                present.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var stale in present.Where(r => !wanted.Contains(r)))
+        {
+            await RevokeCredentialsAsync(context, new ServiceBinding
+            {
+                Id = stale, InstanceId = context.Instance.Id, ServiceId = context.Instance.ServiceId, PlanId = context.Instance.PlanId,
+                Username = stale, Password = string.Empty, State = BindingState.Deleting, CreatedAt = default,
+            }, cancellationToken);
+        }
+
+        foreach (var binding in bindings)
+        {
+            await CreateCredentialsAsync(context, binding, cancellationToken);
+        }
+    }
+
+    internal string BinDir => _binDir;
+
     public IReadOnlyDictionary<string, object> Credentials(EngineContext context, ServiceBinding binding) => new Dictionary<string, object>
     {
         ["uri"] = $"postgresql://{binding.Username}:{binding.Password}@{context.Host}:{context.Port}/{Database}",
@@ -189,7 +223,7 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
         ["read_only"] = new ParameterValues(binding.ParametersJson).Boolean("read_only") ?? false,
     };
 
-    private static async Task<NpgsqlConnection> OpenAdminAsync(EngineContext context, string database, CancellationToken cancellationToken)
+    internal static async Task<NpgsqlConnection> OpenAdminAsync(EngineContext context, string database, CancellationToken cancellationToken)
     {
         var csb = new NpgsqlConnectionStringBuilder
         {

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
+using Steward.Backup.Engines;
 using Steward.Engines.PostgreSql;
+using Steward.Engines.PostgreSql.Backup;
 
 namespace Steward.Engines;
 
@@ -9,7 +11,10 @@ public static class PostgreSqlServiceCollectionExtensions
     /// <summary>Adds PostgreSQL as a data service of the broker.</summary>
     public static IServiceCollection AddPostgreSqlEngine(this IServiceCollection services, PostgreSqlEngineOptions? options = null)
     {
-        services.AddSingleton<IDataServiceEngine>(_ => new PostgreSqlEngine(options ?? new PostgreSqlEngineOptions()));
+        services.AddSingleton(_ => new PostgreSqlEngine(options ?? new PostgreSqlEngineOptions()));
+        services.AddSingleton<IDataServiceEngine>(sp => sp.GetRequiredService<PostgreSqlEngine>());
+        services.AddSingleton<IBackupMethod>(sp => new PostgreSqlPhysicalBackup(sp.GetRequiredService<PostgreSqlEngine>()));
+        services.AddSingleton<IBackupMethod>(sp => new PostgreSqlLogicalBackup(sp.GetRequiredService<PostgreSqlEngine>()));
         return services;
     }
 }

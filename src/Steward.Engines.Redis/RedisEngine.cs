@@ -53,6 +53,9 @@ public sealed class RedisEngine : IDataServiceEngine
             .AppendLine(CultureInfo.InvariantCulture, $"aclfile {AclFile(context)}")
             .AppendLine("logfile \"\"")
             .AppendLine("save 3600 1 300 100 60 10000")
+            // Disk-based sync sends an exact, length-prefixed RDB. Diskless sync ends the stream with an EOF mark
+            // that redis-cli removes by truncating its output file, which it cannot do on a pipe (--rdb -).
+            .AppendLine("repl-diskless-sync no")
             .ToString();
         return context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "redis.conf"), conf, cancellationToken);
     }
@@ -96,6 +99,15 @@ public sealed class RedisEngine : IDataServiceEngine
         // Deleting an ACL user also closes every connection authenticated as it.
         await conn.ExecuteAsync(["ACL", "DELUSER", binding.Username], cancellationToken);
         await conn.ExecuteAsync(["ACL", "SAVE"], cancellationToken);
+    }
+
+    /// <summary>Redis users live in the ACL file beside the data, which a restore does not replace; re-applying is enough.</summary>
+    public async Task ReconcileCredentialsAsync(EngineContext context, IReadOnlyList<ServiceBinding> bindings, CancellationToken cancellationToken)
+    {
+        foreach (var binding in bindings)
+        {
+            await CreateCredentialsAsync(context, binding, cancellationToken);
+        }
     }
 
     public IReadOnlyDictionary<string, object> Credentials(EngineContext context, ServiceBinding binding) => new Dictionary<string, object>

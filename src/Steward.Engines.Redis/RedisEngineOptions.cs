@@ -5,4 +5,7 @@ public sealed record RedisEngineOptions
 {
     /// <summary>Path of redis-server.</summary>
     public string ServerPath { get; init; } = "/usr/bin/redis-server";
+
+    /// <summary>Path of redis-cli, used to stream RDB backups.</summary>
+    public string CliPath { get; init; } = "/usr/bin/redis-cli";
 }

@@ -159,7 +159,15 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
             var deadline = Stopwatch.StartNew();
             while (ProcFs.IsAlive(running.Pid) && deadline.Elapsed < grace)
             {
-                await Task.Delay(50, cancellationToken);
+                await Task.Delay(10, cancellationToken);
+            }
+
+            // Give the shim a moment to record the exit status before anything left is swept up.
+            var shim = ProcFs.ReadInt(Path.Combine(paths.RunDir, "shim.pid"));
+            var shimDeadline = Stopwatch.StartNew();
+            while (!ProcFs.IsAlive(running.Pid) && shim is { } s && ProcFs.IsAlive(s) && shimDeadline.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                await Task.Delay(5, cancellationToken);
             }
         }
 
@@ -182,7 +190,7 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
                 }
             }
 
-            await Task.Delay(50, cancellationToken);
+            await Task.Delay(20, cancellationToken);
         }
 
         throw new InvalidOperationException($"processes of {paths.Root} survived SIGKILL");
@@ -216,6 +224,19 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
             }
         }
     }
+
+    public Task CreatePrivateDirectoryAsync(string path, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(path);
+        File.SetUnixFileMode(path, PrivateDir);
+        Own(path);
+        return Task.CompletedTask;
+    }
+
+    public (string FileName, IReadOnlyList<string> Arguments) AsServiceUser(string fileName, IReadOnlyList<string> arguments) =>
+        _account.DropsPrivileges
+            ? ("setpriv", ["--reuid", _account.Uid.ToString(CultureInfo.InvariantCulture), "--regid", _account.Gid.ToString(CultureInfo.InvariantCulture), "--clear-groups", fileName, .. arguments])
+            : (fileName, arguments);
 
     public bool IsPortFree(int port)
     {

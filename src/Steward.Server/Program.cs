@@ -2,6 +2,7 @@ using Steward.Engines;
 using Steward.Runtime;
 using Steward.Runtime.Local;
 using Steward.Server.Api;
+using Steward.Server.Backups;
 using Steward.Server.Broker;
 using Steward.Server.Configuration;
 using Steward.Server.Http;
@@ -45,6 +46,11 @@ services.AddSingleton<InstanceWorkflows>();
 services.AddSingleton<InstanceLocks>();
 services.AddSingleton<OperationRunner>();
 services.AddHostedService(sp => sp.GetRequiredService<OperationRunner>());
+services.AddSingleton(BackupSettings.Load(options));
+services.AddSingleton(sp => BackupStorageFactory.Create(sp.GetRequiredService<BackupSettings>(), sp.GetRequiredService<ILoggerFactory>()));
+services.AddSingleton<ProgressBoard>();
+services.AddSingleton<BackupService>();
+services.AddHostedService(sp => sp.GetRequiredService<BackupService>());
 services.AddSingleton<HealthRegistry>();
 services.AddSingleton<FailureClassifier>();
 services.AddSingleton<Supervisor>();
@@ -59,6 +65,7 @@ await app.Services.GetRequiredService<IStateStore>().InitializeAsync(Cancellatio
 app.UseMiddleware<BrokerMiddleware>();
 app.MapOsb();
 app.MapInstanceApi();
+app.MapBackupApi();
 app.MapGet("/", () => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances" }));
 
 var source = Environment.GetEnvironmentVariable("STEWARD_BROKER_PASSWORD") is null ? options.CredentialsFile : "STEWARD_BROKER_USERNAME/STEWARD_BROKER_PASSWORD";

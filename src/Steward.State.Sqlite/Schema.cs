@@ -66,6 +66,27 @@ internal static class Schema
             updated_at TEXT NOT NULL
         );
         CREATE INDEX IF NOT EXISTS incidents_instance ON incidents(instance_id);
+        CREATE TABLE IF NOT EXISTS backups (
+            id TEXT PRIMARY KEY,
+            instance_id TEXT NOT NULL,
+            service TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL,
+            storage TEXT NOT NULL,
+            key TEXT NOT NULL,
+            failed_stage TEXT,
+            failure_kind TEXT,
+            message TEXT,
+            plaintext_bytes INTEGER NOT NULL,
+            stored_bytes INTEGER NOT NULL,
+            plaintext_sha256 TEXT,
+            stored_sha256 TEXT,
+            manifest TEXT,
+            originating_identity TEXT,
+            started_at TEXT NOT NULL,
+            completed_at TEXT
+        );
+        CREATE INDEX IF NOT EXISTS backups_instance ON backups(instance_id);
         """;
 
     /// <summary>Columns added after the first release; each is added when missing.</summary>

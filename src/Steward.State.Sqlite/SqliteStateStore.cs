@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Steward.Backups;
 using Steward.Instances;
 using Steward.Operations;
 using System.Text.Json;
@@ -17,6 +18,7 @@ public sealed class SqliteStateStore : IStateStore
 {
     private const string InstanceColumns = "id, internal_id, service_id, plan_id, parameters, context, organization_guid, space_guid, maintenance_version, port, admin_user, admin_password, state, created_at, updated_at";
     private const string BindingColumns = "id, instance_id, service_id, plan_id, parameters, app_guid, username, password, state, created_at, api_token";
+    private const string BackupColumns = "id, instance_id, service, kind, state, storage, key, failed_stage, failure_kind, message, plaintext_bytes, stored_bytes, plaintext_sha256, stored_sha256, manifest, originating_identity, started_at, completed_at";
     private const string IncidentColumns = "id, instance_id, class, state, summary, evidence, timeline, restarts, preserved_path, opened_at, updated_at";
     private const string OperationColumns = "id, instance_id, binding_id, kind, state, description, step, payload, originating_identity, request_identity, instance_usable, created_at, updated_at";
 
@@ -58,6 +60,28 @@ public sealed class SqliteStateStore : IStateStore
 
     public async Task<ServiceBinding?> FindBindingByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
         (await QueryAsync($"SELECT {BindingColumns} FROM bindings WHERE api_token_hash = $h AND state = 'Created'", ReadBinding, cancellationToken, ("$h", tokenHash))).FirstOrDefault();
+
+    public Task SaveBackupAsync(BackupRecord b, CancellationToken cancellationToken) => WriteAsync(
+        $"""
+        INSERT INTO backups ({BackupColumns}) VALUES ($id, $instance, $service, $kind, $state, $storage, $key, $stage, $fkind, $message, $pbytes, $sbytes, $psha, $ssha, $manifest, $origin, $started, $completed)
+        ON CONFLICT(id) DO UPDATE SET state=$state, failed_stage=$stage, failure_kind=$fkind, message=$message, plaintext_bytes=$pbytes, stored_bytes=$sbytes,
+          plaintext_sha256=$psha, stored_sha256=$ssha, manifest=$manifest, completed_at=$completed
+        """,
+        cancellationToken,
+        ("$id", b.Id), ("$instance", b.InstanceId), ("$service", b.Service), ("$kind", b.Kind), ("$state", b.State.ToString()), ("$storage", b.Storage), ("$key", b.Key),
+        ("$stage", b.FailedStage), ("$fkind", b.FailureKind), ("$message", b.Message), ("$pbytes", b.PlaintextBytes), ("$sbytes", b.StoredBytes),
+        ("$psha", b.PlaintextSha256), ("$ssha", b.StoredSha256), ("$manifest", b.ManifestJson), ("$origin", b.OriginatingIdentity),
+        ("$started", Time(b.StartedAt)), ("$completed", b.CompletedAt is { } c ? Time(c) : null));
+
+    public async Task<BackupRecord?> GetBackupAsync(string backupId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {BackupColumns} FROM backups WHERE id = $id", ReadBackup, cancellationToken, ("$id", backupId))).FirstOrDefault();
+
+    public Task<IReadOnlyList<BackupRecord>> ListBackupsAsync(string? instanceId, CancellationToken cancellationToken) => instanceId is null
+        ? QueryAsync($"SELECT {BackupColumns} FROM backups ORDER BY rowid DESC", ReadBackup, cancellationToken)
+        : QueryAsync($"SELECT {BackupColumns} FROM backups WHERE instance_id = $i ORDER BY rowid DESC", ReadBackup, cancellationToken, ("$i", instanceId));
+
+    public Task DeleteBackupAsync(string backupId, CancellationToken cancellationToken) =>
+        WriteAsync("DELETE FROM backups WHERE id = $id", cancellationToken, ("$id", backupId));
 
     public Task SaveIncidentAsync(Incident i, CancellationToken cancellationToken) => WriteAsync(
         $"""
@@ -195,6 +219,28 @@ public sealed class SqliteStateStore : IStateStore
         State = Enum.Parse<BindingState>(r.GetString(8)),
         CreatedAt = ParseTime(r.GetString(9)),
         ApiToken = Text(r, 10),
+    };
+
+    private static BackupRecord ReadBackup(SqliteDataReader r) => new()
+    {
+        Id = r.GetString(0),
+        InstanceId = r.GetString(1),
+        Service = r.GetString(2),
+        Kind = r.GetString(3),
+        State = Enum.Parse<BackupState>(r.GetString(4)),
+        Storage = r.GetString(5),
+        Key = r.GetString(6),
+        FailedStage = Text(r, 7),
+        FailureKind = Text(r, 8),
+        Message = Text(r, 9),
+        PlaintextBytes = r.GetInt64(10),
+        StoredBytes = r.GetInt64(11),
+        PlaintextSha256 = Text(r, 12),
+        StoredSha256 = Text(r, 13),
+        ManifestJson = Text(r, 14),
+        OriginatingIdentity = Text(r, 15),
+        StartedAt = ParseTime(r.GetString(16)),
+        CompletedAt = Text(r, 17) is { } c ? ParseTime(c) : null,
     };
 
     private static Incident ReadIncident(SqliteDataReader r) => new()

@@ -24,6 +24,9 @@ public sealed record ProcessCommand
     /// <summary>Stage name in results and logs; defaults to the file name.</summary>
     public string? Name { get; init; }
 
+    /// <summary>Called with every stderr line as it arrives (for example to read the WAL positions <c>pg_basebackup -v</c> reports).</summary>
+    public Action<string>? OnStderrLine { get; init; }
+
     /// <summary>How many trailing stderr lines a failure message quotes. Default 20.</summary>
     public int StderrTailLines { get; init; } = 20;
 

@@ -19,7 +19,7 @@ internal sealed class RunningProcess : IAsyncDisposable
         _command = command;
         _logger = logger;
         Process = process;
-        _stderr = new LineTail(command.StderrTailLines);
+        _stderr = new LineTail(command.StderrTailLines, command.OnStderrLine);
         _stderrDrain = _stderr.DrainAsync(process.StandardError);
         _stdoutDrain = drainStdout ? _stderr.DrainAsync(process.StandardOutput) : Task.CompletedTask;
     }

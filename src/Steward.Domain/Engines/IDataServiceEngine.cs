@@ -36,6 +36,13 @@ public interface IDataServiceEngine
     /// <summary>Removes the binding's user and ends its sessions, so the credentials stop working.</summary>
     Task RevokeCredentialsAsync(EngineContext context, ServiceBinding binding, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Makes the server's users match exactly the given bindings (plus Steward's own): after a restore brings
+    /// back the users of the backup's time, bindings made since are re-created and those removed since are
+    /// removed again, so revoked credentials never come back.
+    /// </summary>
+    Task ReconcileCredentialsAsync(EngineContext context, IReadOnlyList<ServiceBinding> bindings, CancellationToken cancellationToken);
+
     /// <summary>The credentials object returned to the platform for a binding.</summary>
     IReadOnlyDictionary<string, object> Credentials(EngineContext context, ServiceBinding binding);
 

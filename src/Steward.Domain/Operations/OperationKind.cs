@@ -8,4 +8,5 @@ public enum OperationKind
     Deprovision,
     Bind,
     Unbind,
+    Restore,
 }

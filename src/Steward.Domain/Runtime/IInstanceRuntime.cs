@@ -36,4 +36,10 @@ public interface IInstanceRuntime
 
     /// <summary>True when nothing listens on the loopback port and it can be bound.</summary>
     bool IsPortFree(int port);
+
+    /// <summary>Creates an empty directory owned by and private to the service user.</summary>
+    Task CreatePrivateDirectoryAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>The command line that runs <paramref name="fileName"/> as the service user.</summary>
+    (string FileName, IReadOnlyList<string> Arguments) AsServiceUser(string fileName, IReadOnlyList<string> arguments);
 }

@@ -1,3 +1,4 @@
+using Steward.Backups;
 using Steward.Instances;
 using Steward.Operations;
 using Steward.Supervision;
@@ -61,4 +62,13 @@ public interface IStateStore
 
     /// <summary>Incidents, newest first, of one instance or of all.</summary>
     Task<IReadOnlyList<Incident>> ListIncidentsAsync(string? instanceId, CancellationToken cancellationToken);
+
+    Task SaveBackupAsync(BackupRecord backup, CancellationToken cancellationToken);
+
+    Task<BackupRecord?> GetBackupAsync(string backupId, CancellationToken cancellationToken);
+
+    /// <summary>Backups, newest first, of one instance or of all.</summary>
+    Task<IReadOnlyList<BackupRecord>> ListBackupsAsync(string? instanceId, CancellationToken cancellationToken);
+
+    Task DeleteBackupAsync(string backupId, CancellationToken cancellationToken);
 }

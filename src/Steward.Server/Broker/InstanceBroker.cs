@@ -1,8 +1,10 @@
 using System.Text.Json;
+using Steward.Backups;
 using Steward.Errors;
 using Steward.Instances;
 using Steward.Operations;
 using Steward.Security;
+using Steward.Server.Backups;
 using Steward.Server.Http;
 using Steward.Server.Operations;
 using Steward.Server.Supervision;
@@ -16,7 +18,7 @@ namespace Steward.Server.Broker;
 /// the records they create happen under one lock, so two requests never both start work on an instance;
 /// the work itself runs in the <see cref="OperationRunner"/>.
 /// </summary>
-internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, HealthRegistry health, TimeProvider time)
+internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, HealthRegistry health, BackupService backups, TimeProvider time)
 {
     public async Task<IResult> ProvisionAsync(string id, RequestBody body, bool acceptsIncomplete, RequestIdentity identity, CancellationToken cancellationToken)
     {
@@ -188,8 +190,38 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
             }
         }
 
+        // A running backup of an instance being deleted can only fail: stop it now.
+        backups.CancelInstance(id);
         var op = operations.Create(id, null, OperationKind.Deprovision, "deletion requested", identity, null);
         await store.SaveInstanceAsync(instance with { State = InstanceState.Deprovisioning, UpdatedAt = op.CreatedAt }, cancellationToken);
+        await store.SaveOperationAsync(op, cancellationToken);
+        runner.Enqueue(op);
+        return OsbJson.Result(new { operation = op.Id }, StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>Restores an instance from one of its own succeeded backups, as an asynchronous operation.</summary>
+    public async Task<IResult> RestoreAsync(string id, string backupId, RequestIdentity identity, CancellationToken cancellationToken)
+    {
+        using var _ = await gate.AcquireAsync(cancellationToken);
+        var instance = await LiveInstanceAsync(id, cancellationToken);
+        var backup = await store.GetBackupAsync(backupId, cancellationToken);
+        if (backup is null || backup.InstanceId != id)
+        {
+            throw StewardException.NotFound($"instance {id} has no backup {backupId}");
+        }
+
+        if (backup.State != BackupState.Succeeded)
+        {
+            throw StewardException.BadRequest($"backup {backupId} {(backup.State == BackupState.Failed ? "failed" : "is still running")}; only a succeeded backup can be restored");
+        }
+
+        await RequireIdleAsync(instance, cancellationToken);
+        if (backups.IsRunning(id))
+        {
+            throw StewardException.Concurrency($"a backup of instance {id} is running; restore once it has finished");
+        }
+
+        var op = operations.Create(id, null, OperationKind.Restore, $"restore of backup {backupId} requested", identity, JsonSerializer.Serialize(new RestorePayload(backupId)));
         await store.SaveOperationAsync(op, cancellationToken);
         runner.Enqueue(op);
         return OsbJson.Result(new { operation = op.Id }, StatusCodes.Status202Accepted);

@@ -50,4 +50,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5005, Level = LogLevel.Error, Message = "Supervising instance {InstanceId} failed")]
     public static partial void SupervisionFailed(ILogger logger, string instanceId, Exception exception);
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Backup {BackupId} of instance {InstanceId}: {State} {FailedStage} {Message}")]
+    public static partial void BackupFinished(ILogger logger, string backupId, string instanceId, string state, string? failedStage, string? message);
 }

@@ -4,6 +4,7 @@ using Steward.Errors;
 using Steward.Instances;
 using Steward.Operations;
 using Steward.Runtime;
+using Steward.Server.Backups;
 using Steward.Server.Configuration;
 using Steward.Server.Logging;
 using Steward.State;
@@ -18,6 +19,8 @@ internal sealed class InstanceWorkflows(
     IStateStore store,
     EngineRegistry engines,
     PortAllocator ports,
+    BackupService backups,
+    ProgressBoard progress,
     StewardOptions options,
     TimeProvider time,
     ILogger<InstanceWorkflows> logger)
@@ -32,6 +35,7 @@ internal sealed class InstanceWorkflows(
         OperationKind.Deprovision => DeprovisionAsync(op, cancellationToken),
         OperationKind.Bind => BindAsync(op, cancellationToken),
         OperationKind.Unbind => UnbindAsync(op, cancellationToken),
+        OperationKind.Restore => RestoreAsync(op, cancellationToken),
         _ => throw new InvalidOperationException($"unknown operation kind {op.Kind}"),
     };
 
@@ -217,6 +221,39 @@ internal sealed class InstanceWorkflows(
         }
     }
 
+    private async Task<Operation> RestoreAsync(Operation op, CancellationToken cancellationToken)
+    {
+        var payload = JsonSerializer.Deserialize<RestorePayload>(op.PayloadJson!)!;
+        var instance = await InstanceAsync(op, cancellationToken);
+        var engine = engines.Engine(instance.ServiceId);
+        var backup = await store.GetBackupAsync(payload.BackupId, cancellationToken)
+            ?? throw new InvalidOperationException($"backup {payload.BackupId} of operation {op.Id} is missing");
+        var method = backups.Method(engine.Offering.Name, backup.Kind);
+        var context = engines.Context(instance);
+        var host = new RestoreHost(backup, context, engine, backups, progress.Track(op.Id), ct => EnsureRunningAsync(instance, ct), options.StopGrace);
+        try
+        {
+            op = await RunStepsAsync(
+                op,
+                [
+                    new("restore", $"restoring backup {backup.Id} ({backup.Kind})", ct => method.RestoreAsync(context, host, ct), Rerun: true),
+                    new("credentials", "re-applying the current bindings", async ct => await engine.ReconcileCredentialsAsync(context, [.. (await store.ListBindingsAsync(instance.Id, ct)).Where(b => b.State == BindingState.Created)], ct), Rerun: true),
+                    new("verify", "checking the restored server", ct => EnsureRunningAsync(instance, ct), Rerun: true),
+                ],
+                cancellationToken);
+            return await FinishAsync(op, OperationState.Succeeded, $"restored from backup {backup.Id} taken {backup.StartedAt:u}", null, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var usable = Runtime.GetStatus(context.Paths) is ProcessStatus.Running;
+            return await FinishAsync(op with { InstanceUsable = usable }, OperationState.Failed, await FailureAsync("restoring", op, ex, instance) + (usable ? "; the instance keeps its data from before the restore" : string.Empty), ex, CancellationToken.None);
+        }
+        finally
+        {
+            progress.Forget(op.Id);
+        }
+    }
+
     private async Task StopAsync(IDataServiceEngine engine, ServiceInstance instance, CancellationToken cancellationToken)
     {
         var context = engines.Context(instance);
@@ -250,7 +287,8 @@ internal sealed class InstanceWorkflows(
 
             try
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), time, linked.Token);
+                // Short: a server usually answers within tens of milliseconds of its first refusal.
+                await Task.Delay(TimeSpan.FromMilliseconds(25), time, linked.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -301,7 +339,7 @@ internal sealed class InstanceWorkflows(
     {
         // The step that failed was recorded by RunStepsAsync; the caller's copy predates it.
         op = await store.GetOperationAsync(op.Id, CancellationToken.None) ?? op;
-        var reason = ex is StewardException ? ex.Message : $"{ex.Message}; last log lines: {ServerLog.Tail(Runtime.PathsFor(instance.InternalId))}";
+        var reason = ex is StewardException or Steward.Backup.Pipeline.BackupException ? ex.Message : $"{ex.Message}; last log lines: {ServerLog.Tail(Runtime.PathsFor(instance.InternalId))}";
         return $"{verb} failed while {op.Description}: {reason}";
     }
 

@@ -1,0 +1,103 @@
+using System.Globalization;
+using Steward.Backup.Engines;
+using Steward.Backup.Pipeline;
+using Steward.Backup.Sources;
+using Steward.Catalog;
+
+namespace Steward.Engines.Redis.Backup;
+
+/// <summary>
+/// A consistent point-in-time snapshot through Redis's own replication stream (<c>redis-cli --rdb -</c>: the
+/// server forks and sends an RDB, as it does to a new replica). Restored by writing the RDB beside the live
+/// data and swapping it in once it has arrived whole and verified.
+/// </summary>
+public sealed class RedisRdbBackup(RedisEngineOptions options) : IBackupMethod
+{
+    private const string AofDir = "appendonlydir";
+    private const string AofBase = "appendonly.aof.1.base.rdb";
+
+    public string Service => "redis";
+
+    public string Kind => "rdb";
+
+    public string Description => "an RDB snapshot taken through the replication stream";
+
+    public bool IsDefault => true;
+
+    public IBackupSource CreateSource(EngineContext context) => new ProcessSource(new ProcessCommand
+    {
+        FileName = options.CliPath,
+        Arguments = ["-h", context.Host, "-p", context.Port.ToString(CultureInfo.InvariantCulture), "--user", context.Instance.AdminUser, "--no-auth-warning", "--rdb", "-"],
+        Environment = new Dictionary<string, string?> { ["REDISCLI_AUTH"] = context.Instance.AdminPassword },
+        Name = "redis-cli --rdb",
+    });
+
+    public async Task RestoreAsync(EngineContext context, IRestoreHost host, CancellationToken cancellationToken)
+    {
+        var paths = context.Paths;
+        var staging = Path.Combine(paths.Root, "restore-staging");
+        var previous = Path.Combine(paths.Root, "data.pre-restore");
+        if (Directory.Exists(previous))
+        {
+            await host.StopServerAsync(cancellationToken);
+            if (Directory.Exists(paths.DataDir))
+            {
+                Directory.Delete(paths.DataDir, recursive: true);
+            }
+
+            Directory.Move(previous, paths.DataDir);
+            await host.StartServerAsync(cancellationToken);
+        }
+
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        await host.CreateDirectoryAsync(staging, cancellationToken);
+
+        // With the append-only file on, Redis loads the AOF, not dump.rdb: the snapshot also becomes the base
+        // of a multi-part AOF (Redis 7), so either way the server starts from the restored data.
+        var appendOnly = new ParameterValues(context.Instance.ParametersJson).Boolean("appendonly") ?? false;
+        var targets = new List<string> { Path.Combine(staging, "dump.rdb") };
+        if (appendOnly)
+        {
+            await host.CreateDirectoryAsync(Path.Combine(staging, AofDir), cancellationToken);
+            targets.Add(Path.Combine(staging, AofDir, AofBase));
+        }
+
+        try
+        {
+            // Nothing may reach the sink's stdout (it is read as text): the copies go to files only.
+            string[] write = appendOnly ? ["-c", "tee \"$1\" > \"$2\"", "sh", .. targets] : ["-c", "cat > \"$1\"", "sh", .. targets];
+            await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "/bin/sh", Arguments = write, Name = "write dump.rdb" })), cancellationToken);
+            if (appendOnly)
+            {
+                await host.WriteFileAsync(Path.Combine(staging, AofDir, "appendonly.aof.manifest"), $"file {AofBase} seq 1 type b\n", cancellationToken);
+            }
+        }
+        catch
+        {
+            Directory.Delete(staging, recursive: true);
+            throw;
+        }
+
+        await host.StopServerAsync(cancellationToken);
+        Directory.Move(paths.DataDir, previous);
+        Directory.Move(staging, paths.DataDir);
+        try
+        {
+            await host.StartServerAsync(cancellationToken);
+        }
+        catch
+        {
+            await host.StopServerAsync(CancellationToken.None);
+            Directory.Delete(paths.DataDir, recursive: true);
+            Directory.Move(previous, paths.DataDir);
+            await host.StartServerAsync(CancellationToken.None);
+            throw;
+        }
+
+        Directory.Delete(previous, recursive: true);
+    }
+}

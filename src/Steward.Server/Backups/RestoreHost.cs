@@ -1,0 +1,46 @@
+using Steward.Backup.Engines;
+using Steward.Backup.Pipeline;
+using Steward.Backup.Sources;
+using Steward.Backups;
+using Steward.Engines;
+
+namespace Steward.Server.Backups;
+
+/// <summary>What a restore operation lends the instance's backup method.</summary>
+internal sealed class RestoreHost(
+    BackupRecord backup,
+    EngineContext context,
+    IDataServiceEngine engine,
+    BackupService backups,
+    IProgress<PipelineProgress> report,
+    Func<CancellationToken, Task> startAndWait,
+    TimeSpan stopGrace) : IRestoreHost
+{
+    public Task<PipelineResult> RunAsync(IRestoreSink sink, CancellationToken cancellationToken) =>
+        backups.RestoreAsync(backup, sink, report, cancellationToken);
+
+    public Task StopServerAsync(CancellationToken cancellationToken) =>
+        context.Runtime.StopAsync(context.Paths, engine.Launch(context).StopSignal, stopGrace, cancellationToken);
+
+    public Task StartServerAsync(CancellationToken cancellationToken) => startAndWait(cancellationToken);
+
+    public Task CreateDirectoryAsync(string path, CancellationToken cancellationToken) =>
+        context.Runtime.CreatePrivateDirectoryAsync(path, cancellationToken);
+
+    public Task WriteFileAsync(string path, string content, CancellationToken cancellationToken) =>
+        context.Runtime.WriteFileAsync(path, content, cancellationToken);
+
+    public ProcessCommand AsServiceUser(ProcessCommand command)
+    {
+        var (file, arguments) = context.Runtime.AsServiceUser(command.FileName, command.Arguments);
+
+        // The broker's own settings (its credentials among them) are not handed to a process of the service user.
+        var environment = new Dictionary<string, string?>(command.Environment);
+        foreach (var name in Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(n => n.StartsWith("STEWARD_", StringComparison.Ordinal)))
+        {
+            environment.TryAdd(name, null);
+        }
+
+        return command with { FileName = file, Arguments = arguments, Environment = environment };
+    }
+}
