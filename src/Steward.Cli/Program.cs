@@ -83,6 +83,18 @@ Sub(incidents, "list", "List incidents, newest first", (r, c, ct) => IncidentCom
 Sub(incidents, "show", "Show an incident's timeline and evidence", (r, c, ct) => IncidentCommands.ShowAsync(c, r.GetValue(incidentId)!, r.GetValue(json), ct), incidentId, json);
 Cmd("health", "Health of every instance (exit code 1 unless all are healthy)", (r, c, ct) => IncidentCommands.HealthAsync(c, r.GetValue(json), ct), json);
 
+var backup = new Command("backup", "Back up and restore instances through the streaming pipeline");
+root.Subcommands.Add(backup);
+var kindOption = new Option<string?>("--kind") { Description = "Backup method: physical (default) or logical for postgresql, rdb for redis" };
+var backupId = new Argument<string>("backup") { Description = "Backup id" };
+Sub(backup, "create", "Back up an instance, with a progress bar (bytes, rate, stage)", (r, c, ct) =>
+    BackupCommands.CreateAsync(c, r.GetValue(instanceId)!, r.GetValue(kindOption), !r.GetValue(noWait), r.GetValue(json), ct), instanceId, kindOption, noWait, json);
+Sub(backup, "list", "List an instance's backups", (r, c, ct) => BackupCommands.ListAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
+Sub(backup, "show", "Show a backup: state, size, duration, throughput, failing stage, manifest", (r, c, ct) => BackupCommands.ShowAsync(c, r.GetValue(backupId)!, ct), backupId);
+Sub(backup, "delete", "Delete a backup (or cancel one that is running)", (r, c, ct) => BackupCommands.DeleteAsync(c, r.GetValue(backupId)!, ct), backupId);
+Sub(backup, "restore", "Restore an instance from one of its backups", (r, c, ct) =>
+    BackupCommands.RestoreAsync(c, r.GetValue(instanceId)!, r.GetValue(backupId)!, !r.GetValue(noWait), ct), instanceId, backupId, noWait);
+
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
