@@ -166,7 +166,19 @@ internal sealed class BackupService(
         {
             if (backup.State == BackupState.InProgress)
             {
-                // Its object was never completed, so storage never lists it; the record says why.
+                // Its object was never completed, so storage never lists it; what the dead writer left is removed.
+                if (storage is IIncompleteWriteCleanup cleanup)
+                {
+                    try
+                    {
+                        await cleanup.RemoveIncompleteWritesAsync(backup.Key, cancellationToken);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        Log.CleanupFailed(logger, backup.Id, ex.Message);
+                    }
+                }
+
                 await store.SaveBackupAsync(backup with
                 {
                     State = BackupState.Failed,

@@ -53,4 +53,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Backup {BackupId} of instance {InstanceId}: {State} {FailedStage} {Message}")]
     public static partial void BackupFinished(ILogger logger, string backupId, string instanceId, string state, string? failedStage, string? message);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Backup {BackupId}: what its interrupted write left in storage could not be removed: {Reason}")]
+    public static partial void CleanupFailed(ILogger logger, string backupId, string reason);
 }

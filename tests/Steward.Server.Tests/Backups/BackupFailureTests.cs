@@ -129,6 +129,34 @@ public sealed class BackupFailureTests(BackupBrokers brokers)
         (await Sql.ScalarAsync(uri, "SELECT count(*) FROM big")).ShouldBe("800000");
     }
 
+    [Fact]
+    public async Task A_backup_interrupted_by_kill_9_of_the_broker_is_failed_at_restart_and_leaves_no_partial_file()
+    {
+        await using var server = await StewardServer.StartAsync();
+        var osb = server.Client;
+        var id = "brokerdies-" + Guid.NewGuid().ToString("N")[..6];
+        await osb.ProvisionReadyAsync(id, Pg, PgPlan);
+        var uri = (await osb.BindReadyAsync(id, "b-" + id, Pg, PgPlan)).GetProperty("uri").GetString()!;
+        await Sql.ExecAsync(uri, "CREATE TABLE big AS SELECT g, md5(g::text) || md5((g * 7)::text) AS v FROM generate_series(1, 800000) g");
+
+        var backupId = await osb.StartBackupAsync(id, "physical");
+        var directory = Path.Combine(server.DataDir, "backups", id);
+        var deadline = Stopwatch.StartNew();
+        while (!Directory.Exists(directory) || Directory.GetFiles(directory, ".partial-*").Length == 0)
+        {
+            deadline.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60));
+            await Task.Delay(10);
+        }
+
+        await server.KillAsync();
+        await server.StartProcessAsync();
+        var failed = (await osb.ApiAsync($"/backups/{backupId}")).Body;
+        failed.Text("state").ShouldBe("failed");
+        failed.Text("failure_kind").ShouldBe("interrupted");
+        Directory.GetFiles(directory).ShouldBeEmpty("the dead writer's temporary file is removed and nothing is listed");
+        (await osb.ApiAsync($"/instances/{id}/backups")).Body.GetProperty("backups").EnumerateArray().ShouldAllBe(b => b.GetProperty("state").GetString() == "failed");
+    }
+
     private static async Task<int> WaitForProcessAsync(string name, string port)
     {
         var deadline = Stopwatch.StartNew();

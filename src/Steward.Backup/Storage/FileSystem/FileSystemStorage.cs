@@ -9,7 +9,7 @@ namespace Steward.Backup.Storage.FileSystem;
 /// Stores objects as files under a root directory. A write goes to a hidden temporary file in the target directory
 /// and is fsynced and atomically renamed into place on completion; an aborted write deletes the temporary file.
 /// </summary>
-public sealed class FileSystemStorage : IBackupStorage
+public sealed class FileSystemStorage : IBackupStorage, IIncompleteWriteCleanup
 {
     internal const string TemporaryPrefix = ".partial-";
     private readonly string _root;
@@ -84,6 +84,22 @@ public sealed class FileSystemStorage : IBackupStorage
             var info = new FileInfo(file);
             yield return new StorageObject(key, info.Length, info.LastWriteTimeUtc);
         }
+    }
+
+    /// <inheritdoc />
+    public ValueTask RemoveIncompleteWritesAsync(string key, CancellationToken cancellationToken)
+    {
+        var path = PathOf(key);
+        var directory = Path.GetDirectoryName(path)!;
+        if (Directory.Exists(directory))
+        {
+            foreach (var partial in Directory.EnumerateFiles(directory, TemporaryPrefix + Path.GetFileName(path) + "-*"))
+            {
+                File.Delete(partial);
+            }
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     private string PathOf(string key)

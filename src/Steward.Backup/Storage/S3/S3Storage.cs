@@ -13,7 +13,7 @@ namespace Steward.Backup.Storage.S3;
 /// Stores objects in an S3-compatible bucket. Writes stream through multipart uploads with bounded part buffers and
 /// become visible only on CompleteMultipartUpload; an aborted write calls AbortMultipartUpload.
 /// </summary>
-public sealed class S3Storage : IBackupStorage, IDisposable
+public sealed class S3Storage : IBackupStorage, IIncompleteWriteCleanup, IDisposable
 {
     private readonly S3StorageOptions _options;
     private readonly AmazonS3Client _client;
@@ -95,6 +95,20 @@ public sealed class S3Storage : IBackupStorage, IDisposable
             request.ContinuationToken = response.NextContinuationToken;
         }
         while (response.IsTruncated);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask RemoveIncompleteWritesAsync(string key, CancellationToken cancellationToken)
+    {
+        var objectKey = ObjectKey(key);
+        var uploads = await _client.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = _options.Bucket, Prefix = objectKey }, cancellationToken).ConfigureAwait(false);
+        foreach (var upload in uploads.MultipartUploads ?? [])
+        {
+            if (upload.Key == objectKey)
+            {
+                await _client.AbortMultipartUploadAsync(_options.Bucket, upload.Key, upload.UploadId, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     private string ObjectKey(string key) => _options.KeyPrefix + StorageKey.Validate(key);
