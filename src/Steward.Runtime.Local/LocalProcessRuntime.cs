@@ -241,6 +241,10 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
     public bool IsPortFree(int port)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+
+        // As the servers bind (SO_REUSEADDR): connections of a server just killed, left in TIME_WAIT, do not
+        // make its port "in use"; only a socket someone holds does.
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         try
         {
             socket.Bind(new IPEndPoint(IPAddress.Loopback, port));

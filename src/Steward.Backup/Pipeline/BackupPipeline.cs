@@ -48,7 +48,10 @@ public sealed class BackupPipeline
 
         var pipes = StagePipes.Create(_filters.Count + 1, _options);
         var tracker = new ProgressTracker(progress, _storage.Name, _options.ProgressIntervalBytes, null);
-        using var plaintext = new DigestingPipeWriter(pipes[0].Writer, tracker);
+        // The source's side counts (and reports progress); the consuming side hashes, on its own thread.
+        using var plaintext = new DigestingPipeWriter(pipes[0].Writer, tracker, hash: false);
+        using var digest = new DigestingPipeReader(pipes[0].Reader);
+        PipeReader InputOf(int stage) => stage == 0 ? digest : pipes[stage].Reader;
         var stored = new StoredCounter();
         using var group = new StageGroup(_logger, cancellationToken);
 
@@ -63,18 +66,24 @@ public sealed class BackupPipeline
         for (var i = 0; i < _filters.Count; i++)
         {
             var filter = _filters[i];
-            var input = pipes[i].Reader;
+            var input = InputOf(i);
             var output = pipes[i + 1].Writer;
             group.Start(filter.Name, StageKind.Filter, input, output, ct => filter.EncodeAsync(input, output, ct));
         }
 
-        var last = pipes[^1].Reader;
+        var last = InputOf(pipes.Length - 1);
         group.Start(_storage.Name, StageKind.Storage, last, null,
             ct => StoreAsync(last, key, stored, tracker, group, ct));
 
         await group.WhenAllAsync().ConfigureAwait(false);
 
         BackupManifest? manifest = null;
+        if (group.Failure is null && digest.Bytes != plaintext.Bytes)
+        {
+            group.Fail("sha256", StageKind.Integrity, new BackupIntegrityException(
+                $"The plaintext digest covers {digest.Bytes} bytes but the source produced {plaintext.Bytes}."));
+        }
+
         if (group.Failure is null)
         {
             manifest = new BackupManifest
@@ -88,7 +97,7 @@ public sealed class BackupPipeline
                 Filters = FilterChain,
                 PlaintextBytes = plaintext.Bytes,
                 StoredBytes = stored.Bytes,
-                PlaintextSha256 = plaintext.FinishHex(),
+                PlaintextSha256 = digest.FinishHex(),
                 StoredSha256 = stored.Sha256!,
                 StartedAt = startedAt,
                 CompletedAt = _time.GetUtcNow(),

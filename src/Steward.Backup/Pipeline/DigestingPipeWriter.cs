@@ -7,7 +7,7 @@ namespace Steward.Backup.Pipeline;
 /// Forwards to another <see cref="PipeWriter"/> while counting and SHA-256 hashing every byte advanced, so digests
 /// cost no extra copy.
 /// </summary>
-internal sealed class DigestingPipeWriter(PipeWriter inner, ProgressTracker? tracker = null) : PipeWriter, IDisposable
+internal sealed class DigestingPipeWriter(PipeWriter inner, ProgressTracker? tracker = null, bool hash = true) : PipeWriter, IDisposable
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private Memory<byte> _lease;
@@ -25,7 +25,11 @@ internal sealed class DigestingPipeWriter(PipeWriter inner, ProgressTracker? tra
 
     public override void Advance(int bytes)
     {
-        _hash.AppendData(_lease.Span[..bytes]);
+        if (hash)
+        {
+            _hash.AppendData(_lease.Span[..bytes]);
+        }
+
         _lease = _lease[bytes..];
         Interlocked.Add(ref _bytes, bytes);
         tracker?.AddPlaintext(bytes);
@@ -34,7 +38,11 @@ internal sealed class DigestingPipeWriter(PipeWriter inner, ProgressTracker? tra
 
     public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
-        _hash.AppendData(source.Span);
+        if (hash)
+        {
+            _hash.AppendData(source.Span);
+        }
+
         Interlocked.Add(ref _bytes, source.Length);
         tracker?.AddPlaintext(source.Length);
         return inner.WriteAsync(source, cancellationToken);

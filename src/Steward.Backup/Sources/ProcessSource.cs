@@ -12,7 +12,8 @@ namespace Steward.Backup.Sources;
 /// </summary>
 public sealed class ProcessSource : IBackupSource
 {
-    private const int ReadSize = 64 * 1024;
+    private const int ReadSize = 256 * 1024;
+    private const int FlushBytes = 256 * 1024;
     private readonly ProcessCommand _command;
     private readonly ILogger _logger;
 
@@ -36,6 +37,7 @@ public sealed class ProcessSource : IBackupSource
             // Killing the process is the reliable way to interrupt a blocked read of its stdout.
             await using var registration = cancellationToken.Register(process.Kill).ConfigureAwait(false);
             var stdout = process.Process.StandardOutput.BaseStream;
+            PipeCapacity.TryEnlarge(stdout);
             while (true)
             {
                 var memory = output.GetMemory(ReadSize);
@@ -46,12 +48,21 @@ public sealed class ProcessSource : IBackupSource
                 }
 
                 output.Advance(read);
+
+                // Handing data on in batches of at least 256 KiB costs fewer wake-ups of the next stage.
+                if (output.CanGetUnflushedBytes && output.UnflushedBytes < FlushBytes)
+                {
+                    continue;
+                }
+
                 var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
                     throw new BackupException("source_failed", $"Stage '{Name}': the next stage stopped reading.");
                 }
             }
+
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
             await process.WaitForSuccessAsync("source_failed", cancellationToken).ConfigureAwait(false);
         }

@@ -86,12 +86,21 @@ internal sealed class Supervisor(
                 NextCheck = now,
                 Health = new InstanceHealth(instance.Id, HealthStatus.Unknown, null, "not checked yet"),
             });
+            // Between protocol checks, a server that died is noticed at the next tick: whether its process
+            // lives is a pid file and /proc away, far cheaper than a check.
+            if (now < watch.NextCheck && watch.RestartDue is null
+                && Runtime.GetStatus(Runtime.PathsFor(instance.InternalId)) is not ProcessStatus.Running)
+            {
+                watch.NextCheck = now;
+            }
+
             if (now < watch.NextCheck || Interlocked.CompareExchange(ref watch.Busy, 1, 0) != 0)
             {
                 continue;
             }
 
-            watch.NextCheck = now + watch.Policy.Interval;
+            // Until a restarted server passes its first check, it is checked often: it is expected back any moment.
+            watch.NextCheck = now + (watch.AwaitingFirstHealthy ? TimeSpan.FromMilliseconds(Math.Min(500, watch.Policy.Interval.TotalMilliseconds)) : watch.Policy.Interval);
             var check = CheckGuardedAsync(instance.Id, watch, cancellationToken);
             _checks.TryAdd(check, 0);
             _ = check.ContinueWith(t => _checks.TryRemove(t, out _), TaskScheduler.Default);
@@ -165,6 +174,14 @@ internal sealed class Supervisor(
             if (File.Exists(Path.Combine(context.Paths.RunDir, "stop.requested")))
             {
                 return; // stopped on purpose
+            }
+
+            // The shim writes the exit status a moment after the server dies; a failure is classified from
+            // the real status, not from having looked too early.
+            for (var wait = 0; wait < 50 && status is ProcessStatus.Exited { ExitCode: null, Signal: null }; wait++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken);
+                status = Runtime.GetStatus(context.Paths);
             }
 
             var (diagnosis, evidence) = classifier.ClassifyExit(engine, context, status);
@@ -275,6 +292,7 @@ internal sealed class Supervisor(
 
         // Fence first: whatever runs is stopped (and no orphaned child is left) before anything else happens.
         await Runtime.StopAsync(context.Paths, 9, TimeSpan.Zero, cancellationToken);
+        now = time.GetUtcNow();
         incident = incident.With(now, "stopped", "no process of the instance is left running");
 
         if (!diagnosis.Class.IsRestartable())

@@ -100,7 +100,7 @@ public sealed class SupervisionTests(SupervisedBrokerFixture broker)
         await killer;
         incident.GetProperty("summary").GetString()!.ShouldContain("crash loop");
         incident.GetProperty("restarts").GetInt32().ShouldBe(3, "the budget is 3 restarts a minute; being up for a second between deaths does not reset it");
-        incident.GetProperty("class").GetString().ShouldBe("killed-by-signal");
+        incident.GetProperty("class").GetString().ShouldBe("killed-by-signal", incident.GetRawText());
         Kinds(incident).Count(k => k == "restarted").ShouldBe(3);
         Processes.Under(directory).ShouldBeEmpty();
         (await IncidentsAsync(id)).Count.ShouldBe(1, "the quick deaths belong to one incident");

@@ -19,6 +19,11 @@ internal sealed unsafe class ZstdEncoder : IDisposable
 
         Check(ZstdNative.SetParameter(_context, ZstdNative.CompressionLevelParameter, level));
         Check(ZstdNative.SetParameter(_context, ZstdNative.ChecksumFlagParameter, 1));
+
+        // One worker thread inside libzstd compresses while this stage keeps reading and handing over input;
+        // the frame format is the same. A libzstd built without threads refuses the parameter: then the
+        // stage compresses on its own thread as before.
+        _ = ZstdNative.SetParameter(_context, ZstdNative.WorkerCountParameter, 1);
     }
 
     /// <summary>Feeds <paramref name="source"/>; with the end directive, also finishes the frame.</summary>

@@ -9,6 +9,7 @@ internal static unsafe partial class ZstdNative
 
     public const int CompressionLevelParameter = 100;
     public const int ChecksumFlagParameter = 201;
+    public const int WorkerCountParameter = 400;
     public const int EndDirectiveContinue = 0;
     public const int EndDirectiveEnd = 2;
 

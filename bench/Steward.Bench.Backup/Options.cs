@@ -1,0 +1,29 @@
+using System.Globalization;
+
+namespace Steward.Bench.Backup;
+
+/// <summary>Command line: <c>[--scale N] [--repeat R] [--write docs/benchmarks.md] [--render saved-figures.json]</c>.</summary>
+internal sealed record Options(int Scale, int Repeat, string? WritePath, string? RenderPath = null)
+{
+    public static Options Parse(string[] args)
+    {
+        var options = new Options(100, 3, null);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
+            options = args[i] switch
+            {
+                "--scale" => options with { Scale = int.Parse(value, CultureInfo.InvariantCulture) },
+                "--repeat" => options with { Repeat = int.Parse(value, CultureInfo.InvariantCulture) },
+                "--write" => options with { WritePath = value },
+                "--render" => options with { RenderPath = value },
+                _ => throw new ArgumentException($"unknown option {args[i]}"),
+            };
+            i++;
+        }
+
+        return options.Scale < 1 || options.Repeat < 1
+            ? throw new ArgumentException("--scale and --repeat must be positive")
+            : options;
+    }
+}

@@ -1,0 +1,58 @@
+namespace Steward.Bench.Backup;
+
+/// <summary>The same backup by hand: the shell pipeline, each of its stages alone, and the restore by hand.</summary>
+internal sealed class ShellRuns(Target target, string work)
+{
+    private const string Zstd = "zstd -q -3 -T1";
+    private readonly string _tar = Path.Combine(work, "base.tar");
+    private readonly string _zst = Path.Combine(work, "base.tar.zst");
+
+    internal sealed record PipelineResult(Timed Backup, long OutputBytes, Timed Restore);
+
+    internal sealed record StageResult(string Name, string Command, Timed Time);
+
+    private string BaseBackup => $"{Target.PgBin}/pg_basebackup -h 127.0.0.1 -p {target.Port} -U {target.AdminUser} -D - -Ft -X fetch -c fast";
+
+    public string PipelineCommand => $"pg_basebackup -h 127.0.0.1 -p PORT -U {target.AdminUser} -D - -Ft -X fetch -c fast | {Zstd} | age -r $KEY > file";
+
+    public async Task<PipelineResult> PipelineAsync(int run, CancellationToken ct)
+    {
+        var output = Path.Combine(work, $"pipeline-{run}.tar.zst.age");
+        var backup = await Shell.TimeAsync($"{BaseBackup} | {Zstd} | age -r {target.Recipient} > {Shell.Quote(output)}", target.AdminEnvironment, ct);
+        var size = new FileInfo(output).Length;
+        var dir = Path.Combine(work, $"pipeline-restore-{run}");
+        Directory.CreateDirectory(dir);
+        var restore = await Shell.TimeAsync($"age -d -i {Shell.Quote(target.IdentityFile)} {Shell.Quote(output)} | zstd -q -d | tar -x -C {Shell.Quote(dir)}", null, ct);
+        Directory.Delete(dir, recursive: true);
+        File.Delete(output);
+        return new PipelineResult(backup, size, restore);
+    }
+
+    /// <summary>Each stage of the pipeline on its own, reading a file in the page cache and writing to /dev/null.</summary>
+    public async Task<IReadOnlyList<StageResult>> StagesAsync(CancellationToken ct)
+    {
+        var results = new List<StageResult>
+        {
+            new("pg_basebackup", "pg_basebackup -D - -Ft -X fetch -c fast > /dev/null", await Shell.TimeAsync($"{BaseBackup} > /dev/null", target.AdminEnvironment, ct)),
+        };
+        if (!File.Exists(_tar))
+        {
+            await Shell.RunAsync($"{BaseBackup} > {Shell.Quote(_tar)} && {Zstd} < {Shell.Quote(_tar)} > {Shell.Quote(_zst)}", target.AdminEnvironment, ct);
+        }
+
+        results.Add(new("zstd -3", $"{Zstd} < base.tar > /dev/null", await Shell.TimeAsync($"{Zstd} < {Shell.Quote(_tar)} > /dev/null", null, ct)));
+        results.Add(new("age", "age -r $KEY < base.tar.zst > /dev/null", await Shell.TimeAsync($"age -r {target.Recipient} < {Shell.Quote(_zst)} > /dev/null", null, ct)));
+
+        // Not a stage either: the shell pipeline doing the same work as Steward, which also hashes the plaintext (SHA-256).
+        var equalWork = Path.Combine(work, "pipeline-sha256.tar.zst.age");
+        results.Add(new(
+            "shell pipeline + SHA-256 of the plaintext (Steward's work)",
+            "pg_basebackup … | tee >(openssl dgst -sha256 > sum) | zstd -3 -T1 | age -r $KEY > file",
+            await Shell.TimeAsync($"{BaseBackup} | tee >(openssl dgst -sha256 > {Shell.Quote(Path.Combine(work, "plaintext.sha256"))}) | {Zstd} | age -r {target.Recipient} > {Shell.Quote(equalWork)}", target.AdminEnvironment, ct)));
+        File.Delete(equalWork);
+
+        // Not a stage of the pipeline: zstd with compression and I/O on one thread, as an in-process binding does it.
+        results.Add(new("zstd -3, one thread (reference)", "zstd -q -3 --single-thread < base.tar > /dev/null", await Shell.TimeAsync($"zstd -q -3 --single-thread < {Shell.Quote(_tar)} > /dev/null", null, ct)));
+        return results;
+    }
+}
