@@ -122,13 +122,15 @@ internal static class BackupCommands
             return current;
         }
 
-        var last = DateTime.MinValue;
+        var sinceLine = System.Diagnostics.Stopwatch.StartNew();
+        var first = true;
         while (!finished(current))
         {
-            if (DateTime.UtcNow - last > TimeSpan.FromSeconds(1))
+            if (first || sinceLine.Elapsed > TimeSpan.FromSeconds(1))
             {
                 Console.Error.WriteLine($"{what}: {Describe(current)}");
-                last = DateTime.UtcNow;
+                first = false;
+                sinceLine.Restart();
             }
 
             await Task.Delay(250, ct);

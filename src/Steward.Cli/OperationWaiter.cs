@@ -10,7 +10,7 @@ internal static class OperationWaiter
     public static async Task<bool> WaitAsync(StewardClient client, string instanceId, string? operation, string verb, CancellationToken cancellationToken)
     {
         var path = $"/v2/service_instances/{Uri.EscapeDataString(instanceId)}/last_operation" + (operation is null ? string.Empty : "?operation=" + Uri.EscapeDataString(operation));
-        var started = DateTime.UtcNow;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         string? last = null;
         (bool Done, bool Ok, string Text) outcome = default;
 
@@ -42,7 +42,7 @@ internal static class OperationWaiter
                 if (description != last)
                 {
                     last = description;
-                    show($"{verb} {instanceId}: {description} ({(DateTime.UtcNow - started).TotalSeconds:0.0} s)");
+                    show($"{verb} {instanceId}: {description} ({clock.Elapsed.TotalSeconds:0.0} s)");
                 }
 
                 await Task.Delay(300, cancellationToken);
@@ -58,7 +58,7 @@ internal static class OperationWaiter
             await PollAsync(text => Console.Error.WriteLine(text));
         }
 
-        var elapsed = (DateTime.UtcNow - started).TotalSeconds;
+        var elapsed = clock.Elapsed.TotalSeconds;
         if (outcome.Ok)
         {
             Console.Error.WriteLine($"{verb} {instanceId}: done in {elapsed:0.0} s{(outcome.Text == "gone" ? string.Empty : " (" + outcome.Text + ")")}");

@@ -29,61 +29,12 @@ public sealed class PostgreSqlPhysicalBackup(PostgreSqlEngine engine) : IBackupM
         },
         ServerVersion(context));
 
-    public async Task RestoreAsync(EngineContext context, IRestoreHost host, CancellationToken cancellationToken)
-    {
-        var paths = context.Paths;
-        var staging = Path.Combine(paths.Root, "restore-staging");
-        var previous = Path.Combine(paths.Root, "data.pre-restore");
-
-        // A restore interrupted after its swap put the last known good data aside: it goes back first.
-        if (Directory.Exists(previous))
-        {
-            await host.StopServerAsync(cancellationToken);
-            if (Directory.Exists(paths.DataDir))
-            {
-                Directory.Delete(paths.DataDir, recursive: true);
-            }
-
-            Directory.Move(previous, paths.DataDir);
-            await host.StartServerAsync(cancellationToken);
-        }
-
-        if (Directory.Exists(staging))
-        {
-            Directory.Delete(staging, recursive: true);
-        }
-
-        // Unpack beside the live data while the server keeps serving; nothing live is touched until the
-        // whole backup has arrived and its digests matched.
-        await host.CreateDirectoryAsync(staging, cancellationToken);
-        try
-        {
-            await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "tar", Arguments = ["-x", "-f", "-", "-C", staging], Name = "tar -x" })), cancellationToken);
-        }
-        catch
-        {
-            Directory.Delete(staging, recursive: true);
-            throw;
-        }
-
-        await host.StopServerAsync(cancellationToken);
-        Directory.Move(paths.DataDir, previous);
-        Directory.Move(staging, paths.DataDir);
-        try
-        {
-            await host.StartServerAsync(cancellationToken);
-        }
-        catch
-        {
-            await host.StopServerAsync(CancellationToken.None);
-            Directory.Delete(paths.DataDir, recursive: true);
-            Directory.Move(previous, paths.DataDir);
-            await host.StartServerAsync(CancellationToken.None);
-            throw;
-        }
-
-        Directory.Delete(previous, recursive: true);
-    }
+    public Task RestoreAsync(EngineContext context, IRestoreHost host, CancellationToken cancellationToken) =>
+        DataDirectoryRestore.RunAsync(
+            context,
+            host,
+            (staging, ct) => host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "tar", Arguments = ["-x", "-f", "-", "-C", staging], Name = "tar -x" })), ct),
+            cancellationToken);
 
     internal static string ServerVersion(EngineContext context)
     {

@@ -32,30 +32,11 @@ public sealed class RedisRdbBackup(RedisEngineOptions options) : IBackupMethod
         Name = "redis-cli --rdb",
     });
 
-    public async Task RestoreAsync(EngineContext context, IRestoreHost host, CancellationToken cancellationToken)
+    public Task RestoreAsync(EngineContext context, IRestoreHost host, CancellationToken cancellationToken) =>
+        DataDirectoryRestore.RunAsync(context, host, (staging, ct) => UnpackAsync(context, host, staging, ct), cancellationToken);
+
+    private static async Task UnpackAsync(EngineContext context, IRestoreHost host, string staging, CancellationToken cancellationToken)
     {
-        var paths = context.Paths;
-        var staging = Path.Combine(paths.Root, "restore-staging");
-        var previous = Path.Combine(paths.Root, "data.pre-restore");
-        if (Directory.Exists(previous))
-        {
-            await host.StopServerAsync(cancellationToken);
-            if (Directory.Exists(paths.DataDir))
-            {
-                Directory.Delete(paths.DataDir, recursive: true);
-            }
-
-            Directory.Move(previous, paths.DataDir);
-            await host.StartServerAsync(cancellationToken);
-        }
-
-        if (Directory.Exists(staging))
-        {
-            Directory.Delete(staging, recursive: true);
-        }
-
-        await host.CreateDirectoryAsync(staging, cancellationToken);
-
         // With the append-only file on, Redis loads the AOF, not dump.rdb: the snapshot also becomes the base
         // of a multi-part AOF (Redis 7), so either way the server starts from the restored data.
         var appendOnly = new ParameterValues(context.Instance.ParametersJson).Boolean("appendonly") ?? false;
@@ -66,38 +47,12 @@ public sealed class RedisRdbBackup(RedisEngineOptions options) : IBackupMethod
             targets.Add(Path.Combine(staging, AofDir, AofBase));
         }
 
-        try
+        // Nothing may reach the sink's stdout (it is read as text): the copies go to files only.
+        string[] write = appendOnly ? ["-c", "tee \"$1\" > \"$2\"", "sh", .. targets] : ["-c", "cat > \"$1\"", "sh", .. targets];
+        await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "/bin/sh", Arguments = write, Name = "write dump.rdb" })), cancellationToken);
+        if (appendOnly)
         {
-            // Nothing may reach the sink's stdout (it is read as text): the copies go to files only.
-            string[] write = appendOnly ? ["-c", "tee \"$1\" > \"$2\"", "sh", .. targets] : ["-c", "cat > \"$1\"", "sh", .. targets];
-            await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "/bin/sh", Arguments = write, Name = "write dump.rdb" })), cancellationToken);
-            if (appendOnly)
-            {
-                await host.WriteFileAsync(Path.Combine(staging, AofDir, "appendonly.aof.manifest"), $"file {AofBase} seq 1 type b\n", cancellationToken);
-            }
+            await host.WriteFileAsync(Path.Combine(staging, AofDir, "appendonly.aof.manifest"), $"file {AofBase} seq 1 type b\n", cancellationToken);
         }
-        catch
-        {
-            Directory.Delete(staging, recursive: true);
-            throw;
-        }
-
-        await host.StopServerAsync(cancellationToken);
-        Directory.Move(paths.DataDir, previous);
-        Directory.Move(staging, paths.DataDir);
-        try
-        {
-            await host.StartServerAsync(cancellationToken);
-        }
-        catch
-        {
-            await host.StopServerAsync(CancellationToken.None);
-            Directory.Delete(paths.DataDir, recursive: true);
-            Directory.Move(previous, paths.DataDir);
-            await host.StartServerAsync(CancellationToken.None);
-            throw;
-        }
-
-        Directory.Delete(previous, recursive: true);
     }
 }

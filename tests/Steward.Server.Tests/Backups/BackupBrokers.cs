@@ -58,7 +58,7 @@ internal static class BackupApi
 
     public static async Task<JsonElement> WaitBackupAsync(this OsbClient client, string backupId, int seconds = 120)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             var reply = await client.ApiAsync($"/backups/{backupId}");
@@ -67,7 +67,7 @@ internal static class BackupApi
                 return reply.Body;
             }
 
-            if (DateTime.UtcNow > deadline)
+            if (clock.Elapsed > TimeSpan.FromSeconds(seconds))
             {
                 throw new TimeoutException($"backup {backupId} still running: {reply}");
             }

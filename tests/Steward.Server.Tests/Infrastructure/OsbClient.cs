@@ -81,7 +81,7 @@ public sealed class OsbClient(HttpClient http, string username, string password)
     /// <summary>Polls last_operation until the operation ends; returns the final reply (200 with a state, or 410).</summary>
     public async Task<Reply> WaitAsync(string id, string? operation = null, int timeoutSeconds = 120)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             var reply = await LastOperationAsync(id, operation);
@@ -90,7 +90,7 @@ public sealed class OsbClient(HttpClient http, string username, string password)
                 return reply;
             }
 
-            if (DateTime.UtcNow > deadline)
+            if (clock.Elapsed > TimeSpan.FromSeconds(timeoutSeconds))
             {
                 throw new TimeoutException($"operation on {id} still in progress after {timeoutSeconds} s: {reply}");
             }

@@ -74,20 +74,12 @@ internal static class Processes
 
     public static void KillAllUnder(string root)
     {
-        for (var i = 0; i < 20; i++)
+        foreach (var pid in Under(root))
         {
-            var left = Under(root);
-            if (left.Count == 0)
-            {
-                return;
-            }
-
-            foreach (var pid in left)
-            {
-                Kill(pid);
-            }
-
-            Thread.Sleep(100);
+            Kill(pid);
         }
+
+        // SIGKILL is delivered at once, but the kernel reaps asynchronously: wait until none is left.
+        SpinWait.SpinUntil(() => Under(root).Count == 0, TimeSpan.FromSeconds(5));
     }
 }

@@ -112,8 +112,8 @@ public sealed class StewardServer : IAsyncDisposable
         process.Exited += (_, _) => log.Dispose();
         _process = process;
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
         {
             if (process.HasExited)
             {

@@ -103,10 +103,10 @@ public sealed class CrashRecoveryTests
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline)
+            if (clock.Elapsed > TimeSpan.FromSeconds(60))
             {
                 throw new TimeoutException("condition not met within 60 s");
             }
