@@ -70,7 +70,7 @@ internal static class BackupApi
                 id = op.Id,
                 instance_id = op.InstanceId,
                 kind = op.Kind.ToString().ToLowerInvariant(),
-                state = op.State switch { OperationState.InProgress => "in progress", OperationState.Succeeded => "succeeded", _ => "failed" },
+                state = op.State.OsbName(),
                 description = op.Description,
                 step = op.Step,
                 instance_usable = op.InstanceUsable,

@@ -113,7 +113,7 @@ internal static class InstanceApi
             {
                 id = last.Id,
                 kind = last.Kind.ToString().ToLowerInvariant(),
-                state = last.State switch { OperationState.InProgress => "in progress", OperationState.Succeeded => "succeeded", _ => "failed" },
+                state = last.State.OsbName(),
                 description = last.Description,
                 originating_identity = last.OriginatingIdentity,
                 updated_at = last.UpdatedAt,

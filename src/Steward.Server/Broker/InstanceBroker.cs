@@ -298,12 +298,7 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
     {
         var result = OsbJson.Result(new
         {
-            state = op.State switch
-            {
-                OperationState.InProgress => "in progress",
-                OperationState.Succeeded => "succeeded",
-                _ => "failed",
-            },
+            state = op.State.OsbName(),
             description = op.Description,
             instance_usable = op.State == OperationState.InProgress ? null : op.InstanceUsable,
             update_repeatable = op is { State: OperationState.Failed, Kind: OperationKind.Update } ? true : (bool?)null,
