@@ -1,15 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Steward.Bench.Backup;
+using Steward.Bench;
 using Steward.Server.Tests.Infrastructure;
 
 var options = Options.Parse(args);
-using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cancel.Cancel();
-};
+using var cancel = CtrlC.Cancels();
 var ct = cancel.Token;
 var saved = Path.Combine(Path.GetTempPath(), "steward-bench-backup.json");
 
@@ -23,7 +19,7 @@ if (options.RenderPath is { } render)
 
 var total = Stopwatch.StartNew();
 var date = TimeProvider.System.GetUtcNow();
-var machine = await MachineInfo.ReadAsync(ct);
+var machine = await MachineInfo.ReadAsync([$"{Target.PgBin}/postgres --version", "zstd --version", "echo age $(age --version)", "pgbackrest version"], ct);
 Console.WriteLine($"steward-bench-backup: scale {options.Scale}, {options.Repeat} runs, {machine.Cores} cores, load {machine.LoadAverage}");
 var work = Path.Combine(Path.GetTempPath(), "steward-bench-backup-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(work);

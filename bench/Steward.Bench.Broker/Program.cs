@@ -1,18 +1,14 @@
 using System.Diagnostics;
 using Steward.Bench.Broker;
+using Steward.Bench;
 using Steward.Server.Tests.Infrastructure;
 
 var options = Options.Parse(args);
-using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cancel.Cancel();
-};
+using var cancel = CtrlC.Cancels();
 var ct = cancel.Token;
 var total = Stopwatch.StartNew();
 var date = TimeProvider.System.GetUtcNow();
-var machine = await MachineInfo.ReadAsync(ct);
+var machine = await MachineInfo.ReadAsync([$"{Baseline.PgBin}/postgres --version", $"{Baseline.RedisServer} --version"], ct);
 Console.WriteLine($"steward-bench-broker: N = {options.Instances}, {machine.Cores} cores, load {machine.LoadAverage}");
 
 ProvisionBench.Result pg, redis;

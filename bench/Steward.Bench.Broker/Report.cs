@@ -101,8 +101,8 @@ internal static class Report
         L();
         L("### Machine and reproduction");
         L();
-        L($"- {f.Machine.Cores} cores ({f.Machine.Cpu}), {f.Machine.Memory} memory, {f.Machine.Kernel}");
-        L($"- .NET {f.Machine.Dotnet}; {f.Machine.PostgreSql}; {f.Machine.Redis}");
+        L($"- {f.Machine.Cores} cores ({f.Machine.Cpu}), {f.Machine.Memory} memory, {f.Machine.Os}");
+        L($"- .NET {f.Machine.Dotnet}; {f.Machine.Tools}");
         L($"- load average (1/5/15 min) before: {f.Machine.LoadAverage}, after: {f.LoadAfter}");
         L("- Reproduce (as root, from the repository root, after `dotnet build`):");
         L();

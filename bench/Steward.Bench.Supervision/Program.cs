@@ -1,18 +1,14 @@
 using System.Diagnostics;
 using Steward.Bench.Supervision;
+using Steward.Bench;
 using Steward.Server.Tests.Infrastructure;
 
 var options = Options.Parse(args);
-using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cancel.Cancel();
-};
+using var cancel = CtrlC.Cancels();
 var ct = cancel.Token;
 var total = Stopwatch.StartNew();
 var date = TimeProvider.System.GetUtcNow();
-var machine = await MachineInfo.ReadAsync(ct);
+var machine = await MachineInfo.ReadAsync(["/usr/lib/postgresql/15/bin/postgres --version", "redis-server --version"], ct);
 var scenarios = Scenario.All.Where(s => options.Only.Count == 0 || options.Only.Contains(s.Key)).ToList();
 var policies = new[] { Policy.Production, Policy.Tuned }.Where(p => options.Policies.Contains(p.Name)).ToList();
 Console.WriteLine($"steward-bench-supervision: R = {options.Repeat} (crash loop {options.CrashLoopRepeat}), {machine.Cores} cores, {machine.Memory}");

@@ -19,7 +19,7 @@ internal static class Report
         md.AppendLine(Start);
         md.AppendLine("## Supervision: failure detection, classification and outcome");
         md.AppendLine();
-        md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Measured by `bench/Steward.Bench.Supervision` on {f.Date:yyyy-MM-dd HH:mm} UTC in {f.Elapsed.TotalMinutes:F1} min, on {f.Machine.Cores} cores ({f.Machine.Cpu}), {f.Machine.Memory} RAM, {f.Machine.Kernel}; .NET {f.Machine.Dotnet}; {f.Machine.PostgreSql}; {f.Machine.Redis}."));
+        md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Measured by `bench/Steward.Bench.Supervision` on {f.Date:yyyy-MM-dd HH:mm} UTC in {f.Elapsed.TotalMinutes:F1} min, on {f.Machine.Cores} cores ({f.Machine.Cpu}), {f.Machine.Memory} RAM, {f.Machine.Os}; .NET {f.Machine.Dotnet}; {f.Machine.Tools}."));
         md.AppendLine();
         md.AppendLine("```sh");
         md.AppendLine("dotnet run -c Release --project bench/Steward.Bench.Supervision -- --repeat 5 --write docs/benchmarks.md");
