@@ -31,6 +31,20 @@ if [ -n "$missing" ]; then
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# The unprivileged system user instances run as when Steward is root (STEWARD_SERVICE_USER, default steward).
+# Created here, once, under the lock every broker takes before it creates an account itself; looked up through
+# the name service (getent), as the broker does.
+user="${STEWARD_SERVICE_USER:-steward}"
+if [ "$(id -u)" -eq 0 ] && ! getent passwd "$user" >/dev/null 2>&1; then
+  mkdir -p /run/lock
+  flock /run/lock/steward-accounts.lock sh -c '
+    getent passwd "$1" >/dev/null 2>&1 && exit 0
+    echo "steward: creating system user $1" >&2
+    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$1"
+  ' sh "$user"
+  getent passwd "$user" >/dev/null 2>&1 || { echo "steward: could not create system user $user" >&2; exit 1; }
+fi
+
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "steward: the .NET 10 SDK is required (dotnet not found on PATH); Debian does not package it: install it from Microsoft's packages" >&2
   exit 1

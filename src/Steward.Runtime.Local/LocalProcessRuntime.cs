@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Steward.Security;
 
 namespace Steward.Runtime.Local;
 
@@ -60,13 +61,11 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
         }
     }
 
-    public async Task WriteFileAsync(string path, string content, CancellationToken cancellationToken)
+    public Task WriteFileAsync(string path, string content, CancellationToken cancellationToken)
     {
-        var temp = path + ".tmp";
-        await File.WriteAllTextAsync(temp, content, cancellationToken);
-        File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        Own(temp);
-        File.Move(temp, path, overwrite: true);
+        // Instance files include password files: created 0600 for the service user, then renamed into place.
+        SecretFile.Write(path, content, Own);
+        return Task.CompletedTask;
     }
 
     public async Task<ToolResult> RunToolAsync(InstancePaths paths, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
@@ -288,18 +287,7 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
         }
 
         // Instances get a clean environment: nothing of the broker's (its credentials included) leaks in.
-        psi.Environment.Clear();
-        psi.Environment["PATH"] = "/usr/local/bin:/usr/bin:/bin";
-        psi.Environment["LANG"] = "C.UTF-8";
-        if (environment is not null)
-        {
-            foreach (var (k, v) in environment)
-            {
-                psi.Environment[k] = v;
-            }
-        }
-
-        return psi;
+        return ChildEnvironment.Apply(psi, environment);
     }
 
     private void Own(string path)

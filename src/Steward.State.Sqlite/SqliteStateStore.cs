@@ -36,14 +36,7 @@ public sealed class SqliteStateStore : IStateStore
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        if (!File.Exists(_path))
-        {
-            await using (File.Create(_path))
-            {
-            }
-
-            File.SetUnixFileMode(_path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
+        SecretFile.TryCreate(_path, ReadOnlySpan<byte>.Empty);
 
         await using var conn = await OpenAsync(cancellationToken);
         await ExecAsync(conn, "PRAGMA journal_mode=WAL;", cancellationToken);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Steward.Runtime;
 
 namespace Steward.Backup.Sources;
 
@@ -15,7 +16,8 @@ public sealed record ProcessCommand
     /// <summary>Arguments, passed without a shell.</summary>
     public IReadOnlyList<string> Arguments { get; init; } = [];
 
-    /// <summary>Variables added to (or, with a <c>null</c> value, removed from) the inherited environment.</summary>
+    /// <summary>Variables the process gets beside <see cref="ChildEnvironment"/>'s base (a <c>null</c> value leaves one
+    /// out). Nothing of the calling process's environment is inherited.</summary>
     public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
 
     /// <summary>Working directory; the current one when <c>null</c>.</summary>
@@ -47,18 +49,7 @@ public sealed record ProcessCommand
             info.ArgumentList.Add(argument);
         }
 
-        foreach (var (name, value) in Environment)
-        {
-            if (value is null)
-            {
-                info.Environment.Remove(name);
-            }
-            else
-            {
-                info.Environment[name] = value;
-            }
-        }
-
-        return info;
+        // An explicit environment, never the broker's: its credentials and the storage keys stay out of the tool.
+        return ChildEnvironment.Apply(info, Environment);
     }
 }

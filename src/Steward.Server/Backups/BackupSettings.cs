@@ -5,6 +5,7 @@ using Steward.Backup.Filters.Zstd;
 using Steward.Backup.Pipeline;
 using Steward.Backup.Storage.FileSystem;
 using Steward.Backup.Storage.S3;
+using Steward.Security;
 using Steward.Server.Configuration;
 
 namespace Steward.Server.Backups;
@@ -120,10 +121,7 @@ internal sealed class BackupSettings
         }
 
         var identity = AgeIdentity.Generate();
-        var temp = file + ".tmp";
-        File.WriteAllText(temp, $"# Steward backup key: opens this broker's backups (age -d -i {Path.GetFileName(file)}). Keep a copy outside this machine.\n# public key: {identity.Recipient}\n{identity.ExportSecretKey()}\n");
-        File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.Move(temp, file);
-        return [identity];
+        var text = $"# Steward backup key: opens this broker's backups (age -d -i {Path.GetFileName(file)}). Keep a copy outside this machine.\n# public key: {identity.Recipient}\n{identity.ExportSecretKey()}\n";
+        return SecretFile.TryCreate(file, text) ? [identity] : [.. AgeIdentity.ParseFile(File.ReadAllText(file))];
     }
 }

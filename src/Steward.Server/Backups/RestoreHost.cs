@@ -32,15 +32,8 @@ internal sealed class RestoreHost(
 
     public ProcessCommand AsServiceUser(ProcessCommand command)
     {
+        // The command's environment is explicit already (ProcessCommand inherits nothing of the broker's).
         var (file, arguments) = context.Runtime.AsServiceUser(command.FileName, command.Arguments);
-
-        // The broker's own settings (its credentials among them) are not handed to a process of the service user.
-        var environment = new Dictionary<string, string?>(command.Environment);
-        foreach (var name in Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(n => n.StartsWith("STEWARD_", StringComparison.Ordinal)))
-        {
-            environment.TryAdd(name, null);
-        }
-
-        return command with { FileName = file, Arguments = arguments, Environment = environment };
+        return command with { FileName = file, Arguments = arguments };
     }
 }

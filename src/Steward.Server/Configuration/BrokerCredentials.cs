@@ -34,19 +34,17 @@ public sealed class BrokerCredentials
             return new BrokerCredentials(user, password);
         }
 
-        if (File.Exists(options.CredentialsFile))
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(options.CredentialsFile));
-            return new BrokerCredentials(doc.RootElement.GetProperty("username").GetString()!, doc.RootElement.GetProperty("password").GetString()!);
-        }
-
         var created = new BrokerCredentials("broker", Secrets.Password());
         var json = JsonSerializer.Serialize(new Dictionary<string, string> { ["username"] = created.Username, ["password"] = Encoding.UTF8.GetString(created._password) });
-        var temp = options.CredentialsFile + ".tmp";
-        File.WriteAllText(temp, json);
-        File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.Move(temp, options.CredentialsFile, overwrite: true);
-        return created;
+
+        // Created 0600 from the first byte; when another broker on the same data directory was first, its file wins.
+        if (SecretFile.TryCreate(options.CredentialsFile, json))
+        {
+            return created;
+        }
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(options.CredentialsFile));
+        return new BrokerCredentials(doc.RootElement.GetProperty("username").GetString()!, doc.RootElement.GetProperty("password").GetString()!);
     }
 
     /// <summary>Constant-time check of a basic-auth pair.</summary>
