@@ -23,11 +23,19 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
 
     public PostgreSqlEngine(PostgreSqlEngineOptions options)
     {
-        _binDir = options.BinDir ?? PostgreSqlEngineOptions.DiscoverBinDir()
-            ?? throw new InvalidOperationException("PostgreSQL server binaries not found under /usr/lib/postgresql; install them with: apt-get install postgresql-15");
+        var binDir = options.BinDir ?? PostgreSqlEngineOptions.DiscoverBinDir();
+        _binDir = binDir ?? "/usr/lib/postgresql/15/bin";
+        var missing = new[] { "postgres", "initdb" }.Where(b => !File.Exists(Path.Combine(_binDir, b))).ToList();
+        Unavailable = binDir is null
+            ? "PostgreSQL server binaries not found under /usr/lib/postgresql; install them with: apt-get install postgresql-15, or set STEWARD_POSTGRESQL_BIN_DIR"
+            : missing.Count > 0
+                ? $"{string.Join(" and ", missing)} not found in {_binDir} (STEWARD_POSTGRESQL_BIN_DIR or the newest /usr/lib/postgresql/N/bin); install them with: apt-get install postgresql-15"
+                : null;
     }
 
     public ServiceOffering Offering => PostgreSqlCatalog.Offering;
+
+    public string? Unavailable { get; }
 
     public async Task InitializeAsync(EngineContext context, CancellationToken cancellationToken)
     {

@@ -13,20 +13,21 @@ namespace Steward.Engines.Redis;
 /// Runs each instance as its own redis-server. Users live in an ACL file: the default user is disabled,
 /// Steward keeps an admin user, and each binding is an ACL user of its own.
 /// </summary>
-public sealed class RedisEngine : IDataServiceEngine
+public sealed class RedisEngine : IDataServiceEngine, IDataRescue
 {
     private readonly RedisEngineOptions _options;
 
     public RedisEngine(RedisEngineOptions options)
     {
         _options = options;
-        if (!File.Exists(options.ServerPath))
-        {
-            throw new InvalidOperationException($"redis-server not found at {options.ServerPath}; install it with: apt-get install redis-server");
-        }
+        Unavailable = File.Exists(options.ServerPath)
+            ? null
+            : $"redis-server not found at {options.ServerPath}; install it with: apt-get install redis-server, or set STEWARD_REDIS_BIN_DIR";
     }
 
     public ServiceOffering Offering => RedisCatalog.Offering;
+
+    public string? Unavailable { get; }
 
     public Task InitializeAsync(EngineContext context, CancellationToken cancellationToken) =>
         context.Runtime.WriteFileAsync(
@@ -53,6 +54,9 @@ public sealed class RedisEngine : IDataServiceEngine
             .AppendLine(CultureInfo.InvariantCulture, $"aclfile {AclFile(context)}")
             .AppendLine("logfile \"\"")
             .AppendLine("save 3600 1 300 100 60 10000")
+            // The supervisor re-points `dir` (CONFIG SET, a protected setting) to rescue the data of a server whose
+            // data directory was removed; only local connections may, and bindings cannot use CONFIG at all.
+            .AppendLine("enable-protected-configs local")
             // Disk-based sync sends an exact, length-prefixed RDB. Diskless sync ends the stream with an EOF mark
             // that redis-cli removes by truncating its output file, which it cannot do on a pipe (--rdb -).
             .AppendLine("repl-diskless-sync no")
@@ -82,6 +86,21 @@ public sealed class RedisEngine : IDataServiceEngine
         RedisDiagnostics.Diagnose(context.Paths.DataDir, logSinceStart);
 
     public Task BootstrapAsync(EngineContext context, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Re-points the server's <c>dir</c> to <paramref name="directory"/> and saves there (SAVE, in the
+    /// foreground, so the file is complete when this returns). The server keeps serving from memory; a clean
+    /// shutdown afterwards saves into the same directory again, with whatever was written in between.
+    /// </summary>
+    public async Task<string> RescueAsync(EngineContext context, string directory, CancellationToken cancellationToken)
+    {
+        await using var conn = await AdminAsync(context, cancellationToken);
+        var keys = (await conn.ExecuteAsync(["DBSIZE"], cancellationToken)).AsText();
+        await conn.ExecuteAsync(["CONFIG", "SET", "dir", directory], cancellationToken);
+        await conn.ExecuteAsync(["SAVE"], cancellationToken);
+        var file = Path.Combine(directory, "dump.rdb");
+        return $"{keys} keys saved by SAVE to {file} (CONFIG SET dir re-pointed the running server to {directory})";
+    }
 
     public async Task CreateCredentialsAsync(EngineContext context, ServiceBinding binding, CancellationToken cancellationToken)
     {

@@ -130,9 +130,9 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
     public ProcessStatus GetStatus(InstancePaths paths)
     {
         var pid = ProcFs.ReadInt(Path.Combine(paths.RunDir, "server.pid"));
-        if (pid is { } p && ProcFs.IsAlive(p) && BelongsTo(p, paths))
+        if (pid is { } p && ProcFs.State(p) is { } state and not ('Z' or 'X') && BelongsTo(p, paths))
         {
-            return new ProcessStatus.Running(p);
+            return new ProcessStatus.Running(p) { Stopped = ProcFs.IsStopped(state), State = ProcFs.Describe(state) };
         }
 
         var rc = ProcFs.ReadInt(Path.Combine(paths.RunDir, "exit.status"));
@@ -324,4 +324,7 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Killing pid {Pid} left under {Root}")]
     private static partial void LogKilling(ILogger logger, int pid, string root);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Continued pid {Pid} of {Root}, found {State}")]
+    private static partial void LogResumed(ILogger logger, int pid, string root, string state);
 }

@@ -6,23 +6,43 @@ namespace Steward.Runtime.Local;
 internal static class ProcFs
 {
     /// <summary>True when the process exists and is not a zombie.</summary>
-    public static bool IsAlive(int pid)
+    public static bool IsAlive(int pid) => State(pid) is { } state && state != 'Z' && state != 'X';
+
+    /// <summary>The process's scheduler state letter (R, S, D, T, t, Z, ...); null when it does not exist.</summary>
+    public static char? State(int pid)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
             var close = stat.LastIndexOf(')');
-            return close > 0 && close + 2 < stat.Length && stat[close + 2] != 'Z' && stat[close + 2] != 'X';
+            return close > 0 && close + 2 < stat.Length ? stat[close + 2] : null;
         }
         catch (IOException)
         {
-            return false;
+            return null;
         }
         catch (UnauthorizedAccessException)
         {
-            return false;
+            return null;
         }
     }
+
+    /// <summary>A state letter as ps and /proc/PID/status spell it out.</summary>
+    public static string Describe(char state) => state switch
+    {
+        'R' => "R (running)",
+        'S' => "S (sleeping)",
+        'D' => "D (disk sleep)",
+        'T' => "T (stopped)",
+        't' => "t (tracing stop)",
+        'Z' => "Z (zombie)",
+        'X' => "X (dead)",
+        'I' => "I (idle)",
+        _ => state + " (unknown)",
+    };
+
+    /// <summary>True for the states in which a process runs no code until it is continued (SIGSTOP, a tracer).</summary>
+    public static bool IsStopped(char state) => state is 'T' or 't';
 
     /// <summary>The process's working directory, or null when it cannot be read.</summary>
     public static string? WorkingDirectory(int pid)

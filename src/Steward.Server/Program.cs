@@ -38,8 +38,9 @@ services.AddSingleton<IStateStore>(new SqliteStateStore(options.StateFile));
 services.AddSingleton<IInstanceRuntime>(sp => new LocalProcessRuntime(
     new LocalRuntimeOptions { InstancesRoot = options.InstancesDir, ServiceUser = options.ServiceUser },
     sp.GetRequiredService<ILogger<LocalProcessRuntime>>()));
-services.AddPostgreSqlEngine();
-services.AddRedisEngine();
+var binaries = EngineBinariesOptions.FromEnvironment();
+services.AddPostgreSqlEngine(binaries.PostgreSql);
+services.AddRedisEngine(binaries.Redis);
 services.AddSingleton<EngineRegistry>();
 services.AddSingleton<PortAllocator>();
 services.AddSingleton<InstanceWorkflows>();
@@ -53,6 +54,7 @@ services.AddSingleton<BackupService>();
 services.AddHostedService(sp => sp.GetRequiredService<BackupService>());
 services.AddSingleton<HealthRegistry>();
 services.AddSingleton<FailureClassifier>();
+services.AddSingleton<Fence>();
 services.AddSingleton<Supervisor>();
 services.AddHostedService(sp => sp.GetRequiredService<Supervisor>());
 services.AddSingleton<BrokerLock>();

@@ -15,6 +15,12 @@ public interface IDataServiceEngine
     /// <summary>The catalog entry: service, plans, parameter schemas.</summary>
     ServiceOffering Offering { get; }
 
+    /// <summary>
+    /// Why this engine cannot run servers on this machine (its binaries are missing), or null when it can. An
+    /// unavailable engine's services leave the catalog; the broker and the other engines keep working.
+    /// </summary>
+    string? Unavailable { get; }
+
     /// <summary>Creates the data directory contents (initdb and the like) in an empty data directory.</summary>
     Task InitializeAsync(EngineContext context, CancellationToken cancellationToken);
 

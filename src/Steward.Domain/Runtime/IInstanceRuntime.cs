@@ -25,8 +25,41 @@ public interface IInstanceRuntime
     /// <summary>Starts the server so that it outlives the broker; the runtime records its pid and, later, its exit status.</summary>
     Task StartAsync(InstancePaths paths, ProcessLaunch launch, CancellationToken cancellationToken);
 
-    /// <summary>What the server process is doing now.</summary>
+    /// <summary>What the server process is doing now, including whether something stopped it.</summary>
     ProcessStatus GetStatus(InstancePaths paths);
+
+    /// <summary>True when the server's absence was asked for (<see cref="StopAsync"/> since its last start): not a failure.</summary>
+    bool WasStoppedOnPurpose(InstancePaths paths);
+
+    /// <summary>
+    /// Continues the instance's processes that something stopped (SIGSTOP); returns how many were stopped.
+    /// Nothing is killed.
+    /// </summary>
+    int Resume(InstancePaths paths);
+
+    /// <summary>
+    /// What is wrong with the instance's data directory as its server sees it, or null when nothing is: missing,
+    /// or removed from under a running server (which then writes into a directory nobody can reach).
+    /// </summary>
+    string? DataDirectoryProblem(InstancePaths paths);
+
+    /// <summary>
+    /// Creates <paramref name="name"/> in a place of the instance outside its data directory, writable by the
+    /// server and private to the service user, for data rescued from a running server. Returns its path.
+    /// </summary>
+    Task<string> CreateRescueDirectoryAsync(InstancePaths paths, string name, CancellationToken cancellationToken);
+
+    /// <summary>The server's log lines written since its last start, the newest <paramref name="max"/>.</summary>
+    IReadOnlyList<string> ServerLogSinceLastStart(InstancePaths paths, int max = 200);
+
+    /// <summary>Bytes free where the instance keeps its files; null when the runtime cannot tell.</summary>
+    long? FreeBytes(InstancePaths paths);
+
+    /// <summary>
+    /// How many processes the kernel's OOM killer has ended among the instances so far (a running total); null
+    /// when the runtime cannot tell OOM kills from other SIGKILLs.
+    /// </summary>
+    long? OomKills();
 
     /// <summary>Asks the server to stop with <paramref name="signal"/>; kills it after <paramref name="grace"/>.</summary>
     Task StopAsync(InstancePaths paths, int signal, TimeSpan grace, CancellationToken cancellationToken);

@@ -8,7 +8,17 @@ public abstract record ProcessStatus
     }
 
     /// <summary>The server process is alive.</summary>
-    public sealed record Running(int Pid) : ProcessStatus;
+    public sealed record Running(int Pid) : ProcessStatus
+    {
+        /// <summary>
+        /// True when something stopped the process (SIGSTOP, a debugger): it exists and holds its data, but runs
+        /// no code until it is continued. A stopped process is not a hung one.
+        /// </summary>
+        public bool Stopped { get; init; }
+
+        /// <summary>The scheduler state as the runtime reports it, e.g. "S (sleeping)", "T (stopped)".</summary>
+        public string State { get; init; } = "unknown";
+    }
 
     /// <summary>The server ended; its exit status as the supervising shell saw it.</summary>
     public sealed record Exited(int? ExitCode, int? Signal) : ProcessStatus;

@@ -24,6 +24,12 @@ public enum FailureClass
     /// <summary>The server did not answer within the startup timeout.</summary>
     StartupTimeout,
 
+    /// <summary>
+    /// Something stopped the server process (SIGSTOP): it holds its data but runs no code. It is continued,
+    /// never killed.
+    /// </summary>
+    ProcessStopped,
+
     /// <summary>The process exists but does not answer the protocol-level health check.</summary>
     UnhealthyButRunning,
 

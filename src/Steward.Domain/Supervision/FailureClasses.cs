@@ -13,6 +13,7 @@ public static class FailureClasses
         FailureClass.KilledBySignal => "killed-by-signal",
         FailureClass.PortConflict => "port-conflict",
         FailureClass.StartupTimeout => "startup-timeout",
+        FailureClass.ProcessStopped => "process-stopped",
         FailureClass.UnhealthyButRunning => "unhealthy-but-running",
         _ => "unknown",
     };

@@ -12,6 +12,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Steward broker listening on {Url}; data in {DataDir}; broker credentials in {CredentialsSource}")]
     public static partial void Listening(ILogger logger, string url, string dataDir, string credentialsSource);
 
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Service {Service} is left out of the catalog: {Reason}")]
+    public static partial void EngineUnavailable(ILogger logger, string service, string reason);
+
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Operation {OperationId} ({Kind}) on instance {InstanceId}: {Description}")]
     public static partial void OperationStep(ILogger logger, string operationId, string kind, string instanceId, string description);
 
@@ -47,6 +50,15 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "Instance {InstanceId} healthy again; incident {IncidentId} resolved")]
     public static partial void Recovered(ILogger logger, string instanceId, string incidentId);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "Instance {InstanceId}: pid {Pid} was found {State}; continued")]
+    public static partial void Continued(ILogger logger, string instanceId, int pid, string state);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Warning, Message = "Instance {InstanceId}: data rescued before fencing: {What}")]
+    public static partial void Rescued(ILogger logger, string instanceId, string what);
+
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Error, Message = "Instance {InstanceId}: data could not be rescued before fencing: {Reason}")]
+    public static partial void RescueFailed(ILogger logger, string instanceId, string reason);
 
     [LoggerMessage(EventId = 5005, Level = LogLevel.Error, Message = "Supervising instance {InstanceId} failed")]
     public static partial void SupervisionFailed(ILogger logger, string instanceId, Exception exception);

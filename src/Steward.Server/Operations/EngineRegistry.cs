@@ -3,22 +3,46 @@ using Steward.Engines;
 using Steward.Errors;
 using Steward.Instances;
 using Steward.Runtime;
+using Steward.Server.Logging;
 
 namespace Steward.Server.Operations;
 
-/// <summary>Finds the engine and plan of a service and builds engine contexts for instances.</summary>
-internal sealed class EngineRegistry(IEnumerable<IDataServiceEngine> engines, IInstanceRuntime runtime)
+/// <summary>
+/// Finds the engine and plan of a service and builds engine contexts for instances. Only engines that can run
+/// on this machine are offered: one whose binaries are missing leaves the catalog with a logged reason, and the
+/// others keep working.
+/// </summary>
+internal sealed class EngineRegistry
 {
-    private readonly IReadOnlyList<IDataServiceEngine> _engines = engines.ToList();
+    private readonly IReadOnlyList<IDataServiceEngine> _engines;
+    private readonly IReadOnlyList<IDataServiceEngine> _unavailable;
+    private readonly IInstanceRuntime _runtime;
+
+    public EngineRegistry(IEnumerable<IDataServiceEngine> engines, IInstanceRuntime runtime, ILogger<EngineRegistry> logger)
+    {
+        var all = engines.ToList();
+        _engines = all.Where(e => e.Unavailable is null).ToList();
+        _unavailable = all.Where(e => e.Unavailable is not null).ToList();
+        _runtime = runtime;
+        foreach (var engine in _unavailable)
+        {
+            Log.EngineUnavailable(logger, engine.Offering.Name, engine.Unavailable!);
+        }
+    }
 
     public IReadOnlyList<ServiceOffering> Offerings => _engines.Select(e => e.Offering).ToList();
 
-    public IInstanceRuntime Runtime => runtime;
+    public IInstanceRuntime Runtime => _runtime;
+
+    /// <summary>Why the engine of <paramref name="serviceId"/> cannot run here; null when it can or no engine has that id.</summary>
+    public string? Unavailable(string serviceId) => _unavailable.FirstOrDefault(e => e.Offering.Id == serviceId)?.Unavailable;
 
     /// <summary>The engine of <paramref name="serviceId"/>; 400 when the catalog has no such service.</summary>
     public IDataServiceEngine Engine(string serviceId) =>
         _engines.FirstOrDefault(e => e.Offering.Id == serviceId)
-        ?? throw StewardException.BadRequest($"unknown service_id '{serviceId}'; GET /v2/catalog lists the services");
+        ?? (_unavailable.FirstOrDefault(e => e.Offering.Id == serviceId) is { } missing
+            ? throw StewardException.BadRequest($"service '{missing.Offering.Name}' (service_id '{serviceId}') is not available on this broker: {missing.Unavailable}")
+            : throw StewardException.BadRequest($"unknown service_id '{serviceId}'; GET /v2/catalog lists the services"));
 
     /// <summary>The plan <paramref name="planId"/> of <paramref name="serviceId"/>; 400 when it does not exist.</summary>
     public ServicePlan Plan(string serviceId, string planId) =>
@@ -26,5 +50,5 @@ internal sealed class EngineRegistry(IEnumerable<IDataServiceEngine> engines, II
         ?? throw StewardException.BadRequest($"unknown plan_id '{planId}' for service '{Engine(serviceId).Offering.Name}'");
 
     public EngineContext Context(ServiceInstance instance) =>
-        new(instance, Plan(instance.ServiceId, instance.PlanId), runtime.PathsFor(instance.InternalId), runtime);
+        new(instance, Plan(instance.ServiceId, instance.PlanId), _runtime.PathsFor(instance.InternalId), _runtime);
 }

@@ -30,22 +30,4 @@ internal static class ServerLog
         ProcessStatus.Exited => "ended with unknown status",
         _ => "not running",
     };
-
-    /// <summary>The log lines written since the server's last start (the shim marks each start), at most <paramref name="max"/>.</summary>
-    public static IReadOnlyList<string> SinceLastStart(InstancePaths paths, int max = 200)
-    {
-        try
-        {
-            using var stream = File.OpenRead(paths.LogFile);
-            stream.Seek(Math.Max(0, stream.Length - (256 * 1024)), SeekOrigin.Begin);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            var lines = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            var start = Array.FindLastIndex(lines, l => l.StartsWith("--- steward-shim: starting", StringComparison.Ordinal));
-            return lines.Skip(start + 1).TakeLast(max).Select(l => l.TrimEnd('\r')).ToList();
-        }
-        catch (IOException)
-        {
-            return [];
-        }
-    }
 }

@@ -1,44 +1,56 @@
 using Steward.Engines;
 using Steward.Runtime;
-using Steward.Server.Operations;
 using Steward.Supervision;
 
 namespace Steward.Server.Supervision;
 
 /// <summary>
-/// Decides why a server ended, before anything is done about it, from the server's own log and data
-/// directory (through its engine), the file system, the kernel's OOM counter, the exit status and the port.
+/// Decides why a server failed, before anything is done about it, from facts the runtime reports (the data
+/// directory, exit status, OOM kills, free space, the port, the server's log) and what the engine reads in its
+/// log and data directory.
 /// </summary>
-internal sealed class FailureClassifier(IInstanceRuntime runtime)
+internal sealed class FailureClassifier
 {
     private const long DiskFullBytes = 16L * 1024 * 1024;
-    private readonly OomCounter _oom = new();
+    private readonly IInstanceRuntime _runtime;
+    private long? _oomSeen;
+
+    public FailureClassifier(IInstanceRuntime runtime)
+    {
+        _runtime = runtime;
+        _oomSeen = runtime.OomKills();
+    }
+
+    /// <summary>data-corruption when the runtime finds the data directory gone (missing, or removed under the server); null otherwise.</summary>
+    public Diagnosis? DataDirectory(EngineContext context) =>
+        _runtime.DataDirectoryProblem(context.Paths) is { } problem ? new Diagnosis(FailureClass.DataCorruption, problem) : null;
 
     public (Diagnosis Diagnosis, Dictionary<string, object?> Evidence) ClassifyExit(IDataServiceEngine engine, EngineContext context, ProcessStatus status)
     {
         var exited = status as ProcessStatus.Exited;
-        var log = ServerLog.SinceLastStart(context.Paths);
-        var freeBytes = FreeBytes(context.Paths.Root);
-        var oomKilled = _oom.KilledSinceLastCheck();
+        var log = _runtime.ServerLogSinceLastStart(context.Paths);
+        var freeBytes = _runtime.FreeBytes(context.Paths);
+        var oomKilled = OomKillsRose();
         var evidence = Evidence(context, log);
         evidence["exit_code"] = exited?.ExitCode;
         evidence["signal"] = exited?.Signal;
         evidence["signal_name"] = exited?.Signal is { } s ? SignalName(s) : null;
         evidence["disk_free_bytes"] = freeBytes;
 
-        var diagnosis = engine.Diagnose(context, log)
+        var diagnosis = DataDirectory(context)
+            ?? engine.Diagnose(context, log)
             ?? (freeBytes is < DiskFullBytes ? new Diagnosis(FailureClass.DiskFull, $"only {freeBytes} bytes free on the file system of {context.Paths.Root}") : null)
-            ?? (exited?.Signal == 9 && oomKilled ? new Diagnosis(FailureClass.OomKilled, "killed by SIGKILL while the kernel's oom_kill count rose (cgroup memory.events)") : null)
+            ?? (exited?.Signal == 9 && oomKilled ? new Diagnosis(FailureClass.OomKilled, "killed by SIGKILL while the kernel's count of OOM kills rose") : null)
             ?? (exited?.Signal is { } signal ? new Diagnosis(FailureClass.KilledBySignal, $"killed by signal {signal} ({SignalName(signal)})") : null)
-            ?? (!runtime.IsPortFree(context.Port) ? new Diagnosis(FailureClass.PortConflict, $"port {context.Port} is held by another process") : null)
+            ?? (!_runtime.IsPortFree(context.Port) ? new Diagnosis(FailureClass.PortConflict, $"port {context.Port} is held by another process") : null)
             ?? new Diagnosis(FailureClass.Unknown, exited?.ExitCode is { } code ? $"exited with code {code}" : "ended with unknown status (its supervising shim was killed too)");
         return (diagnosis, evidence);
     }
 
     /// <summary>The evidence every incident carries: the server's recent log and what changed in its configuration.</summary>
-    public static Dictionary<string, object?> Evidence(EngineContext context, IReadOnlyList<string>? log = null) => new()
+    public Dictionary<string, object?> Evidence(EngineContext context, IReadOnlyList<string>? log = null) => new()
     {
-        ["log_tail"] = (log ?? ServerLog.SinceLastStart(context.Paths)).TakeLast(20).ToList(),
+        ["log_tail"] = (log ?? _runtime.ServerLogSinceLastStart(context.Paths)).TakeLast(20).ToList(),
         ["config_changes_since_last_healthy_start"] = ConfigSnapshot.Diff(context.Paths),
         ["port"] = context.Port,
         ["directory"] = context.Paths.Root,
@@ -60,22 +72,17 @@ internal sealed class FailureClassifier(IInstanceRuntime runtime)
         _ => "signal " + signal,
     };
 
-    private static long? FreeBytes(string path)
+    /// <summary>True when OOM kills happened since the last call.</summary>
+    private bool OomKillsRose()
     {
-        try
+        var now = _runtime.OomKills();
+        if (now is null)
         {
-            var mount = DriveInfo.GetDrives()
-                .Where(d => path.StartsWith(d.RootDirectory.FullName, StringComparison.Ordinal))
-                .MaxBy(d => d.RootDirectory.FullName.Length);
-            return mount?.AvailableFreeSpace;
+            return false;
         }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
+
+        var rose = now > (_oomSeen ?? now);
+        _oomSeen = now;
+        return rose;
     }
 }

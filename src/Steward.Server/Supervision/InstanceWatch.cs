@@ -27,6 +27,9 @@ internal sealed class InstanceWatch(HealthCheckPolicy policy, TimeProvider time)
 
     public string? OpenIncidentId { get; set; }
 
+    /// <summary>The server was found stopped and continued; its next successful check resolves the incident.</summary>
+    public bool Continued { get; set; }
+
     /// <summary>When a scheduled restart is due; null when none is scheduled.</summary>
     public DateTimeOffset? RestartDue { get; set; }
 

@@ -16,15 +16,18 @@ namespace Steward.Server.Supervision;
 
 /// <summary>
 /// Watches every ready instance at the protocol level and acts with judgement when one fails: the failure
-/// is classified before anything is done; classes a restart cannot fix are fenced and preserved at once;
-/// others are restarted within a budget that flapping cannot reset; every failure is a durable incident.
-/// It never acts on an instance while an operation holds it.
+/// is classified before anything is done; a stopped process is continued, never killed; a server whose data
+/// directory is gone has its data rescued before it is fenced (<see cref="Fence"/>); classes a restart cannot
+/// fix are fenced and preserved at once; others are restarted within a budget that flapping cannot reset;
+/// every failure is a durable incident. It never acts on an instance while an operation holds it. Every fact
+/// about processes and files comes from the instance runtime.
 /// </summary>
 internal sealed class Supervisor(
     IStateStore store,
     EngineRegistry engines,
     InstanceLocks locks,
     FailureClassifier classifier,
+    Fence fence,
     HealthRegistry health,
     StewardOptions options,
     TimeProvider time,
@@ -80,16 +83,23 @@ internal sealed class Supervisor(
                 continue;
             }
 
+            if (engines.Unavailable(instance.ServiceId) is { } unavailable)
+            {
+                _watches.TryRemove(instance.Id, out _);
+                health.Set(new InstanceHealth(instance.Id, HealthStatus.Unknown, null, $"not supervised: {unavailable}"));
+                continue;
+            }
+
             var policy = options.Supervision.Apply(engines.Plan(instance.ServiceId, instance.PlanId).HealthCheck);
             var watch = _watches.GetOrAdd(instance.Id, _ => new InstanceWatch(policy, time)
             {
                 NextCheck = now,
                 Health = new InstanceHealth(instance.Id, HealthStatus.Unknown, null, "not checked yet"),
             });
-            // Between protocol checks, a server that died is noticed at the next tick: whether its process
-            // lives is a pid file and /proc away, far cheaper than a check.
+            // Between protocol checks, a server that died or was stopped is noticed at the next tick: whether its
+            // process runs is far cheaper to ask the runtime than a check.
             if (now < watch.NextCheck && watch.RestartDue is null
-                && Runtime.GetStatus(Runtime.PathsFor(instance.InternalId)) is not ProcessStatus.Running)
+                && Runtime.GetStatus(Runtime.PathsFor(instance.InternalId)) is not ProcessStatus.Running { Stopped: false })
             {
                 watch.NextCheck = now;
             }
@@ -171,7 +181,7 @@ internal sealed class Supervisor(
         var status = Runtime.GetStatus(context.Paths);
         if (status is not ProcessStatus.Running running)
         {
-            if (File.Exists(Path.Combine(context.Paths.RunDir, "stop.requested")))
+            if (Runtime.WasStoppedOnPurpose(context.Paths))
             {
                 return; // stopped on purpose
             }
@@ -190,7 +200,23 @@ internal sealed class Supervisor(
                 evidence["uptime_seconds"] = Math.Round((now - started).TotalSeconds, 1);
             }
 
-            await HandleFailureAsync(instance, context, watch, diagnosis, evidence, $"the server process ended: {ServerLog.Describe(status)}", cancellationToken);
+            await HandleFailureAsync(instance, engine, context, watch, diagnosis, evidence, $"the server process ended: {ServerLog.Describe(status)}", cancellationToken);
+            return;
+        }
+
+        if (running.Stopped)
+        {
+            await StoppedAsync(instance, engine, context, watch, running, cancellationToken);
+            return;
+        }
+
+        // A server whose data directory is gone answers for a while and loses everything at its next save or
+        // restart: found at the next check, before the server fails, while its data can still be rescued.
+        if (classifier.DataDirectory(context) is { } lost)
+        {
+            var evidence = classifier.Evidence(context);
+            evidence["pid"] = running.Pid;
+            await HandleFailureAsync(instance, engine, context, watch, lost, evidence, "the data directory check failed while the server runs", cancellationToken);
             return;
         }
 
@@ -219,9 +245,9 @@ internal sealed class Supervisor(
         {
             if (now - watch.StartedAt > watch.Policy.StartupTimeout)
             {
-                var evidence = FailureClassifier.Evidence(context);
+                var evidence = classifier.Evidence(context);
                 evidence["last_check_error"] = problem;
-                await HandleFailureAsync(instance, context, watch, new Diagnosis(FailureClass.StartupTimeout, $"no successful check within {watch.Policy.StartupTimeout.TotalSeconds:0} s of the start: {problem}"), evidence, "the restarted server never answered", cancellationToken);
+                await HandleFailureAsync(instance, engine, context, watch, new Diagnosis(FailureClass.StartupTimeout, $"no successful check within {watch.Policy.StartupTimeout.TotalSeconds:0} s of the start: {problem}"), evidence, "the restarted server never answered", cancellationToken);
             }
 
             return;
@@ -229,13 +255,13 @@ internal sealed class Supervisor(
 
         if (watch.ConsecutiveFailures >= watch.Policy.FailureThreshold)
         {
-            var evidence = FailureClassifier.Evidence(context);
+            var evidence = classifier.Evidence(context);
             evidence["pid"] = running.Pid;
-            evidence["process_state"] = ProcessState(running.Pid);
+            evidence["process_state"] = running.State;
             evidence["last_check_error"] = problem;
             evidence["consecutive_failed_checks"] = watch.ConsecutiveFailures;
-            var diagnosis = new Diagnosis(FailureClass.UnhealthyButRunning, $"pid {running.Pid} exists ({ProcessState(running.Pid)}) but failed {watch.ConsecutiveFailures} checks in a row: {problem}");
-            await HandleFailureAsync(instance, context, watch, diagnosis, evidence, "health checks failed while the process runs", cancellationToken);
+            var diagnosis = new Diagnosis(FailureClass.UnhealthyButRunning, $"pid {running.Pid} exists (state {running.State}) but failed {watch.ConsecutiveFailures} checks in a row: {problem}");
+            await HandleFailureAsync(instance, engine, context, watch, diagnosis, evidence, "health checks failed while the process runs", cancellationToken);
         }
     }
 
@@ -262,6 +288,16 @@ internal sealed class Supervisor(
             return;
         }
 
+        if (watch.Continued)
+        {
+            watch.Continued = false;
+            var resolved = incident with { State = IncidentState.Resolved, Summary = incident.Summary + "; continued, nothing was killed or restarted" };
+            await store.SaveIncidentAsync(resolved.With(now, "resolved", "the continued server answers its health check, with the data it held"), cancellationToken);
+            watch.OpenIncidentId = null;
+            Log.Recovered(logger, instance.Id, incident.Id);
+            return;
+        }
+
         if (watch.StartedAt is null || now - watch.StartedAt >= watch.Policy.MinUptime)
         {
             var resolved = incident with { State = IncidentState.Resolved, Summary = incident.Summary + $"; recovered after {incident.Restarts} restart(s)" };
@@ -271,11 +307,42 @@ internal sealed class Supervisor(
         }
     }
 
-    private async Task HandleFailureAsync(ServiceInstance instance, EngineContext context, InstanceWatch watch, Diagnosis diagnosis, Dictionary<string, object?> evidence, string detected, CancellationToken cancellationToken)
+    /// <summary>
+    /// A process something stopped (SIGSTOP) holds its data but runs no code: it is continued, never killed,
+    /// and the incident says it was found stopped. Only when it is found stopped again at every check, so that
+    /// continuing does not help (a tracer holds it), is it handled as a hang.
+    /// </summary>
+    private async Task StoppedAsync(ServiceInstance instance, IDataServiceEngine engine, EngineContext context, InstanceWatch watch, ProcessStatus.Running running, CancellationToken cancellationToken)
     {
+        watch.ConsecutiveFailures++;
+        var evidence = classifier.Evidence(context);
+        evidence["pid"] = running.Pid;
+        evidence["process_state"] = running.State;
+        evidence["consecutive_failed_checks"] = watch.ConsecutiveFailures;
+        if (watch.ConsecutiveFailures > watch.Policy.FailureThreshold)
+        {
+            var hang = new Diagnosis(FailureClass.UnhealthyButRunning, $"pid {running.Pid} was found {running.State} at {watch.ConsecutiveFailures} checks in a row; continuing it did not help");
+            await HandleFailureAsync(instance, engine, context, watch, hang, evidence, "the process stays stopped", cancellationToken);
+            return;
+        }
+
         var now = time.GetUtcNow();
+        var diagnosis = new Diagnosis(FailureClass.ProcessStopped, $"pid {running.Pid} was found {running.State}: it runs no code and cannot answer, but it holds its data");
         Log.FailureDetected(logger, instance.Id, diagnosis.Class.Name(), diagnosis.Evidence);
         evidence["class_evidence"] = diagnosis.Evidence;
+        var incident = await OpenIncidentAsync(instance, watch, diagnosis, evidence, now, cancellationToken);
+        incident = incident.With(now, "detected", $"pid {running.Pid} found {running.State}").With(now, "classified", $"{diagnosis.Class.Name()}: {diagnosis.Evidence}");
+        var resumed = Runtime.Resume(context.Paths);
+        Log.Continued(logger, instance.Id, running.Pid, running.State);
+        incident = incident.With(time.GetUtcNow(), "continued", $"sent SIGCONT to {resumed} stopped process(es) of the instance; nothing was killed");
+        watch.Continued = true;
+        watch.NextCheck = now + TimeSpan.FromMilliseconds(Math.Min(500, watch.Policy.Interval.TotalMilliseconds));
+        await store.SaveIncidentAsync(incident, cancellationToken);
+        SetHealth(watch, instance.Id, HealthStatus.Unhealthy, $"{diagnosis.Class.Name()}: pid {running.Pid} was found {running.State}; continued");
+    }
+
+    private async Task<Incident> OpenIncidentAsync(ServiceInstance instance, InstanceWatch watch, Diagnosis diagnosis, Dictionary<string, object?> evidence, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var incident = watch.OpenIncidentId is { } open ? await store.GetIncidentAsync(open, cancellationToken) : null;
         incident = (incident ?? new Incident
         {
@@ -287,13 +354,23 @@ internal sealed class Supervisor(
             OpenedAt = now,
             UpdatedAt = now,
         }) with { Class = diagnosis.Class, Evidence = evidence };
-        incident = incident.With(now, "detected", detected).With(now, "classified", $"{diagnosis.Class.Name()}: {diagnosis.Evidence}");
         watch.OpenIncidentId = incident.Id;
+        return incident;
+    }
 
-        // Fence first: whatever runs is stopped (and no orphaned child is left) before anything else happens.
-        await Runtime.StopAsync(context.Paths, 9, TimeSpan.Zero, cancellationToken);
+    private async Task HandleFailureAsync(ServiceInstance instance, IDataServiceEngine engine, EngineContext context, InstanceWatch watch, Diagnosis diagnosis, Dictionary<string, object?> evidence, string detected, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        Log.FailureDetected(logger, instance.Id, diagnosis.Class.Name(), diagnosis.Evidence);
+        evidence["class_evidence"] = diagnosis.Evidence;
+        var incident = await OpenIncidentAsync(instance, watch, diagnosis, evidence, now, cancellationToken);
+        incident = incident.With(now, "detected", detected).With(now, "classified", $"{diagnosis.Class.Name()}: {diagnosis.Evidence}");
+        watch.Continued = false;
+
+        // Fence before anything else, so a restart never races a half-dead predecessor; but rescue first what
+        // only the failing process still holds.
+        incident = await fence.StopAsync(engine, context, incident, cancellationToken);
         now = time.GetUtcNow();
-        incident = incident.With(now, "stopped", "no process of the instance is left running");
 
         if (!diagnosis.Class.IsRestartable())
         {
@@ -335,16 +412,22 @@ internal sealed class Supervisor(
     private async Task QuarantineAsync(ServiceInstance instance, EngineContext context, InstanceWatch watch, Incident incident, string reason, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var marker = Path.Combine(context.Paths.Root, "QUARANTINED");
-        await File.WriteAllTextAsync(marker, string.Create(CultureInfo.InvariantCulture, $"quarantined at {now:O}\nincident {incident.Id}\n{reason}\nThe server is stopped; data/, config/ and log/ are kept as they were for inspection.\n"), cancellationToken);
+        var rescued = incident.Evidence.TryGetValue("rescued_to", out var to) && to is string r ? $"; the data its server held was rescued to {r}" : string.Empty;
+
+        // The note goes beside the files even when the instance's directory itself was removed.
+        await Runtime.CreatePrivateDirectoryAsync(context.Paths.Root, cancellationToken);
+        await Runtime.WriteFileAsync(
+            Path.Combine(context.Paths.Root, "QUARANTINED"),
+            string.Create(CultureInfo.InvariantCulture, $"quarantined at {now:O}\nincident {incident.Id}\n{reason}{rescued}\nThe server is stopped; data/, config/, log/ and rescued/ are kept as they were for inspection.\n"),
+            cancellationToken);
         await store.SaveInstanceAsync(instance with { State = InstanceState.Quarantined, UpdatedAt = now }, cancellationToken);
         incident = incident with
         {
             State = IncidentState.Quarantined,
             PreservedPath = context.Paths.Root,
-            Summary = $"{incident.Class.Name()}: {reason}; the instance is stopped and its files are preserved in {context.Paths.Root}",
+            Summary = $"{incident.Class.Name()}: {reason}; the instance is stopped and its files are preserved in {context.Paths.Root}{rescued}",
         };
-        await store.SaveIncidentAsync(incident.With(now, "quarantined", $"{reason}; files preserved in {context.Paths.Root}"), cancellationToken);
+        await store.SaveIncidentAsync(incident.With(now, "quarantined", $"{reason}; files preserved in {context.Paths.Root}{rescued}"), cancellationToken);
         watch.OpenIncidentId = null;
         SetHealth(watch, instance.Id, HealthStatus.Failed, $"quarantined: {reason}");
         Log.Quarantined(logger, instance.Id, reason, context.Paths.Root);
@@ -358,18 +441,5 @@ internal sealed class Supervisor(
             OpenIncidentId = watch.OpenIncidentId,
         };
         health.Set(watch.Health);
-    }
-
-    private static string ProcessState(int pid)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal));
-            return line is null ? "state unknown" : "state " + line[6..].Trim();
-        }
-        catch (IOException)
-        {
-            return "state unknown";
-        }
     }
 }

@@ -7,7 +7,7 @@ namespace Steward.Server.Tests.Supervision;
 
 /// <summary>Real processes, real failures: what the supervisor detects, how it classifies, what it does.</summary>
 [Collection("supervised")]
-public sealed class SupervisionTests(SupervisedBrokerFixture broker)
+public sealed partial class SupervisionTests(SupervisedBrokerFixture broker)
 {
     /// <summary>How long each server of the crash-loop test lives: the injected failure, not a wait for a condition.</summary>
     private static readonly TimeSpan LifeBeforeDeath = TimeSpan.FromSeconds(1);
@@ -111,28 +111,6 @@ public sealed class SupervisionTests(SupervisedBrokerFixture broker)
         Kinds(incident).Count(k => k == "restarted").ShouldBe(3);
         Processes.Under(directory).ShouldBeEmpty();
         (await IncidentsAsync(id)).Count.ShouldBe(1, "the quick deaths belong to one incident");
-        await DeleteAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
-    }
-
-    [Fact]
-    public async Task A_hung_server_is_detected_as_unhealthy_but_running_by_the_protocol_check()
-    {
-        var id = "hung-" + Guid.NewGuid().ToString("N")[..8];
-        await Osb.ProvisionReadyAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
-        await WaitHealthyAsync(id);
-        var pid = await PidAsync(id);
-
-        Processes.Kill(pid, 19); // SIGSTOP: the process exists, it just does not answer
-        var incident = await WaitForIncidentAsync(id, i => i.GetProperty("class").GetString() == "unhealthy-but-running");
-        var evidence = incident.GetProperty("evidence");
-        evidence.GetProperty("pid").GetInt32().ShouldBe(pid);
-        evidence.GetProperty("process_state").GetString()!.ShouldContain("stopped");
-        evidence.GetProperty("consecutive_failed_checks").GetInt32().ShouldBeGreaterThanOrEqualTo(3);
-
-        // A hang is restartable: the stopped process is killed and a new one started.
-        var recovered = await WaitForIncidentAsync(id, i => i.GetProperty("state").GetString() == "resolved");
-        recovered.GetProperty("restarts").GetInt32().ShouldBe(1);
-        Processes.IsAlive(pid).ShouldBeFalse();
         await DeleteAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
     }
 

@@ -1,34 +1,18 @@
 using System.Globalization;
 
-namespace Steward.Server.Supervision;
+namespace Steward.Runtime.Local;
 
 /// <summary>
 /// The kernel's count of OOM kills in the cgroup Steward and its instances run in (cgroup v2
 /// memory.events). An increase around a SIGKILL is the OOM killer's signature; where the file cannot be
-/// read, OOM kills cannot be told from other SIGKILLs and are reported as killed-by-signal.
+/// read, OOM kills cannot be told from other SIGKILLs.
 /// </summary>
-internal sealed class OomCounter
+internal sealed class CgroupOomCounter
 {
     private readonly string? _eventsFile = Locate();
-    private long _seen;
 
-    public OomCounter() => _seen = Read() ?? 0;
-
-    /// <summary>True when OOM kills happened since the last call.</summary>
-    public bool KilledSinceLastCheck()
-    {
-        var now = Read();
-        if (now is null)
-        {
-            return false;
-        }
-
-        var increased = now > _seen;
-        _seen = now.Value;
-        return increased;
-    }
-
-    private long? Read()
+    /// <summary>The running total of OOM kills, or null when the cgroup's counter cannot be read.</summary>
+    public long? Read()
     {
         try
         {
@@ -46,6 +30,9 @@ internal sealed class OomCounter
             }
         }
         catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
         {
         }
 

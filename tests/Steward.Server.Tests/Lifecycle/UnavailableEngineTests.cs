@@ -1,0 +1,40 @@
+using System.Net;
+using Steward.Server.Tests.Infrastructure;
+
+namespace Steward.Server.Tests.Lifecycle;
+
+/// <summary>A data service whose binaries are missing leaves the catalog; the broker and the other services work.</summary>
+public sealed class UnavailableEngineTests
+{
+    [Fact]
+    public async Task A_broker_without_PostgreSQL_binaries_starts_offers_only_Redis_and_refuses_PostgreSQL_precisely()
+    {
+        var emptyBinDir = Directory.CreateTempSubdirectory("no-postgres-").FullName;
+        try
+        {
+            await using var server = await StewardServer.StartAsync(new Dictionary<string, string> { ["STEWARD_POSTGRESQL_BIN_DIR"] = emptyBinDir });
+            var osb = server.Client;
+
+            var catalog = await osb.SendAsync(HttpMethod.Get, "/v2/catalog");
+            catalog.Status.ShouldBe(HttpStatusCode.OK);
+            catalog.Body.GetProperty("services").EnumerateArray().Select(s => s.GetProperty("id").GetString()).ShouldBe([Catalogs.Redis]);
+            server.Log.ShouldContain($"Service postgresql is left out of the catalog: postgres and initdb not found in {emptyBinDir}");
+
+            var refused = await osb.ProvisionAsync("pg-" + Guid.NewGuid().ToString("N")[..8], Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+            refused.Status.ShouldBe(HttpStatusCode.BadRequest, refused.Text);
+            refused.Str("description")!.ShouldContain("service 'postgresql'");
+            refused.Str("description")!.ShouldContain($"is not available on this broker: postgres and initdb not found in {emptyBinDir}");
+            server.InstanceDirectories().ShouldBeEmpty("a refused provision creates nothing");
+
+            var id = "redis-" + Guid.NewGuid().ToString("N")[..8];
+            await osb.ProvisionReadyAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
+            (await osb.BindReadyAsync(id, "b-" + id, Catalogs.Redis, Catalogs.RedisStandalone)).GetProperty("uri").GetString()!.ShouldStartWith("redis://");
+            (await osb.DeprovisionAsync(id, Catalogs.Redis, Catalogs.RedisStandalone)).Status.ShouldBe(HttpStatusCode.Accepted);
+            (await osb.WaitAsync(id)).Status.ShouldBe(HttpStatusCode.Gone);
+        }
+        finally
+        {
+            Directory.Delete(emptyBinDir, recursive: true);
+        }
+    }
+}
