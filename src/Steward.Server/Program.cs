@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using Steward.Engines;
 using Steward.Runtime;
 using Steward.Runtime.Local;
@@ -13,14 +15,13 @@ using Steward.Server.Supervision;
 using Steward.State;
 using Steward.State.Sqlite;
 
-var options = StewardOptions.FromEnvironment(args);
-Directory.CreateDirectory(options.DataDir);
-File.SetUnixFileMode(options.DataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-var credentials = BrokerCredentials.Load(options);
+var (settings, problems) = StewardConfiguration.Load(args, Environment.GetEnvironmentVariables());
+if (problems.Count > 0)
+{
+    return SettingsErrors.Report(problems);
+}
 
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.WebHost.UseUrls(options.Listen);
-builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
+var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(c =>
 {
@@ -29,14 +30,17 @@ builder.Logging.AddSimpleConsole(c =>
     c.UseUtcTimestamp = true;
 });
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+builder.Services.AddSettings<StewardOptions>(settings);
+builder.Services.AddSettings<SupervisionOverrides>(settings);
+builder.Services.AddSettings<BackupOptions>(settings);
+builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<StewardOptions>>().Value with { Supervision = sp.GetRequiredService<IOptions<SupervisionOverrides>>().Value });
 
 var services = builder.Services;
-services.AddSingleton(options);
-services.AddSingleton(credentials);
+services.AddSingleton(sp => BrokerCredentials.Load(sp.GetRequiredService<StewardOptions>()));
 services.AddSingleton(TimeProvider.System);
-services.AddSingleton<IStateStore>(new SqliteStateStore(options.StateFile));
+services.AddSingleton<IStateStore>(sp => new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile));
 services.AddSingleton<IInstanceRuntime>(sp => new LocalProcessRuntime(
-    new LocalRuntimeOptions { InstancesRoot = options.InstancesDir, ServiceUser = options.ServiceUser },
+    new LocalRuntimeOptions { InstancesRoot = sp.GetRequiredService<StewardOptions>().InstancesDir, ServiceUser = sp.GetRequiredService<StewardOptions>().ServiceUser },
     sp.GetRequiredService<ILogger<LocalProcessRuntime>>()));
 var binaries = EngineBinariesOptions.FromEnvironment();
 services.AddPostgreSqlEngine(binaries.PostgreSql);
@@ -47,7 +51,7 @@ services.AddSingleton<InstanceWorkflows>();
 services.AddSingleton<InstanceLocks>();
 services.AddSingleton<OperationRunner>();
 services.AddHostedService(sp => sp.GetRequiredService<OperationRunner>());
-services.AddSingleton(BackupSettings.Load(options));
+services.AddSingleton(sp => BackupSettings.Load(sp.GetRequiredService<StewardOptions>(), sp.GetRequiredService<IOptions<BackupOptions>>().Value));
 services.AddSingleton(sp => BackupStorageFactory.Create(sp.GetRequiredService<BackupSettings>(), sp.GetRequiredService<ILoggerFactory>()));
 services.AddSingleton<ProgressBoard>();
 services.AddSingleton<BackupService>();
@@ -63,6 +67,17 @@ services.AddSingleton<InstanceBroker>();
 services.AddSingleton<BindingBroker>();
 
 var app = builder.Build();
+if (app.Services.InvalidSettings() is { Count: > 0 } invalid)
+{
+    return SettingsErrors.Report(invalid);
+}
+
+var options = app.Services.GetRequiredService<StewardOptions>();
+Directory.CreateDirectory(options.DataDir);
+File.SetUnixFileMode(options.DataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+app.Services.GetRequiredService<BrokerCredentials>();
+app.Urls.Add(options.Listen);
+app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MaxRequestBodySize = options.MaxBodyBytes;
 await app.Services.GetRequiredService<IStateStore>().InitializeAsync(CancellationToken.None);
 app.UseMiddleware<BrokerMiddleware>();
 app.MapOsb();
@@ -70,6 +85,7 @@ app.MapInstanceApi();
 app.MapBackupApi();
 app.MapGet("/", () => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances" }));
 
-var source = Environment.GetEnvironmentVariable("STEWARD_BROKER_PASSWORD") is null ? options.CredentialsFile : "STEWARD_BROKER_USERNAME/STEWARD_BROKER_PASSWORD";
+var source = options.BrokerPassword is null ? options.CredentialsFile : "STEWARD_BROKER_USERNAME/STEWARD_BROKER_PASSWORD";
 Log.Listening(app.Logger, options.Listen, options.DataDir, source);
 await app.RunAsync();
+return 0;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Steward.Backup.Filters.Age;
 using Steward.Backup.Filters.Gzip;
 using Steward.Backup.Filters.Zstd;
@@ -11,9 +10,9 @@ using Steward.Server.Configuration;
 namespace Steward.Server.Backups;
 
 /// <summary>
-/// How backups are made and where they go, from environment variables with embedded defaults: zstd level 3,
-/// age encryption to the broker's own key (plus any STEWARD_BACKUP_RECIPIENTS), stored under
-/// &lt;data&gt;/backups, or in S3-compatible storage when STEWARD_BACKUP_S3_BUCKET is set.
+/// How backups are made and where they go, resolved from the validated <see cref="BackupOptions"/>: zstd
+/// level 3, age encryption to the broker's own key (plus any extra recipients), stored under
+/// &lt;data&gt;/backups, or in S3-compatible storage when a bucket is set.
 /// </summary>
 internal sealed class BackupSettings
 {
@@ -48,55 +47,36 @@ internal sealed class BackupSettings
     /// <summary>The age identity file (age-keygen format) that opens Steward's backups with stock tools.</summary>
     public string IdentityFile { get; }
 
-    public static BackupSettings Load(StewardOptions options)
+    /// <summary>Creates the broker's backup key on first use and the filesystem storage directory; options are validated.</summary>
+    public static BackupSettings Load(StewardOptions options, BackupOptions backup)
     {
-        string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
-        var compression = Env("STEWARD_BACKUP_COMPRESSION") ?? "zstd";
-        if (compression is not ("zstd" or "gzip" or "none"))
-        {
-            throw new ArgumentException($"STEWARD_BACKUP_COMPRESSION='{compression}' is not zstd, gzip or none");
-        }
-
-        var level = Env("STEWARD_BACKUP_ZSTD_LEVEL") is { } l
-            ? int.TryParse(l, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 19 ? n : throw new ArgumentException($"STEWARD_BACKUP_ZSTD_LEVEL='{l}' is not a level from 1 to 19")
-            : 3;
-        var encryption = Env("STEWARD_BACKUP_ENCRYPTION") ?? "age";
-        if (encryption is not ("age" or "none"))
-        {
-            throw new ArgumentException($"STEWARD_BACKUP_ENCRYPTION='{encryption}' is not age or none");
-        }
-
-        var identityFile = Env("STEWARD_BACKUP_IDENTITY_FILE") ?? Path.Combine(options.DataDir, "backup-identity.txt");
+        var identityFile = backup.IdentityFile ?? Path.Combine(options.DataDir, "backup-identity.txt");
         var identities = LoadOrCreateIdentity(identityFile);
-        var recipients = identities.Select(i => i.Recipient).ToList();
-        foreach (var extra in (Env("STEWARD_BACKUP_RECIPIENTS") ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            recipients.Add(AgeRecipient.Parse(extra));
-        }
+        var recipients = identities.Select(i => i.Recipient).Concat(backup.ExtraRecipients()).ToList();
 
         S3StorageOptions? s3 = null;
         FileSystemStorageOptions? fileSystem = null;
-        if (Env("STEWARD_BACKUP_S3_BUCKET") is { } bucket)
+        if (backup.S3Bucket is { } bucket)
         {
             s3 = new S3StorageOptions
             {
                 Bucket = bucket,
-                ServiceUrl = new Uri(Env("STEWARD_BACKUP_S3_ENDPOINT") ?? throw new ArgumentException("STEWARD_BACKUP_S3_ENDPOINT is required with STEWARD_BACKUP_S3_BUCKET")),
-                AccessKey = Env("STEWARD_BACKUP_S3_ACCESS_KEY_ID") ?? throw new ArgumentException("STEWARD_BACKUP_S3_ACCESS_KEY_ID is required with STEWARD_BACKUP_S3_BUCKET"),
-                SecretKey = Env("STEWARD_BACKUP_S3_SECRET_ACCESS_KEY") ?? throw new ArgumentException("STEWARD_BACKUP_S3_SECRET_ACCESS_KEY is required with STEWARD_BACKUP_S3_BUCKET"),
-                Region = Env("STEWARD_BACKUP_S3_REGION") ?? "us-east-1",
-                KeyPrefix = Env("STEWARD_BACKUP_S3_PREFIX") ?? string.Empty,
+                ServiceUrl = new Uri(backup.S3Endpoint!),
+                AccessKey = backup.S3AccessKeyId!,
+                SecretKey = backup.S3SecretAccessKey!,
+                Region = backup.S3Region,
+                KeyPrefix = backup.S3Prefix,
             };
         }
         else
         {
-            var dir = Env("STEWARD_BACKUP_DIR") ?? Path.Combine(options.DataDir, "backups");
+            var dir = backup.Dir ?? Path.Combine(options.DataDir, "backups");
             Directory.CreateDirectory(dir);
             File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             fileSystem = new FileSystemStorageOptions { RootDirectory = dir };
         }
 
-        return new BackupSettings(compression, level, encryption == "age", recipients, identities, fileSystem, s3, identityFile);
+        return new BackupSettings(backup.Compression, backup.ZstdLevel, backup.Encryption == "age", recipients, identities, fileSystem, s3, identityFile);
     }
 
     /// <summary>Adds the configured compression and encryption to a backup pipeline, in that order.</summary>

@@ -27,9 +27,7 @@ public sealed class BrokerCredentials
     /// <summary>Loads or creates the credentials.</summary>
     public static BrokerCredentials Load(StewardOptions options)
     {
-        var user = Environment.GetEnvironmentVariable("STEWARD_BROKER_USERNAME");
-        var password = Environment.GetEnvironmentVariable("STEWARD_BROKER_PASSWORD");
-        if (!string.IsNullOrEmpty(user) && !string.IsNullOrEmpty(password))
+        if (options is { BrokerUsername: { Length: > 0 } user, BrokerPassword: { Length: > 0 } password })
         {
             return new BrokerCredentials(user, password);
         }

@@ -1,72 +1,63 @@
-using System.Globalization;
+using System.ComponentModel.DataAnnotations;
 using Steward.Catalog;
 
 namespace Steward.Server.Configuration;
 
 /// <summary>
-/// Operator overrides of the plans' health-check and restart policies, from environment variables:
-/// STEWARD_HEALTH_INTERVAL_MS, STEWARD_HEALTH_TIMEOUT_MS, STEWARD_HEALTH_FAILURES, STEWARD_RESTART_LIMIT,
-/// STEWARD_RESTART_WINDOW_MS, STEWARD_RESTART_BACKOFF_MS, STEWARD_RESTART_BACKOFF_MAX_MS,
-/// STEWARD_MIN_UPTIME_MS, STEWARD_STARTUP_TIMEOUT_MS. Unset values keep the plan's.
+/// Operator overrides of the plans' health-check and restart policies (docs/supervision.md). Unset values
+/// keep the plan's.
 /// </summary>
+[SettingsSection("Supervision")]
 public sealed record SupervisionOverrides
 {
-    public TimeSpan? Interval { get; init; }
+    [Setting("STEWARD_HEALTH_INTERVAL_MS", "time between health checks", Default = "the plan's (5000)")]
+    [Range(10, int.MaxValue)]
+    public int? HealthIntervalMs { get; init; }
 
-    public TimeSpan? Timeout { get; init; }
+    [Setting("STEWARD_HEALTH_TIMEOUT_MS", "one health check's timeout", Default = "the plan's (3000)")]
+    [Range(10, int.MaxValue)]
+    public int? HealthTimeoutMs { get; init; }
 
-    public int? FailureThreshold { get; init; }
+    [Setting("STEWARD_HEALTH_FAILURES", "failed checks in a row before a running process is unhealthy", Default = "the plan's (3)")]
+    [Range(1, int.MaxValue)]
+    public int? HealthFailures { get; init; }
 
-    public int? MaxRestarts { get; init; }
+    [Setting("STEWARD_RESTART_LIMIT", "restarts allowed within the window", Default = "the plan's (5)")]
+    [Range(0, int.MaxValue)]
+    public int? RestartLimit { get; init; }
 
-    public TimeSpan? RestartWindow { get; init; }
+    [Setting("STEWARD_RESTART_WINDOW_MS", "the sliding window of the restart budget", Default = "the plan's (300000)")]
+    [Range(0, int.MaxValue)]
+    public int? RestartWindowMs { get; init; }
 
-    public TimeSpan? BackoffBase { get; init; }
+    [Setting("STEWARD_RESTART_BACKOFF_MS", "first backoff before a restart, doubled per restart in the window", Default = "the plan's (1000)")]
+    [Range(0, int.MaxValue)]
+    public int? RestartBackoffMs { get; init; }
 
-    public TimeSpan? BackoffMax { get; init; }
+    [Setting("STEWARD_RESTART_BACKOFF_MAX_MS", "the backoff's cap", Default = "the plan's (60000)")]
+    [Range(0, int.MaxValue)]
+    public int? RestartBackoffMaxMs { get; init; }
 
-    public TimeSpan? MinUptime { get; init; }
+    [Setting("STEWARD_MIN_UPTIME_MS", "healthy time after a restart before an incident is resolved", Default = "the plan's (10000)")]
+    [Range(0, int.MaxValue)]
+    public int? MinUptimeMs { get; init; }
 
-    public TimeSpan? StartupTimeout { get; init; }
-
-    public static SupervisionOverrides FromEnvironment() => new()
-    {
-        Interval = Milliseconds("STEWARD_HEALTH_INTERVAL_MS"),
-        Timeout = Milliseconds("STEWARD_HEALTH_TIMEOUT_MS"),
-        FailureThreshold = Count("STEWARD_HEALTH_FAILURES"),
-        MaxRestarts = Count("STEWARD_RESTART_LIMIT"),
-        RestartWindow = Milliseconds("STEWARD_RESTART_WINDOW_MS"),
-        BackoffBase = Milliseconds("STEWARD_RESTART_BACKOFF_MS"),
-        BackoffMax = Milliseconds("STEWARD_RESTART_BACKOFF_MAX_MS"),
-        MinUptime = Milliseconds("STEWARD_MIN_UPTIME_MS"),
-        StartupTimeout = Milliseconds("STEWARD_STARTUP_TIMEOUT_MS"),
-    };
+    [Setting("STEWARD_STARTUP_TIMEOUT_MS", "time a restarted server has to pass its first check", Default = "the plan's (60000)")]
+    [Range(0, int.MaxValue)]
+    public int? StartupTimeoutMs { get; init; }
 
     public HealthCheckPolicy Apply(HealthCheckPolicy plan) => plan with
     {
-        Interval = Interval ?? plan.Interval,
-        Timeout = Timeout ?? plan.Timeout,
-        FailureThreshold = FailureThreshold ?? plan.FailureThreshold,
-        MaxRestarts = MaxRestarts ?? plan.MaxRestarts,
-        RestartWindow = RestartWindow ?? plan.RestartWindow,
-        BackoffBase = BackoffBase ?? plan.BackoffBase,
-        BackoffMax = BackoffMax ?? plan.BackoffMax,
-        MinUptime = MinUptime ?? plan.MinUptime,
-        StartupTimeout = StartupTimeout ?? plan.StartupTimeout,
+        Interval = Milliseconds(HealthIntervalMs) ?? plan.Interval,
+        Timeout = Milliseconds(HealthTimeoutMs) ?? plan.Timeout,
+        FailureThreshold = HealthFailures ?? plan.FailureThreshold,
+        MaxRestarts = RestartLimit ?? plan.MaxRestarts,
+        RestartWindow = Milliseconds(RestartWindowMs) ?? plan.RestartWindow,
+        BackoffBase = Milliseconds(RestartBackoffMs) ?? plan.BackoffBase,
+        BackoffMax = Milliseconds(RestartBackoffMaxMs) ?? plan.BackoffMax,
+        MinUptime = Milliseconds(MinUptimeMs) ?? plan.MinUptime,
+        StartupTimeout = Milliseconds(StartupTimeoutMs) ?? plan.StartupTimeout,
     };
 
-    private static TimeSpan? Milliseconds(string name) => Count(name) is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
-
-    private static int? Count(string name)
-    {
-        var value = Environment.GetEnvironmentVariable(name);
-        if (value is null)
-        {
-            return null;
-        }
-
-        return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 0
-            ? n
-            : throw new ArgumentException($"{name}='{value}' is not a non-negative whole number");
-    }
+    private static TimeSpan? Milliseconds(int? ms) => ms is { } n ? TimeSpan.FromMilliseconds(n) : null;
 }

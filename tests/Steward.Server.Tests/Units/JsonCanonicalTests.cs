@@ -1,4 +1,3 @@
-using Steward.Server.Configuration;
 using Steward.Server.Http;
 
 namespace Steward.Server.Tests.Units;
@@ -18,27 +17,5 @@ public sealed class JsonCanonicalTests
     {
         JsonCanonical.Merge("""{"a":1,"b":2}""", """{"b":3,"c":4}""").ShouldBe("""{"a":1,"b":3,"c":4}""");
         JsonCanonical.Merge("""{"a":1}""", null).ShouldBe("""{"a":1}""");
-    }
-
-    [Theory]
-    [InlineData("20000-19999")]
-    [InlineData("80-90")]
-    [InlineData("20000")]
-    [InlineData("a-b")]
-    [InlineData("20000-70000")]
-    public void An_invalid_port_range_is_refused_at_start(string range)
-    {
-        Should.Throw<ArgumentException>(() => StewardOptions.FromEnvironment(["--data-dir", "/tmp/x", "--port-range", range]))
-            .Message.ShouldContain(range);
-    }
-
-    [Fact]
-    public void Command_line_options_override_the_defaults()
-    {
-        var options = StewardOptions.FromEnvironment(["--data-dir", "/tmp/steward-x", "--port-range", "40000-40100", "--listen", "http://127.0.0.1:1234"]);
-        options.DataDir.ShouldBe("/tmp/steward-x");
-        options.InstancePorts.ShouldBe((40000, 40100));
-        options.Listen.ShouldBe("http://127.0.0.1:1234");
-        options.StateFile.ShouldBe("/tmp/steward-x/steward.db");
     }
 }
