@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs what Steward needs on Debian 12, only what is missing; safe to run again.
 #   sh scripts/install-deps.sh          servers and tools for running Steward
-#   sh scripts/install-deps.sh --test   plus what the test suite needs (Node.js for the S3 test server)
+#   sh scripts/install-deps.sh --test   plus what the test suite needs (Node.js for the S3 test server,
+#                                       promtool from prometheus, chromium for the dashboard browser tests)
 set -eu
 
 packages="postgresql-15 postgresql-client-15 redis-server redis-tools zstd libzstd1 age libsodium23 util-linux procps"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages nodejs npm"
+  packages="$packages nodejs npm prometheus chromium"
 fi
 
 missing=""

@@ -9,6 +9,7 @@ using Steward.Server.Broker;
 using Steward.Server.Configuration;
 using Steward.Server.Http;
 using Steward.Server.Logging;
+using Steward.Server.Metrics;
 using Steward.Server.Operations;
 using Steward.Server.Osb;
 using Steward.Server.Supervision;
@@ -65,6 +66,7 @@ services.AddSingleton<BrokerLock>();
 services.AddSingleton<OperationFactory>();
 services.AddSingleton<InstanceBroker>();
 services.AddSingleton<BindingBroker>();
+services.AddStewardObservability();
 
 var app = builder.Build();
 if (app.Services.InvalidSettings() is { Count: > 0 } invalid)
@@ -79,10 +81,14 @@ app.Services.GetRequiredService<BrokerCredentials>();
 app.Urls.Add(options.Listen);
 app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MaxRequestBodySize = options.MaxBodyBytes;
 await app.Services.GetRequiredService<IStateStore>().InitializeAsync(CancellationToken.None);
+await app.Services.LoadObservedStateAsync(CancellationToken.None);
+app.UseRouting();
+app.UseStewardHttpMetrics();
 app.UseMiddleware<BrokerMiddleware>();
 app.MapOsb();
 app.MapInstanceApi();
 app.MapBackupApi();
+app.MapStewardMetrics();
 app.MapGet("/", () => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances" }));
 
 var source = options.BrokerPassword is null ? options.CredentialsFile : "STEWARD_BROKER_USERNAME/STEWARD_BROKER_PASSWORD";

@@ -12,8 +12,16 @@ internal sealed class ProgressBoard(TimeProvider time)
     {
         var started = time.GetUtcNow();
         _progress[id] = new BackupProgress("starting", 0, 0, started, started);
-        return new Reporter(p => _progress[id] = new BackupProgress(p.Stage, p.PlaintextBytes, p.StoredBytes, started, time.GetUtcNow()));
+        return new Reporter(p =>
+        {
+            var now = new BackupProgress(p.Stage, p.PlaintextBytes, p.StoredBytes, started, time.GetUtcNow());
+            _progress[id] = now;
+            Reported?.Invoke(id, now);
+        });
     }
+
+    /// <summary>Raised on every progress report with the backup or operation id.</summary>
+    public event Action<string, BackupProgress>? Reported;
 
     public BackupProgress? Get(string id) => _progress.TryGetValue(id, out var p) ? p : null;
 

@@ -33,7 +33,7 @@ internal sealed class BrokerMiddleware(RequestDelegate next, BrokerCredentials c
             {
                 ApiScope.Restrict(context, scope);
             }
-            else if (path.StartsWithSegments("/v2") || path.StartsWithSegments("/api"))
+            else if (path.StartsWithSegments("/v2") || path.StartsWithSegments("/api") || path.StartsWithSegments("/metrics"))
             {
                 Authenticate(context);
             }

@@ -2,7 +2,7 @@ namespace Steward.Server.Logging;
 
 /// <summary>
 /// Every log message of the server, with event ids grouped by subsystem: 1xxx HTTP, 3xxx operations,
-/// 4xxx recovery. Messages never carry credentials.
+/// 4xxx recovery, 5xxx supervision, 6xxx backups, 7xxx observability. Messages never carry credentials.
 /// </summary>
 internal static partial class Log
 {
@@ -65,6 +65,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Backup {BackupId} of instance {InstanceId}: {State} {FailedStage} {Message}")]
     public static partial void BackupFinished(ILogger logger, string backupId, string instanceId, string state, string? failedStage, string? message);
+
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Warning, Message = "Observing state write {Method} failed; metrics and events may lag until the next write")]
+    public static partial void ObserverFailed(ILogger logger, string method, Exception exception);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Backup {BackupId}: what its interrupted write left in storage could not be removed: {Reason}")]
     public static partial void CleanupFailed(ILogger logger, string backupId, string reason);

@@ -12,7 +12,15 @@ internal sealed class HealthRegistry
 
     public IReadOnlyCollection<InstanceHealth> All => _health.Values.ToList();
 
-    public void Set(InstanceHealth health) => _health[health.InstanceId] = health;
+    /// <summary>Raised after every <see cref="Set"/> with the previous and the new health.</summary>
+    public event Action<InstanceHealth?, InstanceHealth>? Changed;
+
+    public void Set(InstanceHealth health)
+    {
+        var previous = Get(health.InstanceId);
+        _health[health.InstanceId] = health;
+        Changed?.Invoke(previous, health);
+    }
 
     public void Remove(string instanceId) => _health.TryRemove(instanceId, out _);
 }
