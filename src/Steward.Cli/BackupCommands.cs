@@ -18,7 +18,7 @@ internal static class BackupCommands
             return ExitCodes.Success;
         }
 
-        var done = await FollowAsync($"backing up {instance}", () => BackupAsync(client, id, ct), b => b.GetProperty("state").GetString() != "in progress", ct);
+        var done = await FollowAsync(client, instance, $"backing up {instance}", () => BackupAsync(client, id, ct), b => b.GetProperty("state").GetString() != "in progress", ct);
         if (json)
         {
             Console.WriteLine(Parameters.Pretty(done));
@@ -86,6 +86,8 @@ internal static class BackupCommands
         }
 
         var done = await FollowAsync(
+            client,
+            instance,
             $"restoring {instance}",
             async () => (await client.ExpectAsync(HttpMethod.Get, $"/api/v1/operations/{Uri.EscapeDataString(operation)}", null, ct, HttpStatusCode.OK)).Body,
             o => o.GetProperty("state").GetString() != "in progress",
@@ -98,9 +100,13 @@ internal static class BackupCommands
     private static async Task<JsonElement> BackupAsync(StewardClient client, string id, CancellationToken ct) =>
         (await client.ExpectAsync(HttpMethod.Get, $"/api/v1/backups/{Uri.EscapeDataString(id)}", null, ct, HttpStatusCode.OK)).Body;
 
-    /// <summary>Polls until done, drawing a progress bar with bytes, rate and stage on a terminal and a line per second otherwise.</summary>
-    private static async Task<JsonElement> FollowAsync(string what, Func<Task<JsonElement>> poll, Func<JsonElement, bool> finished, CancellationToken ct)
+    /// <summary>
+    /// Re-reads the state whenever the instance's event stream reports progress or an end, drawing a progress
+    /// bar with bytes, rate and stage on a terminal and a line per second otherwise.
+    /// </summary>
+    private static async Task<JsonElement> FollowAsync(StewardClient client, string instance, string what, Func<Task<JsonElement>> poll, Func<JsonElement, bool> finished, CancellationToken ct)
     {
+        await using var events = InstanceEvents.Open(client, instance, ct);
         JsonElement current = await poll();
         if (AnsiConsole.Profile.Capabilities.Interactive)
         {
@@ -112,7 +118,7 @@ internal static class BackupCommands
                     while (!finished(current))
                     {
                         task.Description = Markup.Escape($"{what}: {Describe(current)}");
-                        await Task.Delay(250, ct);
+                        await events.NextAsync(ct);
                         current = await poll();
                     }
 
@@ -133,7 +139,7 @@ internal static class BackupCommands
                 sinceLine.Restart();
             }
 
-            await Task.Delay(250, ct);
+            await events.NextAsync(ct);
             current = await poll();
         }
 

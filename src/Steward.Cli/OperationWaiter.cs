@@ -3,7 +3,7 @@ using Spectre.Console;
 
 namespace Steward.Cli;
 
-/// <summary>Polls last_operation until an operation ends, with a live status line on a terminal and one line per change otherwise.</summary>
+/// <summary>Follows an operation until it ends (re-reading last_operation when the instance's event stream reports a change), with a live status line on a terminal and one line per change otherwise.</summary>
 internal static class OperationWaiter
 {
     /// <summary>Returns true when the operation succeeded (or the instance is gone after a delete).</summary>
@@ -13,6 +13,7 @@ internal static class OperationWaiter
         var clock = System.Diagnostics.Stopwatch.StartNew();
         string? last = null;
         (bool Done, bool Ok, string Text) outcome = default;
+        await using var events = InstanceEvents.Open(client, instanceId, cancellationToken);
 
         async Task PollAsync(Action<string> show)
         {
@@ -45,7 +46,7 @@ internal static class OperationWaiter
                     show($"{verb} {instanceId}: {description} ({clock.Elapsed.TotalSeconds:0.0} s)");
                 }
 
-                await Task.Delay(300, cancellationToken);
+                await events.NextAsync(cancellationToken);
             }
         }
 

@@ -10,15 +10,16 @@ internal sealed class StewardClient(BrokerConnection connection) : IDisposable
 {
     private readonly HttpClient _http = new() { BaseAddress = connection.Url, Timeout = TimeSpan.FromSeconds(120) };
 
+    // Event streams stay open as long as a command waits.
+    private readonly HttpClient _streams = new() { BaseAddress = connection.Url, Timeout = Timeout.InfiniteTimeSpan };
+
     public Uri Url => connection.Url;
 
     /// <summary>Sends a request; returns status and body, mapping transport and auth failures to <see cref="CliException"/>.</summary>
     public async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = connection.Token is { } token
-            ? new AuthenticationHeaderValue("Bearer", token)
-            : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{connection.Username}:{connection.Password}")));
+        request.Headers.Authorization = Authorization();
         request.Headers.Add("X-Broker-API-Version", "2.17");
         request.Headers.Add("X-Broker-API-Originating-Identity", "steward-cli " + Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { user = Environment.UserName }))));
         if (body is not null)
@@ -47,6 +48,15 @@ internal sealed class StewardClient(BrokerConnection connection) : IDisposable
 
             return (response.StatusCode, json);
         }
+    }
+
+    /// <summary>A GET whose response body is read as it arrives (an event stream); the caller disposes the response.</summary>
+    public async Task<HttpResponseMessage> OpenStreamAsync(string path, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = Authorization();
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        return await _streams.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
     }
 
     /// <summary>Like <see cref="SendAsync"/>, but any status other than <paramref name="accepted"/> becomes a <see cref="CliException"/>.</summary>
@@ -95,5 +105,13 @@ internal sealed class StewardClient(BrokerConnection connection) : IDisposable
     public async Task<JsonElement> InstanceAsync(string id, CancellationToken cancellationToken) =>
         (await ExpectAsync(HttpMethod.Get, $"/api/v1/instances/{Uri.EscapeDataString(id)}", null, cancellationToken, HttpStatusCode.OK)).Body;
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _streams.Dispose();
+    }
+
+    private AuthenticationHeaderValue Authorization() => connection.Token is { } token
+        ? new AuthenticationHeaderValue("Bearer", token)
+        : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{connection.Username}:{connection.Password}")));
 }

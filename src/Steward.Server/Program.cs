@@ -7,6 +7,7 @@ using Steward.Server.Api;
 using Steward.Server.Backups;
 using Steward.Server.Broker;
 using Steward.Server.Configuration;
+using Steward.Server.Events;
 using Steward.Server.Http;
 using Steward.Server.Logging;
 using Steward.Server.Metrics;
@@ -23,14 +24,7 @@ if (problems.Count > 0)
 }
 
 var builder = WebApplication.CreateSlimBuilder();
-builder.Logging.ClearProviders();
-builder.Logging.AddSimpleConsole(c =>
-{
-    c.SingleLine = true;
-    c.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-    c.UseUtcTimestamp = true;
-});
-builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+builder.Logging.AddStewardConsole(Environment.GetEnvironmentVariable("STEWARD_LOG_FORMAT"));
 builder.Services.AddSettings<StewardOptions>(settings);
 builder.Services.AddSettings<SupervisionOverrides>(settings);
 builder.Services.AddSettings<BackupOptions>(settings);
@@ -89,6 +83,7 @@ app.MapOsb();
 app.MapInstanceApi();
 app.MapBackupApi();
 app.MapStewardMetrics();
+app.MapEventStream();
 app.MapGet("/", () => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances" }));
 
 var source = options.BrokerPassword is null ? options.CredentialsFile : "STEWARD_BROKER_USERNAME/STEWARD_BROKER_PASSWORD";
