@@ -35,14 +35,14 @@ internal static class InstanceCommands
         return ExitCodes.Success;
     }
 
-    public static async Task<int> CreateAsync(StewardClient client, string service, string plan, string? id, string[]? parameters, bool wait, CancellationToken ct)
+    public static async Task<int> CreateAsync(StewardClient client, string service, string plan, string? id, string[]? parameters, PlatformGuids guids, bool wait, CancellationToken ct)
     {
         var (serviceId, planId, serviceName, planName) = await client.ResolvePlanAsync(service, plan, ct);
         id ??= $"{serviceName}-{Guid.NewGuid().ToString("N")[..8]}";
         var (status, body) = await client.ExpectAsync(
             HttpMethod.Put,
             $"/v2/service_instances/{Uri.EscapeDataString(id)}?accepts_incomplete=true",
-            new { service_id = serviceId, plan_id = planId, parameters = Parameters.Parse(parameters) },
+            new { service_id = serviceId, plan_id = planId, organization_guid = guids.Organization, space_guid = guids.Space, parameters = Parameters.Parse(parameters) },
             ct,
             HttpStatusCode.Accepted,
             HttpStatusCode.OK);

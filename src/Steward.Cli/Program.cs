@@ -60,10 +60,12 @@ var id = new Option<string?>("--id") { Description = "Instance id to use (defaul
 var planOption = new Option<string?>("--plan") { Description = "New plan name" };
 var bindingId = new Option<string?>("--binding-id") { Description = "Binding id to use (default: a new one)" };
 var bindingArg = new Argument<string>("binding") { Description = "Binding id" };
+var organization = new Option<string?>("--organization") { Description = "organization_guid sent with the OSB provision (STEWARD_ORGANIZATION; default 'steward')" };
+var space = new Option<string?>("--space") { Description = "space_guid sent with the OSB provision (STEWARD_SPACE; default 'default')" };
 
 Cmd("catalog", "List services and plans", (r, c, ct) => InstanceCommands.CatalogAsync(c, r.GetValue(json), ct), json);
 Cmd("create", "Create an instance and wait until it is ready", (r, c, ct) =>
-    InstanceCommands.CreateAsync(c, r.GetValue(service)!, r.GetValue(plan)!, r.GetValue(id), r.GetValue(param), !r.GetValue(noWait), ct), service, plan, id, param, noWait);
+    InstanceCommands.CreateAsync(c, r.GetValue(service)!, r.GetValue(plan)!, r.GetValue(id), r.GetValue(param), PlatformGuids.From(r.GetValue(organization), r.GetValue(space)), !r.GetValue(noWait), ct), service, plan, id, param, organization, space, noWait);
 Cmd("list", "List instances", (r, c, ct) => InstanceCommands.ListAsync(c, r.GetValue(json), ct), json);
 Cmd("show", "Show one instance", (r, c, ct) => InstanceCommands.ShowAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
 Cmd("update", "Change an instance's plan or parameters", (r, c, ct) =>
@@ -95,6 +97,7 @@ Sub(backup, "delete", "Delete a backup (or cancel one that is running)", (r, c, 
 Sub(backup, "restore", "Restore an instance from one of its backups", (r, c, ct) =>
     BackupCommands.RestoreAsync(c, r.GetValue(instanceId)!, r.GetValue(backupId)!, !r.GetValue(noWait), ct), instanceId, backupId, noWait);
 
+IdValidation.Require(instanceId, id, bindingId, bindingArg, instanceFilter, incidentId, backupId);
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

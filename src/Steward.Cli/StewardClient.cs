@@ -8,6 +8,9 @@ namespace Steward.Cli;
 /// <summary>The CLI's HTTP client for the broker's OSB and /api/v1 endpoints.</summary>
 internal sealed class StewardClient(BrokerConnection connection) : IDisposable
 {
+    /// <summary>A field without a value is left out: the broker refuses <c>"field": null</c>.</summary>
+    private static readonly JsonSerializerOptions RequestJson = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+
     private readonly HttpClient _http = new() { BaseAddress = connection.Url, Timeout = TimeSpan.FromSeconds(120) };
 
     // Event streams stay open as long as a command waits.
@@ -24,7 +27,7 @@ internal sealed class StewardClient(BrokerConnection connection) : IDisposable
         request.Headers.Add("X-Broker-API-Originating-Identity", "steward-cli " + Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { user = Environment.UserName }))));
         if (body is not null)
         {
-            request.Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
+            request.Content = new StringContent(JsonSerializer.Serialize(body, RequestJson), Encoding.UTF8, "application/json");
         }
 
         HttpResponseMessage response;

@@ -79,6 +79,7 @@ await app.Services.LoadObservedStateAsync(CancellationToken.None);
 app.UseRouting();
 app.UseStewardHttpMetrics();
 app.UseMiddleware<BrokerMiddleware>();
+app.UseMiddleware<RequestValidationMiddleware>();
 app.MapOsb();
 app.MapInstanceApi();
 app.MapBackupApi();

@@ -41,7 +41,7 @@ public sealed class RespReader(Stream stream)
                     }
 
                     var data = new byte[len + 2];
-                    await _in.ReadExactlyAsync(data, cancellationToken);
+                    await ReadExactlyAsync(data, cancellationToken);
                     if (data[^2] != '\r' || data[^1] != '\n')
                     {
                         throw new RespException("bulk string not terminated by CRLF");
@@ -72,6 +72,19 @@ public sealed class RespReader(Stream stream)
         }
     }
 
+    /// <summary>A reply cut short is a protocol error like any other, not an <see cref="EndOfStreamException"/>.</summary>
+    private async ValueTask ReadExactlyAsync(byte[] buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _in.ReadExactlyAsync(buffer, cancellationToken);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new RespException("connection closed by the server");
+        }
+    }
+
     private static long ParseLong(string s) =>
         long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : throw new RespException($"invalid number '{s}'");
 
@@ -88,7 +101,7 @@ public sealed class RespReader(Stream stream)
 
             if (buffer[0] == '\r')
             {
-                await _in.ReadExactlyAsync(buffer, cancellationToken);
+                await ReadExactlyAsync(buffer, cancellationToken);
                 if (buffer[0] != '\n')
                 {
                     throw new RespException("line not terminated by CRLF");

@@ -25,7 +25,9 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
         var plan = engines.Plan(serviceId, planId);
         var parameters = body.OptionalObject("parameters");
         InstanceBroker.RequireValid(plan.BindSchema.Validate(JsonCanonical.Element(parameters)));
-        var appGuid = body.OptionalString("app_guid") ?? AppGuid(body.OptionalObject("bind_resource"));
+        var bindResource = body.OptionalObject("bind_resource");
+        body.CheckObjects("context");
+        var appGuid = body.OptionalString("app_guid") ?? AppGuid(bindResource);
         var normalized = JsonCanonical.Normalize(parameters);
 
         Operation op;

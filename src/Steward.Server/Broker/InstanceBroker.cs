@@ -26,6 +26,11 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
         var serviceId = body.RequiredString("service_id");
         var planId = body.RequiredString("plan_id");
         var plan = engines.Plan(serviceId, planId);
+
+        // Deprecated in favour of context since 2.15, yet still REQUIRED non-empty strings in 2.17.
+        var organization = body.RequiredString("organization_guid");
+        var space = body.RequiredString("space_guid");
+        var context = body.OptionalObject("context");
         var parameters = body.OptionalObject("parameters");
         RequireValid(plan.ProvisionSchema.Validate(JsonCanonical.Element(parameters)));
         var maintenance = body.MaintenanceVersion();
@@ -44,10 +49,12 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
         var existing = await store.GetInstanceAsync(id, cancellationToken);
         if (existing is not null && existing.State != InstanceState.Deleted)
         {
-            var identical = existing.ServiceId == serviceId && existing.PlanId == planId && existing.ParametersJson == normalized;
+            var identical = existing.ServiceId == serviceId && existing.PlanId == planId && existing.ParametersJson == normalized
+                && existing.OrganizationGuid == organization && existing.SpaceGuid == space
+                && JsonCanonical.Normalize(existing.ContextJson) == JsonCanonical.Normalize(context);
             if (!identical)
             {
-                throw new StewardException(ErrorCode.Conflict, $"instance {id} already exists with a different service, plan or parameters");
+                throw new StewardException(ErrorCode.Conflict, $"instance {id} already exists with a different service, plan, parameters, organization_guid, space_guid or context");
             }
 
             switch (existing.State)
@@ -77,9 +84,9 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
             ServiceId = serviceId,
             PlanId = planId,
             ParametersJson = normalized,
-            ContextJson = body.OptionalObject("context"),
-            OrganizationGuid = body.OptionalString("organization_guid"),
-            SpaceGuid = body.OptionalString("space_guid"),
+            ContextJson = context,
+            OrganizationGuid = organization,
+            SpaceGuid = space,
             MaintenanceVersion = plan.MaintenanceInfo.Version,
             AdminUser = "steward_admin",
             AdminPassword = Secrets.Password(),
@@ -101,6 +108,7 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
         var requestedPlan = body.OptionalString("plan_id");
         var parameters = body.OptionalObject("parameters");
         var maintenance = body.MaintenanceVersion();
+        body.CheckObjects("context", "previous_values");
         using var _ = await gate.AcquireAsync(cancellationToken);
         var instance = await LiveInstanceAsync(id, cancellationToken);
         if (instance.ServiceId != serviceId)

@@ -21,7 +21,7 @@ internal sealed class BrokerMiddleware(RequestDelegate next, BrokerCredentials c
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.Request.Headers.TryGetValue("X-Broker-API-Request-Identity", out var requestIdentity))
+        if (context.Request.Headers.TryGetValue("X-Broker-API-Request-Identity", out var requestIdentity) && RequestValidationMiddleware.IsEchoable(requestIdentity.ToString()))
         {
             context.Response.Headers["X-Broker-API-Request-Identity"] = requestIdentity;
         }

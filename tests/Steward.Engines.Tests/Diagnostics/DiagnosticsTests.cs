@@ -51,15 +51,26 @@ public sealed class DiagnosticsTests : IDisposable
     [InlineData("1:M 21 Nov 2026 09:06:01.044 # Warning: Could not create server TCP listening socket 127.0.0.1:6379: bind: Address already in use", FailureClass.PortConflict)]
     [InlineData("1:M 21 Nov 2026 09:06:01.044 # Wrong signature trying to load DB from file", FailureClass.DataCorruption)]
     [InlineData("1:M 21 Nov 2026 09:06:01.044 # Bad file format reading the append only file appendonly.aof.1.incr.aof", FailureClass.DataCorruption)]
-    public void Redis_log_lines_establish_their_class(string line, FailureClass? expected) =>
-        RedisDiagnostics.Diagnose(_pgData, [line])?.Class.ShouldBe(expected!.Value);
+    public void Redis_log_lines_establish_their_class(string line, FailureClass? expected)
+    {
+        var diagnosis = RedisDiagnostics.Diagnose(_pgData, [line]);
+        if (expected is null)
+        {
+            diagnosis.ShouldBeNull();
+        }
+        else
+        {
+            diagnosis.ShouldNotBeNull().Class.ShouldBe(expected.Value);
+            diagnosis.Evidence.ShouldBe(line);
+        }
+    }
 
     [Fact]
     public void The_most_specific_cause_wins_when_several_lines_match()
     {
         // A full disk makes PostgreSQL PANIC; the PANIC is the symptom, the disk the cause.
         var log = new[] { "PANIC:  could not write to file \"pg_wal/x\": No space left on device", "LOG:  startup process (PID 7) was terminated by signal 6: Aborted" };
-        PostgreSqlDiagnostics.Diagnose(_pgData, log)!.Class.ShouldBe(FailureClass.DiskFull);
+        PostgreSqlDiagnostics.Diagnose(_pgData, log).ShouldNotBeNull().Class.ShouldBe(FailureClass.DiskFull);
     }
 
     public void Dispose() => Directory.Delete(_pgData, recursive: true);

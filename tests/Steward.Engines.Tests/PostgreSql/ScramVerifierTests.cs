@@ -33,6 +33,29 @@ public sealed class ScramVerifierTests
         Convert.ToBase64String(HMACSHA256.HashData(salted, "Server Key"u8)).ShouldBe(parts[4]);
     }
 
+    /// <summary>
+    /// RFC 7677 section 3: user "user", password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096 iterations. A server
+    /// holding the verifier must accept the RFC's client proof and answer the RFC's server signature.
+    /// </summary>
+    [Fact]
+    public void The_verifier_accepts_the_client_proof_and_gives_the_server_signature_of_RFC_7677()
+    {
+        const string Nonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+        var verifier = ScramVerifier.Compute("pencil", Convert.FromBase64String("W22ZaJ0SNY7soEsUEjb6gQ=="), 4096);
+        verifier.ShouldStartWith("SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$");
+        var parts = verifier.Split('$', ':');
+        var storedKey = Convert.FromBase64String(parts[3]);
+        var serverKey = Convert.FromBase64String(parts[4]);
+        var authMessage = Encoding.UTF8.GetBytes($"n=user,r=rOprNGfwEbeRWgbNEkqO,r={Nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,c=biws,r={Nonce}");
+
+        // Server side of RFC 5802 section 3: ClientKey = ClientProof XOR HMAC(StoredKey, AuthMessage); H(ClientKey) == StoredKey.
+        var proof = Convert.FromBase64String("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
+        var signature = HMACSHA256.HashData(storedKey, authMessage);
+        var clientKey = proof.Zip(signature, (a, b) => (byte)(a ^ b)).ToArray();
+        SHA256.HashData(clientKey).ShouldBe(storedKey, "the RFC's client proof must be accepted");
+        Convert.ToBase64String(HMACSHA256.HashData(serverKey, authMessage)).ShouldBe("6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+    }
+
     [Fact]
     public void The_server_binaries_are_found_where_Debian_installs_them()
     {

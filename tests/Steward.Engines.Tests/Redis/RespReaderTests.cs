@@ -37,9 +37,11 @@ public sealed class RespReaderTests
     [Theory]
     [InlineData("$5\r\nab")]
     [InlineData("+OK")]
+    [InlineData("+OK\r")]
+    [InlineData("*2\r\n:1\r\n")]
     [InlineData("")]
     public async Task A_truncated_reply_is_a_protocol_error_not_a_hang(string wire) =>
-        await Should.ThrowAsync<Exception>(() => ReadAsync(wire));
+        (await Should.ThrowAsync<RespException>(() => ReadAsync(wire))).Message.ShouldBe("connection closed by the server");
 
     [Theory]
     [InlineData("?what\r\n", "unexpected reply type '?'")]

@@ -21,7 +21,7 @@ public static class OsbClientExtensions
             ["space_guid"] = "space-1",
             ["parameters"] = parameters,
             ["maintenance_info"] = maintenanceInfo,
-        });
+        }.Where(f => f.Value is not null).ToDictionary());
 
     /// <summary>PUT /v2/service_instances/{id} with <paramref name="json"/> sent as it is.</summary>
     public static Task<Reply> PutInstanceRawAsync(this OsbClient osb, string id, string json, string query = AcceptsIncomplete) =>

@@ -26,6 +26,9 @@ public sealed class IdentifierTests(BrokerFixture broker)
         "a%0Ab",
         "%C3%A9t%C3%A9",
         new string('a', 200),
+        ".hidden",
+        "-rf",
+        "a..b",
     ];
 
     /// <summary>

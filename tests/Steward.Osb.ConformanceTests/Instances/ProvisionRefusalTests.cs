@@ -26,17 +26,41 @@ public sealed class ProvisionRefusalTests(BrokerFixture broker)
         { "null plan_id", $$"""{"service_id":"{{Pg}}","plan_id":null,"organization_guid":"o","space_guid":"s"}""" },
     };
 
+    private const string Guids = "\"organization_guid\":\"o\",\"space_guid\":\"s\"";
+
     public static TheoryData<string, string> WrongTypes => new()
     {
-        { "service_id: 5", $$"""{"service_id":5,"plan_id":"{{RedisPlan}}"}""" },
-        { "plan_id: true", $$"""{"service_id":"{{Redis}}","plan_id":true}""" },
-        { "parameters: \"x\"", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","parameters":"x"}""" },
-        { "parameters: []", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","parameters":[]}""" },
-        { "parameters: 1", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","parameters":1}""" },
-        { "maintenance_info: \"1.0.0\"", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","maintenance_info":"1.0.0"}""" },
-        { "maintenance_info.version: 1", $$$"""{"service_id":"{{{Redis}}}","plan_id":"{{{RedisPlan}}}","maintenance_info":{"version":1}}""" },
-        { "context: \"x\"", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","context":"x"}""" },
-        { "organization_guid: 5", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","organization_guid":5}""" },
+        { "service_id: 5", $$"""{"service_id":5,"plan_id":"{{RedisPlan}}",{{Guids}}}""" },
+        { "plan_id: true", $$"""{"service_id":"{{Redis}}","plan_id":true,{{Guids}}}""" },
+        { "parameters: \"x\"", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}",{{Guids}},"parameters":"x"}""" },
+        { "parameters: []", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}",{{Guids}},"parameters":[]}""" },
+        { "parameters: 1", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}",{{Guids}},"parameters":1}""" },
+        { "parameters: null", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}",{{Guids}},"parameters":null}""" },
+        { "maintenance_info: \"1.0.0\"", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}",{{Guids}},"maintenance_info":"1.0.0"}""" },
+        { "maintenance_info.version: 1", $$$"""{"service_id":"{{{Redis}}}","plan_id":"{{{RedisPlan}}}",{{{Guids}}},"maintenance_info":{"version":1}}""" },
+        { "context: \"x\"", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}",{{Guids}},"context":"x"}""" },
+        { "context: null", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}",{{Guids}},"context":null}""" },
+        { "organization_guid: 5", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","organization_guid":5,"space_guid":"s"}""" },
+        { "space_guid: []", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","organization_guid":"o","space_guid":[]}""" },
+        { "space_guid: {}", $$$"""{"service_id":"{{{Redis}}}","plan_id":"{{{RedisPlan}}}","organization_guid":"o","space_guid":{}}""" },
+    };
+
+    /// <summary>OSB 2.17: organization_guid and space_guid are deprecated in favour of context, but still REQUIRED non-empty strings.</summary>
+    public static TheoryData<string, string> MissingPlatformGuids => new()
+    {
+        { "organization_guid", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","space_guid":"s"}""" },
+        { "organization_guid", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","organization_guid":"","space_guid":"s"}""" },
+        { "organization_guid", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","organization_guid":null,"space_guid":"s"}""" },
+        { "space_guid", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","organization_guid":"o"}""" },
+        { "space_guid", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","organization_guid":"o","space_guid":""}""" },
+        { "organization_guid", $$$"""{"service_id":"{{{Redis}}}","plan_id":"{{{RedisPlan}}}","context":{"platform":"cloudfoundry","organization_guid":"o","space_guid":"s"}}""" },
+    };
+
+    public static TheoryData<string, string> Ambiguous => new()
+    {
+        { "plan_id", $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}","plan_id":"{{Catalogs.RedisLarge}}",{{Guids}}}""" },
+        { "parameters.maxmemory_policy", $$$"""{"service_id":"{{{Redis}}}","plan_id":"{{{RedisPlan}}}",{{{Guids}}},"parameters":{"maxmemory_policy":"noeviction","maxmemory_policy":"allkeys-lru"}}""" },
+        { "context.platform", $$$"""{"service_id":"{{{Redis}}}","plan_id":"{{{RedisPlan}}}",{{{Guids}}},"context":{"platform":"a","platform":"b"}}""" },
     };
 
     public static TheoryData<string, string, string, string> SchemaViolations => new()
@@ -133,6 +157,54 @@ public sealed class ProvisionRefusalTests(BrokerFixture broker)
         var reply = await RefusedAsync(id, () => Osb.PutInstanceRawAsync(id, body));
         reply.ShouldBeOsbError(HttpStatusCode.BadRequest);
         reply.Str("description")!.ShouldNotBeNullOrWhiteSpace(because);
+    }
+
+    [Theory]
+    [MemberData(nameof(MissingPlatformGuids))]
+    public async Task Provision_without_organization_guid_or_space_guid_returns_400_naming_it(string field, string body)
+    {
+        var id = Ids.New("guids");
+        var reply = await RefusedAsync(id, () => Osb.PutInstanceRawAsync(id, body));
+        reply.ShouldBeOsbErrorNaming(HttpStatusCode.BadRequest, field);
+    }
+
+    [Theory]
+    [MemberData(nameof(Ambiguous))]
+    public async Task Provision_with_a_JSON_key_given_twice_returns_400_naming_it(string key, string body)
+    {
+        var id = Ids.New("twice");
+        var reply = await RefusedAsync(id, () => Osb.PutInstanceRawAsync(id, body));
+        reply.ShouldBeOsbErrorNaming(HttpStatusCode.BadRequest, $"'{key}'");
+    }
+
+    [Theory]
+    [InlineData("application/x-www-form-urlencoded", "service_id=redis&plan_id=x&organization_guid=o&space_guid=s")]
+    [InlineData("text/plain", "{}")]
+    [InlineData("application/xml", "<provision><service_id>redis</service_id></provision>")]
+    public async Task Provision_with_a_body_that_is_not_JSON_returns_415(string contentType, string body)
+    {
+        var id = Ids.New("media");
+        var reply = await RefusedAsync(id, () => RawHttp.SendAsync(broker.Server, "PUT", $"/v2/service_instances/{id}?accepts_incomplete=true", body, contentType));
+        reply.ShouldBeOsbErrorNaming(HttpStatusCode.UnsupportedMediaType, "application/json");
+    }
+
+    [Theory]
+    [InlineData("\"\\ud800\"")]
+    [InlineData("\"\\udfff\\ud800\"")]
+    [InlineData("\"ok\\ud83d\"")]
+    public async Task Provision_with_a_lone_surrogate_anywhere_returns_400(string value)
+    {
+        foreach (var body in new[]
+        {
+            $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}",{{Guids}},"context":{"name":""" + value + "}}",
+            $$"""{"service_id":"{{Redis}}","plan_id":"{{RedisPlan}}",{{Guids}},"context":{""" + value + ":1}}",
+            $$"""{"service_id":{{value}},"plan_id":"{{RedisPlan}}",{{Guids}}}""",
+        })
+        {
+            var id = Ids.New("surrogate");
+            var reply = await RefusedAsync(id, () => Osb.PutInstanceRawAsync(id, body));
+            reply.ShouldBeOsbErrorNaming(HttpStatusCode.BadRequest, "Unicode");
+        }
     }
 
     [Fact]

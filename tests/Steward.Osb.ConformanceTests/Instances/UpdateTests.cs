@@ -112,47 +112,44 @@ public sealed class UpdateTests(LifecycleFixture broker)
     }
 
     /// <summary>
-    /// Each request is bracketed by last_operation polls, so its expected answer is known even when the
-    /// update ends in the middle: while it runs, and once it has finished.
+    /// The update is held in progress deterministically: its server is stopped (SIGSTOP) before the PATCH, so
+    /// the restart step waits for it to exit, which it can only do once continued (SIGCONT). Every request sent
+    /// in between provably arrives during the update, and is bracketed by last_operation polls to show it.
     /// </summary>
     [Fact]
     public async Task Requests_that_arrive_while_updating_are_answered_as_the_spec_requires()
     {
         var id = Ids.New("redis-busy");
         await Osb.ProvisionReadyAsync(id, Redis, RedisPlan);
+        var pid = (await Osb.ApiAsync($"/instances/{id}")).Body.GetProperty("process").GetProperty("pid").GetInt32();
         var parameters = new { maxmemory_policy = "volatile-ttl" };
-        var operation = (await Osb.UpdateAsync(id, Redis, RedisPlan, parameters)).ShouldBeAccepted();
-
-        var resent = await Probe.SendAsync(Osb, id, operation, () => Osb.UpdateAsync(id, Redis, RedisPlan, parameters));
-        var fetch = await Probe.SendAsync(Osb, id, operation, () => Osb.GetInstanceAsync(id));
-        var other = await Probe.SendAsync(Osb, id, operation, () => Osb.UpdateAsync(id, Redis, RedisPlan, new { appendonly = true }));
-        var delete = await Probe.SendAsync(Osb, id, operation, () => Osb.DeprovisionAsync(id, Redis, RedisPlan));
-        resent.During.ShouldBeTrue("the update ended before the first probe; nothing was tested during it");
-
-        var checks = new List<Action>();
-        if (resent.During)
+        Processes.Kill(pid, 19); // SIGSTOP
+        string operation;
+        Probe resent, fetch, other, delete;
+        try
         {
+            operation = (await Osb.UpdateAsync(id, Redis, RedisPlan, parameters)).ShouldBeAccepted();
+            resent = await Probe.SendAsync(Osb, id, operation, () => Osb.UpdateAsync(id, Redis, RedisPlan, parameters));
+            fetch = await Probe.SendAsync(Osb, id, operation, () => Osb.GetInstanceAsync(id));
+            other = await Probe.SendAsync(Osb, id, operation, () => Osb.UpdateAsync(id, Redis, RedisPlan, new { appendonly = true }));
+            delete = await Probe.SendAsync(Osb, id, operation, () => Osb.DeprovisionAsync(id, Redis, RedisPlan));
+        }
+        finally
+        {
+            Processes.Kill(pid, 18); // SIGCONT: the server handles the pending stop signal and the update goes on
+        }
+
+        this.ShouldSatisfyAllConditions(
+            () => new[] { resent, fetch, other, delete }.ShouldAllBe(p => p.During && !p.After, "every request arrived while the update ran"),
+
             // "a re-sent PATCH request MUST return a 202 Accepted, not a 200 OK, if the requested update has not yet completed"
-            checks.Add(() => resent.Reply.ShouldBeAccepted().ShouldBe(operation, "a re-sent PATCH returns the original operation"));
-        }
-
-        if (fetch.During)
-        {
-            checks.Add(() => fetch.Reply.ShouldBeOsbError(HttpStatusCode.UnprocessableEntity, "ConcurrencyError"));
-        }
-
-        if (other.During)
-        {
-            checks.Add(() => other.Reply.ShouldBeOsbError(HttpStatusCode.UnprocessableEntity, "ConcurrencyError"));
-        }
-
-        if (delete.During)
-        {
-            checks.Add(() => delete.Reply.ShouldBeOsbError(HttpStatusCode.UnprocessableEntity, "ConcurrencyError"));
-        }
-
-        this.ShouldSatisfyAllConditions([.. checks]);
-        (await Osb.WaitAsync(id, operation)).Str("state").ShouldBe("succeeded");
+            () => resent.Reply.ShouldBeAccepted().ShouldBe(operation, "a re-sent PATCH returns the original operation"),
+            () => fetch.Reply.ShouldBeOsbError(HttpStatusCode.UnprocessableEntity, "ConcurrencyError"),
+            () => other.Reply.ShouldBeOsbError(HttpStatusCode.UnprocessableEntity, "ConcurrencyError"),
+            () => delete.Reply.ShouldBeOsbError(HttpStatusCode.UnprocessableEntity, "ConcurrencyError"));
+        var done = await Osb.WaitAsync(id, operation);
+        done.Str("state").ShouldBe("succeeded", done.ToString());
+        (await Osb.GetInstanceAsync(id)).Body.GetProperty("parameters").GetProperty("maxmemory_policy").GetString().ShouldBe("volatile-ttl");
     }
 
     private async Task ShouldBeUnchangedAsync(SharedInstance shared)

@@ -30,7 +30,13 @@ public sealed class OsbClient(HttpClient http, string username, string password)
 
         if (body is not null)
         {
-            var json = body as string ?? JsonSerializer.Serialize(body);
+            // A field the caller has no value for is left out, as platforms do: the broker refuses "field": null.
+            var json = body switch
+            {
+                string text => text,
+                IDictionary<string, object?> fields => JsonSerializer.Serialize(fields.Where(f => f.Value is not null).ToDictionary()),
+                _ => JsonSerializer.Serialize(body),
+            };
             request.Content = new StringContent(json, Encoding.UTF8, "application/json");
         }
 

@@ -85,7 +85,7 @@ public sealed class PostgreSqlLifecycleTests(BrokerFixture broker)
         // Unbind: an open session is ended and the password stops working.
         var open = await OpenAsync(uri);
         (await Osb.UnbindAsync(id, "b1-" + id, S, P)).Status.ShouldBe(HttpStatusCode.OK);
-        await Should.ThrowAsync<Exception>(() => ScalarAsync(open, "SELECT 1"));
+        (await Should.ThrowAsync<Exception>(() => ScalarAsync(open, "SELECT 1"))).ShouldBeEndedByTheServer();
         await open.DisposeAsync();
         var rejected = await Should.ThrowAsync<PostgresException>(() => OpenAsync(uri));
         rejected.SqlState.ShouldBe("28P01");
@@ -108,7 +108,7 @@ public sealed class PostgreSqlLifecycleTests(BrokerFixture broker)
         (await Osb.GetInstanceAsync(id)).Status.ShouldBe(HttpStatusCode.NotFound);
         Processes.Under(directory).ShouldBeEmpty();
         Directory.Exists(directory).ShouldBeFalse();
-        await Should.ThrowAsync<Exception>(() => OpenAsync(reader.GetProperty("uri").GetString()!));
+        (await Should.ThrowAsync<Exception>(() => OpenAsync(reader.GetProperty("uri").GetString()!))).ShouldBeNoServerForTheseCredentials();
     }
 
     [Fact]

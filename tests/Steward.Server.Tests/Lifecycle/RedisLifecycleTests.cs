@@ -49,7 +49,7 @@ public sealed class RedisLifecycleTests(BrokerFixture broker)
         // Unbind closes the binding's connections and its password stops working.
         var open = await ConnectAsync(credentials);
         (await Osb.UnbindAsync(id, "w-" + id, S, P)).Status.ShouldBe(HttpStatusCode.OK);
-        await Should.ThrowAsync<Exception>(() => open.ExecuteAsync(["GET", "greeting"], default));
+        (await Should.ThrowAsync<Exception>(() => open.ExecuteAsync(["GET", "greeting"], default))).ShouldBeEndedByTheServer();
         await open.DisposeAsync();
         (await Should.ThrowAsync<RespException>(() => ConnectAsync(credentials))).Message.ShouldContain("WRONGPASS");
 
@@ -59,7 +59,7 @@ public sealed class RedisLifecycleTests(BrokerFixture broker)
         (await Osb.WaitAsync(id)).Status.ShouldBe(HttpStatusCode.Gone);
         Processes.Under(directory).ShouldBeEmpty();
         Directory.Exists(directory).ShouldBeFalse();
-        await Should.ThrowAsync<Exception>(() => ConnectAsync(reader));
+        (await Should.ThrowAsync<Exception>(() => ConnectAsync(reader))).ShouldBeNoServerForTheseCredentials();
     }
 
     [Fact]
