@@ -25,6 +25,9 @@ if (problems.Count > 0)
 
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.AddStewardConsole(Environment.GetEnvironmentVariable("STEWARD_LOG_FORMAT"));
+
+// Header bytes outside ASCII reach RequestValidationMiddleware (a 400 with an OSB error body) instead of Kestrel's bare 400.
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1);
 builder.Services.AddSettings<StewardOptions>(settings);
 builder.Services.AddSettings<SupervisionOverrides>(settings);
 builder.Services.AddSettings<BackupOptions>(settings);
