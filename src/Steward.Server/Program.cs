@@ -40,7 +40,8 @@ services.AddSingleton<IStateStore>(sp => new SqliteStateStore(sp.GetRequiredServ
 services.AddSingleton<IInstanceRuntime>(sp => new LocalProcessRuntime(
     new LocalRuntimeOptions { InstancesRoot = sp.GetRequiredService<StewardOptions>().InstancesDir, ServiceUser = sp.GetRequiredService<StewardOptions>().ServiceUser },
     sp.GetRequiredService<ILogger<LocalProcessRuntime>>()));
-var binaries = EngineBinariesOptions.FromEnvironment();
+services.AddSettings<EngineBinariesOptions>(settings);
+var binaries = settings.GetSection("Engines").Get<EngineBinariesOptions>() ?? new();
 services.AddPostgreSqlEngine(binaries.PostgreSql);
 services.AddRedisEngine(binaries.Redis);
 services.AddSingleton<EngineRegistry>();
