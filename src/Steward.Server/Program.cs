@@ -24,7 +24,8 @@ if (problems.Count > 0)
 }
 
 var builder = WebApplication.CreateSlimBuilder();
-builder.Logging.AddStewardConsole(Environment.GetEnvironmentVariable("STEWARD_LOG_FORMAT"));
+builder.Services.AddSettings<LoggingOptions>(settings);
+builder.Logging.AddStewardConsole(settings.GetSection("Logging").Get<LoggingOptions>()?.Format);
 
 // Header bytes outside ASCII reach RequestValidationMiddleware (a 400 with an OSB error body) instead of Kestrel's bare 400.
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1);

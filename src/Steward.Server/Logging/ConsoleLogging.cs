@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Steward.Server.Logging;
 
 /// <summary>
-/// The broker's console log: one line per message as text (the default) or, with STEWARD_LOG_FORMAT=json,
+/// The broker's console log (<see cref="LoggingOptions"/>): one line per message as text (the default) or, as json,
 /// one JSON object per line with the timestamp, level, category, event id, message and the message's named
 /// values, for log shippers.
 /// </summary>
@@ -13,16 +13,8 @@ internal static class ConsoleLogging
     public static ILoggingBuilder AddStewardConsole(this ILoggingBuilder logging, string? format)
     {
         logging.ClearProviders();
-        switch (format?.Trim().ToLowerInvariant())
+        switch (format)
         {
-            case null or "" or "text":
-                logging.AddSimpleConsole(c =>
-                {
-                    c.SingleLine = true;
-                    c.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-                    c.UseUtcTimestamp = true;
-                });
-                break;
             case "json":
                 logging.AddJsonConsole(c =>
                 {
@@ -33,7 +25,14 @@ internal static class ConsoleLogging
                 });
                 break;
             default:
-                throw new ArgumentException($"STEWARD_LOG_FORMAT '{format}' is not 'text' or 'json'");
+                // "text"; any other value was refused with the other settings before anything logs.
+                logging.AddSimpleConsole(c =>
+                {
+                    c.SingleLine = true;
+                    c.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                    c.UseUtcTimestamp = true;
+                });
+                break;
         }
 
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

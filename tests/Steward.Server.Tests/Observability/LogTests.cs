@@ -56,6 +56,6 @@ public sealed class LogTests
     public async Task An_unknown_log_format_stops_the_broker_with_a_precise_error()
     {
         var ex = await Should.ThrowAsync<InvalidOperationException>(async () => await StewardServer.StartAsync(new Dictionary<string, string> { ["STEWARD_LOG_FORMAT"] = "xml" }));
-        ex.Message.ShouldContain("STEWARD_LOG_FORMAT 'xml' is not 'text' or 'json'");
+        ex.Message.ShouldContain("STEWARD_LOG_FORMAT (--log-format, or Logging:Format in the --config file) = 'xml': not allowed; allowed: text, json");
     }
 }
