@@ -66,6 +66,7 @@ services.AddSingleton<OperationFactory>();
 services.AddSingleton<InstanceBroker>();
 services.AddSingleton<BindingBroker>();
 services.AddStewardObservability();
+services.AddStewardAuthentication();
 
 var app = builder.Build();
 if (app.Services.InvalidSettings() is { Count: > 0 } invalid)
@@ -84,13 +85,10 @@ await app.Services.LoadObservedStateAsync(CancellationToken.None);
 app.UseRouting();
 app.UseStewardHttpMetrics();
 app.UseMiddleware<BrokerMiddleware>();
+app.UseAuthentication();
+app.UseAuthorization();
 app.UseMiddleware<RequestValidationMiddleware>();
-app.MapOsb();
-app.MapInstanceApi();
-app.MapBackupApi();
-app.MapStewardMetrics();
-app.MapEventStream();
-app.MapGet("/", () => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances" }));
+app.MapStewardEndpoints();
 
 var source = options.BrokerPassword is null ? options.CredentialsFile : "STEWARD_BROKER_USERNAME/STEWARD_BROKER_PASSWORD";
 Log.Listening(app.Logger, options.Listen, options.DataDir, source);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using Steward.Backups;
 using Steward.Errors;
 using Steward.Instances;
@@ -13,35 +14,35 @@ using Steward.State;
 namespace Steward.Server.Api;
 
 /// <summary>
-/// Backups and restores beside OSB (documented in docs/openapi.yaml). The broker's credentials act on every
-/// instance; a binding's instance token on its own instance only: anything else does not exist for it.
+/// Backups and restores beside OSB (documented in docs/openapi.yaml). Mapped on the scoped group: the broker's
+/// credentials act on every instance; a binding's instance token on its own instance only, and anything else
+/// does not exist for it (<see cref="InstanceScopeFilter"/>).
 /// </summary>
 internal static class BackupApi
 {
-    public static IEndpointRouteBuilder MapBackupApi(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapBackupApi(this IEndpointRouteBuilder api)
     {
-        var api = app.MapGroup("/api/v1");
-        api.MapPost("/instances/{instanceId}/backups", async (string instanceId, HttpContext http, IStateStore store, BackupService backups, StewardOptions options, CancellationToken ct) =>
+        api.MapPost("/instances/{instanceId}/backups", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] BackupService backups, [FromServices] StewardOptions options, CancellationToken ct) =>
         {
-            var instance = await InstanceAsync(http, store, instanceId, ct);
+            var instance = await InstanceAsync(store, instanceId, ct);
             var kind = http.Request.ContentLength is > 0 ? (await RequestBody.ReadAsync(http.Request, options.MaxBodyBytes, ct)).OptionalString("kind") : null;
             var backup = await backups.StartAsync(instance, kind, RequestIdentity.From(http.Request), ct);
             return OsbJson.Result(Describe(backup, null), StatusCodes.Status202Accepted);
         });
-        api.MapGet("/instances/{instanceId}/backups", async (string instanceId, HttpContext http, IStateStore store, ProgressBoard progress, CancellationToken ct) =>
+        api.MapGet("/instances/{instanceId}/backups", async (string instanceId, [FromServices] IStateStore store, [FromServices] ProgressBoard progress, CancellationToken ct) =>
         {
-            await InstanceAsync(http, store, instanceId, ct);
+            await InstanceAsync(store, instanceId, ct);
             var list = await store.ListBackupsAsync(instanceId, ct);
             return OsbJson.Result(new { backups = list.Select(b => Describe(b, progress.Get(b.Id))) });
         });
-        api.MapGet("/backups/{backupId}", async (string backupId, HttpContext http, IStateStore store, ProgressBoard progress, CancellationToken ct) =>
+        api.MapGet("/backups/{backupId}", async (string backupId, [FromServices] IStateStore store, [FromServices] ProgressBoard progress, CancellationToken ct) =>
         {
-            var backup = await BackupAsync(http, store, backupId, ct);
+            var backup = await BackupAsync(store, backupId, ct);
             return OsbJson.Result(Describe(backup, progress.Get(backup.Id), withManifest: true));
         });
-        api.MapDelete("/backups/{backupId}", async (string backupId, HttpContext http, IStateStore store, BackupService backups, CancellationToken ct) =>
+        api.MapDelete("/backups/{backupId}", async (string backupId, [FromServices] IStateStore store, [FromServices] BackupService backups, CancellationToken ct) =>
         {
-            var backup = await BackupAsync(http, store, backupId, ct);
+            var backup = await BackupAsync(store, backupId, ct);
             if (backup.State == BackupState.InProgress)
             {
                 backups.Cancel(backup.Id);
@@ -51,16 +52,16 @@ internal static class BackupApi
             await backups.DeleteAsync(backup, ct);
             return OsbJson.Empty();
         });
-        api.MapPost("/instances/{instanceId}/restore", async (string instanceId, HttpContext http, IStateStore store, InstanceBroker broker, StewardOptions options, CancellationToken ct) =>
+        api.MapPost("/instances/{instanceId}/restore", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] InstanceBroker broker, [FromServices] StewardOptions options, CancellationToken ct) =>
         {
-            await InstanceAsync(http, store, instanceId, ct);
+            await InstanceAsync(store, instanceId, ct);
             var body = await RequestBody.ReadAsync(http.Request, options.MaxBodyBytes, ct);
             return await broker.RestoreAsync(instanceId, body.RequiredString("backup_id"), RequestIdentity.From(http.Request), ct);
         });
-        api.MapGet("/operations/{operationId}", async (string operationId, HttpContext http, IStateStore store, ProgressBoard progress, CancellationToken ct) =>
+        api.MapGet("/operations/{operationId}", async (string operationId, [FromServices] IStateStore store, [FromServices] ProgressBoard progress, CancellationToken ct) =>
         {
             var op = await store.GetOperationAsync(operationId, ct);
-            if (op is null || !ApiScope.Allows(http, op.InstanceId))
+            if (op is null)
             {
                 throw StewardException.NotFound($"operation {operationId} does not exist");
             }
@@ -80,23 +81,22 @@ internal static class BackupApi
             });
         });
         api.MapGet("/openapi.yaml", () => Results.Stream(
-            typeof(BackupApi).Assembly.GetManifestResourceStream("openapi.yaml")!, "application/yaml"));
-        return app;
+            typeof(BackupApi).Assembly.GetManifestResourceStream("openapi.yaml")!, "application/yaml")).FiltersByCaller();
+        return api;
     }
 
-    private static async Task<ServiceInstance> InstanceAsync(HttpContext http, IStateStore store, string instanceId, CancellationToken ct)
+    private static async Task<ServiceInstance> InstanceAsync(IStateStore store, string instanceId, CancellationToken ct)
     {
-        ApiScope.Require(http, instanceId, $"instance {instanceId}");
         var instance = await store.GetInstanceAsync(instanceId, ct);
         return instance is null || instance.State == InstanceState.Deleted
             ? throw StewardException.NotFound($"instance {instanceId} does not exist")
             : instance;
     }
 
-    private static async Task<BackupRecord> BackupAsync(HttpContext http, IStateStore store, string backupId, CancellationToken ct)
+    private static async Task<BackupRecord> BackupAsync(IStateStore store, string backupId, CancellationToken ct)
     {
         var backup = await store.GetBackupAsync(backupId, ct);
-        return backup is null || !ApiScope.Allows(http, backup.InstanceId)
+        return backup is null
             ? throw StewardException.NotFound($"backup {backupId} does not exist")
             : backup;
     }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Steward.Errors;
 using Steward.Instances;
 using Steward.Operations;
@@ -12,69 +13,68 @@ namespace Steward.Server.Api;
 
 /// <summary>
 /// Steward's own read API beside OSB: what the CLI lists and shows. It never returns credentials; a
-/// binding's credentials come only from the OSB bind and fetch-binding calls.
+/// binding's credentials come only from the OSB bind and fetch-binding calls. Mapped on the scoped group:
+/// an instance token reaches its own instance only (<see cref="InstanceScopeFilter"/>).
 /// </summary>
 internal static class InstanceApi
 {
-    public static IEndpointRouteBuilder MapInstanceApi(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapInstanceApi(this IEndpointRouteBuilder api)
     {
-        var api = app.MapGroup("/api/v1");
-        api.MapGet("/instances", async (HttpContext http, IStateStore store, EngineRegistry engines, HealthRegistry health, CancellationToken ct) =>
+        api.MapGet("/instances", async (Caller caller, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] HealthRegistry health, CancellationToken ct) =>
         {
             var list = new List<object>();
             foreach (var instance in await store.ListInstancesAsync(ct))
             {
-                if (ApiScope.Allows(http, instance.Id))
+                if (caller.Sees(instance.Id))
                 {
                     list.Add(await DescribeAsync(instance, store, engines, health, ct));
                 }
             }
 
             return OsbJson.Result(new { instances = list });
-        });
-        api.MapGet("/instances/{instanceId}", async (string instanceId, HttpContext http, IStateStore store, EngineRegistry engines, HealthRegistry health, CancellationToken ct) =>
+        }).FiltersByCaller();
+        api.MapGet("/instances/{instanceId}", async (string instanceId, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] HealthRegistry health, CancellationToken ct) =>
         {
-            ApiScope.Require(http, instanceId, $"instance {instanceId}");
             var instance = await store.GetInstanceAsync(instanceId, ct);
             return instance is null || instance.State == InstanceState.Deleted
                 ? throw StewardException.NotFound($"instance {instanceId} does not exist")
                 : OsbJson.Result(await DescribeAsync(instance, store, engines, health, ct));
         });
-        api.MapGet("/health", async (HttpContext http, IStateStore store, HealthRegistry health, CancellationToken ct) =>
+        api.MapGet("/health", async (Caller caller, [FromServices] IStateStore store, [FromServices] HealthRegistry health, CancellationToken ct) =>
         {
             var list = new List<object>();
             foreach (var instance in await store.ListInstancesAsync(ct))
             {
-                if (ApiScope.Allows(http, instance.Id))
+                if (caller.Sees(instance.Id))
                 {
                     list.Add(new { id = instance.Id, state = instance.State.ToString().ToLowerInvariant(), health = Health(instance, health) });
                 }
             }
 
             return OsbJson.Result(new { instances = list });
-        });
-        api.MapGet("/incidents", async (HttpContext http, IStateStore store, CancellationToken ct) =>
+        }).FiltersByCaller();
+        api.MapGet("/incidents", async (Caller caller, HttpRequest request, [FromServices] IStateStore store, CancellationToken ct) =>
         {
-            var instance = http.Request.Query["instance"].FirstOrDefault() ?? ApiScope.InstanceOf(http);
-            if (instance is not null)
+            var instance = request.Query["instance"].FirstOrDefault() ?? caller.InstanceId;
+            if (instance is not null && !caller.Sees(instance))
             {
-                ApiScope.Require(http, instance, $"instance {instance}");
+                throw StewardException.NotFound($"instance {instance} does not exist");
             }
 
             var incidents = await store.ListIncidentsAsync(instance, ct);
             return OsbJson.Result(new { incidents = incidents.Select(Incident) });
-        });
-        api.MapGet("/incidents/{incidentId}", async (string incidentId, HttpContext http, IStateStore store, CancellationToken ct) =>
+        }).FiltersByCaller();
+        api.MapGet("/incidents/{incidentId}", async (string incidentId, [FromServices] IStateStore store, CancellationToken ct) =>
         {
             var incident = await store.GetIncidentAsync(incidentId, ct);
-            if (incident is null || !ApiScope.Allows(http, incident.InstanceId))
+            if (incident is null)
             {
                 throw StewardException.NotFound($"incident {incidentId} does not exist");
             }
 
             return OsbJson.Result(Incident(incident));
         });
-        return app;
+        return api;
     }
 
     private static async Task<object> DescribeAsync(ServiceInstance instance, IStateStore store, EngineRegistry engines, HealthRegistry health, CancellationToken ct)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using Steward.Errors;
 using Steward.Instances;
 using Steward.Server.Http;
@@ -12,16 +13,15 @@ namespace Steward.Server.Events;
 /// <summary>
 /// GET /api/v1/instances/{id}/events: the instance's events as server-sent events (health, operation,
 /// backup, progress, incident, instance). A client reconnecting with <c>Last-Event-ID</c> (or <c>?after=</c>)
-/// first receives the kept events it missed. The broker's credentials reach every instance, an instance
-/// token its own instance only.
+/// first receives the kept events it missed. Mapped on the scoped /api/v1 group: the broker's credentials
+/// reach every instance, an instance token its own instance only.
 /// </summary>
 internal static class EventStreamApi
 {
     public static IEndpointRouteBuilder MapEventStream(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/instances/{instanceId}/events", async (string instanceId, HttpContext http, IStateStore store, EventHub hub, CancellationToken ct) =>
+        app.MapGet("/instances/{instanceId}/events", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EventHub hub, CancellationToken ct) =>
         {
-            ApiScope.Require(http, instanceId, $"instance {instanceId}");
             if (await store.GetInstanceAsync(instanceId, ct) is not { } instance || instance.State == InstanceState.Deleted)
             {
                 throw StewardException.NotFound($"instance {instanceId} does not exist");

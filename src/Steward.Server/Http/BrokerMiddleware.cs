@@ -1,20 +1,15 @@
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Text;
 using Steward.Errors;
-using Steward.Server.Configuration;
 using Steward.Server.Logging;
-using Steward.Security;
-using Steward.State;
 
 namespace Steward.Server.Http;
 
 /// <summary>
-/// What every request passes through: the request identity is echoed, basic auth is checked, OSB requests
-/// must name an API version Steward speaks, the originating identity must be well formed, and every
-/// failure leaves as an OSB error body.
+/// What every request passes through: the request identity is echoed, OSB requests must name an API version
+/// Steward speaks, the originating identity must be well formed, and every failure leaves as an OSB error
+/// body. Who may call what is decided after it, by <see cref="StewardAuthentication"/>.
 /// </summary>
-internal sealed class BrokerMiddleware(RequestDelegate next, BrokerCredentials credentials, IStateStore store, ILogger<BrokerMiddleware> logger)
+internal sealed class BrokerMiddleware(RequestDelegate next, ILogger<BrokerMiddleware> logger)
 {
     /// <summary>Oldest OSB minor version accepted (2.13 added the fields Steward relies on).</summary>
     public const int MinimumMinorVersion = 13;
@@ -28,17 +23,7 @@ internal sealed class BrokerMiddleware(RequestDelegate next, BrokerCredentials c
 
         try
         {
-            var path = context.Request.Path;
-            if (path.StartsWithSegments("/api") && await BearerScopeAsync(context) is { } scope)
-            {
-                ApiScope.Restrict(context, scope);
-            }
-            else if (path.StartsWithSegments("/v2") || path.StartsWithSegments("/api") || path.StartsWithSegments("/metrics"))
-            {
-                Authenticate(context);
-            }
-
-            if (path.StartsWithSegments("/v2"))
+            if (context.Request.Path.StartsWithSegments("/v2"))
             {
                 CheckVersion(context.Request);
                 CheckOriginatingIdentity(context.Request);
@@ -48,11 +33,6 @@ internal sealed class BrokerMiddleware(RequestDelegate next, BrokerCredentials c
         }
         catch (StewardException ex)
         {
-            if (ex.Code == ErrorCode.Unauthorized)
-            {
-                context.Response.Headers.WWWAuthenticate = "Basic realm=\"steward\"";
-            }
-
             await OsbErrorBody.From(ex).ExecuteAsync(context);
         }
         catch (BadHttpRequestException ex)
@@ -69,44 +49,6 @@ internal sealed class BrokerMiddleware(RequestDelegate next, BrokerCredentials c
             Log.UnhandledRequestFailure(logger, context.Request.Method, context.Request.Path, ex);
             await OsbErrorBody.From(new StewardException(ErrorCode.Internal, "internal error; see the broker log")).ExecuteAsync(context);
         }
-    }
-
-    /// <summary>The instance a valid binding API token is scoped to; null when no bearer token was sent.</summary>
-    private async Task<string?> BearerScopeAsync(HttpContext context)
-    {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        var binding = await store.FindBindingByTokenHashAsync(Secrets.TokenHash(header[7..].Trim()), context.RequestAborted);
-        return binding?.InstanceId ?? throw new StewardException(ErrorCode.Unauthorized, "the instance API token is not valid (unknown, or its binding was removed)");
-    }
-
-    private void Authenticate(HttpContext context)
-    {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (AuthenticationHeaderValue.TryParse(header, out var auth)
-            && string.Equals(auth.Scheme, "Basic", StringComparison.OrdinalIgnoreCase)
-            && auth.Parameter is { } encoded)
-        {
-            try
-            {
-                var pair = Encoding.UTF8.GetString(Convert.FromBase64String(encoded));
-                var colon = pair.IndexOf(':', StringComparison.Ordinal);
-                if (colon > 0 && credentials.Matches(pair[..colon], pair[(colon + 1)..]))
-                {
-                    return;
-                }
-            }
-            catch (FormatException)
-            {
-                // Falls through to 401 like any other bad credential.
-            }
-        }
-
-        throw new StewardException(ErrorCode.Unauthorized, "valid broker credentials are required (HTTP basic authentication)");
     }
 
     private static void CheckVersion(HttpRequest request)

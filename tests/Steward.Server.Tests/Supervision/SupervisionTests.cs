@@ -170,7 +170,7 @@ public sealed partial class SupervisionTests(SupervisedBrokerFixture broker)
         {
             osb.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
             osb.Headers.Add("X-Broker-API-Version", "2.17");
-            (await broker.Server.Http.SendAsync(osb)).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+            (await broker.Server.Http.SendAsync(osb)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         }
 
         (await Osb.UnbindAsync(mine, "b-" + mine, Catalogs.Redis, Catalogs.RedisStandalone)).Status.ShouldBe(HttpStatusCode.OK);

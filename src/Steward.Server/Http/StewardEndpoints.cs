@@ -1,0 +1,28 @@
+using Steward.Server.Api;
+using Steward.Server.Events;
+using Steward.Server.Metrics;
+using Steward.Server.Osb;
+
+namespace Steward.Server.Http;
+
+/// <summary>Every endpoint the broker serves, mapped in one place (the endpoint tests enumerate exactly these).</summary>
+internal static class StewardEndpoints
+{
+    public static IEndpointRouteBuilder MapStewardEndpoints(this IEndpointRouteBuilder app)
+    {
+        // OSB: the broker's credentials, by the fallback policy.
+        app.MapOsb();
+
+        // Steward's own API: broker credentials or an instance token, scoped to its instance.
+        var api = app.MapScopedApi("/api/v1");
+        api.MapInstanceApi();
+        api.MapBackupApi();
+        api.MapEventStream();
+
+        // Prometheus metrics: the broker's credentials, by the fallback policy.
+        app.MapStewardMetrics();
+
+        app.MapGet("/", () => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances" })).AllowAnonymous();
+        return app;
+    }
+}
