@@ -79,15 +79,15 @@ internal static class InstanceApi
 
     private static async Task<object> DescribeAsync(ServiceInstance instance, IStateStore store, EngineRegistry engines, HealthRegistry health, CancellationToken ct)
     {
-        var engine = engines.Engine(instance.ServiceId);
-        var plan = engine.Offering.FindPlan(instance.PlanId);
+        var offering = engines.Offering(instance.ServiceId);
+        var plan = offering.FindPlan(instance.PlanId);
         var status = engines.Runtime.GetStatus(engines.Runtime.PathsFor(instance.InternalId));
         var last = await store.LatestInstanceOperationAsync(instance.Id, ct);
         var bindings = await store.ListBindingsAsync(instance.Id, ct);
         return new
         {
             id = instance.Id,
-            service = engine.Offering.Name,
+            service = offering.Name,
             service_id = instance.ServiceId,
             plan = plan?.Name,
             plan_id = instance.PlanId,

@@ -37,6 +37,14 @@ internal sealed class EngineRegistry
     /// <summary>Why the engine of <paramref name="serviceId"/> cannot run here; null when it can or no engine has that id.</summary>
     public string? Unavailable(string serviceId) => _unavailable.FirstOrDefault(e => e.Offering.Id == serviceId)?.Unavailable;
 
+    /// <summary>
+    /// The catalog entry of an existing instance's service, also when its engine cannot run here, so the
+    /// instance can still be listed and described; 400 when no engine has that id.
+    /// </summary>
+    public ServiceOffering Offering(string serviceId) =>
+        (_engines.FirstOrDefault(e => e.Offering.Id == serviceId) ?? _unavailable.FirstOrDefault(e => e.Offering.Id == serviceId))?.Offering
+        ?? throw StewardException.BadRequest($"unknown service_id '{serviceId}'; GET /v2/catalog lists the services");
+
     /// <summary>The engine of <paramref name="serviceId"/>; 400 when the catalog has no such service.</summary>
     public IDataServiceEngine Engine(string serviceId) =>
         _engines.FirstOrDefault(e => e.Offering.Id == serviceId)

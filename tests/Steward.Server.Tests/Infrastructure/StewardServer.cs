@@ -65,7 +65,8 @@ public sealed class StewardServer : IAsyncDisposable
         return server;
     }
 
-    public async Task StartProcessAsync()
+    /// <summary>Starts the broker process; <paramref name="overrides"/> replace settings for this start only (e.g. a missing binary directory).</summary>
+    public async Task StartProcessAsync(IReadOnlyDictionary<string, string>? overrides = null)
     {
         if (!File.Exists(ServerDll))
         {
@@ -85,7 +86,7 @@ public sealed class StewardServer : IAsyncDisposable
         psi.Environment["STEWARD_PORT_RANGE"] = PortRange;
         psi.Environment["STEWARD_BROKER_USERNAME"] = Username;
         psi.Environment["STEWARD_BROKER_PASSWORD"] = Password;
-        foreach (var (k, v) in _environment)
+        foreach (var (k, v) in _environment.Concat(overrides ?? new Dictionary<string, string>()))
         {
             psi.Environment[k] = v;
         }

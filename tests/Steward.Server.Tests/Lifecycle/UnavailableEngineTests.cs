@@ -12,8 +12,14 @@ public sealed class UnavailableEngineTests
         var emptyBinDir = Directory.CreateTempSubdirectory("no-postgres-").FullName;
         try
         {
-            await using var server = await StewardServer.StartAsync(new Dictionary<string, string> { ["STEWARD_POSTGRESQL_BIN_DIR"] = emptyBinDir });
+            await using var server = await StewardServer.StartAsync();
             var osb = server.Client;
+            var existing = "pg-" + Guid.NewGuid().ToString("N")[..8];
+            await osb.ProvisionReadyAsync(existing, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+
+            // The PostgreSQL binaries go away (an upgrade removed them, a wrong setting): the broker still starts.
+            await server.StopAsync();
+            await server.StartProcessAsync(new Dictionary<string, string> { ["STEWARD_POSTGRESQL_BIN_DIR"] = emptyBinDir });
 
             var catalog = await osb.SendAsync(HttpMethod.Get, "/v2/catalog");
             catalog.Status.ShouldBe(HttpStatusCode.OK);
@@ -24,7 +30,21 @@ public sealed class UnavailableEngineTests
             refused.Status.ShouldBe(HttpStatusCode.BadRequest, refused.Text);
             refused.Str("description")!.ShouldContain("service 'postgresql'");
             refused.Str("description")!.ShouldContain($"is not available on this broker: postgres and initdb not found in {emptyBinDir}");
-            server.InstanceDirectories().ShouldBeEmpty("a refused provision creates nothing");
+            server.InstanceDirectories().Count.ShouldBe(1, "a refused provision creates nothing");
+
+            // The existing instance is still listed and described, shown as not supervised, with the reason.
+            var listed = await osb.ApiAsync("/instances");
+            listed.Status.ShouldBe(HttpStatusCode.OK, listed.Text);
+            var described = (await osb.ApiAsync($"/instances/{existing}")).Body;
+            described.GetProperty("service").GetString().ShouldBe("postgresql");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!described.GetProperty("health").GetProperty("detail").GetString()!.StartsWith("not supervised", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(100);
+                described = (await osb.ApiAsync($"/instances/{existing}")).Body;
+            }
+
+            described.GetProperty("health").GetProperty("detail").GetString().ShouldBe($"not supervised: postgres and initdb not found in {emptyBinDir} (STEWARD_POSTGRESQL_BIN_DIR or the newest /usr/lib/postgresql/N/bin); install them with: apt-get install postgresql-15");
 
             var id = "redis-" + Guid.NewGuid().ToString("N")[..8];
             await osb.ProvisionReadyAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
