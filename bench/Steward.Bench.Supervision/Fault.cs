@@ -6,8 +6,8 @@ internal enum Fault
     /// <summary>SIGKILL of the server process.</summary>
     Kill,
 
-    /// <summary>SIGSTOP: the process exists and holds its port but answers nothing.</summary>
-    Hang,
+    /// <summary>SIGSTOP: the process exists and holds its port and data but runs no code until it is continued.</summary>
+    Stop,
 
     /// <summary>An invalid setting appended to postgresql.conf, then SIGKILL: the restart meets the bad configuration.</summary>
     ConfigError,

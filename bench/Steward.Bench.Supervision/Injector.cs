@@ -9,7 +9,7 @@ internal static class Injector
         {
             case Fault.Kill:
                 return Signal(pid, Signals.Kill);
-            case Fault.Hang:
+            case Fault.Stop:
                 return Signal(pid, Signals.Stop);
             case Fault.ConfigError:
                 await File.AppendAllTextAsync(Path.Combine(directory, "config", "postgresql.conf"), "shared_buffers = 'banana'\n", ct);

@@ -31,8 +31,8 @@ internal sealed record Policy(string Name, IReadOnlyDictionary<string, string> E
     public TimeSpan MinUptime => Milliseconds("STEWARD_MIN_UPTIME_MS", 10000);
 
     /// <summary>
-    /// The latest a dead process can be noticed: the next check is at most one interval away and starts on the
-    /// next tick; finding the process gone takes no probe.
+    /// The latest a dead or stopped process can be noticed: the supervisor asks the runtime about every process at
+    /// each tick, and otherwise the next check is at most one interval away; finding it gone or stopped takes no probe.
     /// </summary>
     public TimeSpan ExitBound => Interval + Tick;
 

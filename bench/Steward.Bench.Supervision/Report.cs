@@ -34,7 +34,7 @@ internal static class Report
             **Detection** = the incident's `opened_at` (broker clock) − the injection (bench clock, taken right after the
             `kill(2)` syscall; both clocks are this machine's). **Seen** = when the poll first returned the incident: the
             incident is written only after the failed server has been fenced (SIGKILL of everything under its directory).
-            **Back healthy** = the timeline's first `healthy` event (the restarted server answered its check) − the injection.
+            **Back healthy** = the timeline's first `healthy` event (the restarted server answered its check; for a stopped process, which is continued and not restarted, the `resolved` event) − the injection.
             **To outcome** = the `resolved`/`quarantined` timeline event − the injection; `resolved` waits until the
             restarted server has been healthy for the plan's 10 s minimum uptime. Classification is the incident's final
             class against the expected one; the outcome is the final state and restarts against the expected ones.
@@ -47,7 +47,7 @@ internal static class Report
         md.AppendLine();
         foreach (var p in f.Policies)
         {
-            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- **{p.Name}**: {p.Describe()}. Bound for a dead process = interval + supervisor tick = {Sec(p.ExitBound)} s; for a hang = interval + (failures − 1) × max(interval, timeout + tick) + timeout + tick = {Sec(p.HangBound)} s."));
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- **{p.Name}**: {p.Describe()}. Bound for a dead or stopped process = interval + supervisor tick = {Sec(p.ExitBound)} s; for a hang (alive, not stopped, not answering; not injected here) = interval + (failures − 1) × max(interval, timeout + tick) + timeout + tick = {Sec(p.HangBound)} s."));
         }
 
         md.AppendLine();

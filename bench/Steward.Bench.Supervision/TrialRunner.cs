@@ -98,7 +98,9 @@ internal sealed class TrialRunner(OsbClient osb, Policy policy)
             Summary = incident.GetProperty("summary").GetString(),
             OutcomeAt = timeline.Where(e => e.GetProperty("kind").GetString() is "resolved" or "quarantined").Select(e => (DateTimeOffset?)Time(e.GetProperty("at"))).LastOrDefault(),
             RestartedAt = timeline.Where(e => e.GetProperty("kind").GetString() == "restarted").Select(e => (DateTimeOffset?)Time(e.GetProperty("at"))).FirstOrDefault(),
-            HealthyAgainAt = timeline.Where(e => e.GetProperty("kind").GetString() == "healthy").Select(e => (DateTimeOffset?)Time(e.GetProperty("at"))).FirstOrDefault(),
+            // A continued process is back when its incident resolves: nothing was restarted, so no "healthy" event.
+            HealthyAgainAt = timeline.Where(e => e.GetProperty("kind").GetString() == "healthy").Select(e => (DateTimeOffset?)Time(e.GetProperty("at"))).FirstOrDefault()
+                ?? timeline.Where(e => e.GetProperty("kind").GetString() == "resolved" && incident.GetProperty("restarts").GetInt32() == 0).Select(e => (DateTimeOffset?)Time(e.GetProperty("at"))).FirstOrDefault(),
             CorrectlyClassifiedAt = timeline
                 .Where(e => e.GetProperty("kind").GetString() == "classified" && e.GetProperty("detail").GetString()!.StartsWith(trial.Scenario.ExpectedClass + ":", StringComparison.Ordinal))
                 .Select(e => (DateTimeOffset?)Time(e.GetProperty("at"))).FirstOrDefault(),

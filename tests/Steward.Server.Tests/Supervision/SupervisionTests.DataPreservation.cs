@@ -117,6 +117,24 @@ public sealed partial class SupervisionTests
         await DeleteAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
     }
 
+    [Fact]
+    public async Task A_PostgreSQL_whose_data_directory_is_removed_is_found_at_once_and_the_incident_says_nothing_could_be_rescued()
+    {
+        var id = "pglost-" + Guid.NewGuid().ToString("N")[..8];
+        await Osb.ProvisionReadyAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        await WaitHealthyAsync(id);
+        var directory = (await InstanceAsync(id)).GetProperty("directory").GetString()!;
+        Directory.Delete(Path.Combine(directory, "data"), recursive: true);
+
+        var incident = await WaitForIncidentAsync(id, i => i.GetProperty("state").GetString() == "quarantined");
+        incident.GetProperty("class").GetString().ShouldBe("data-corruption");
+        incident.GetProperty("evidence").GetProperty("class_evidence").GetString()!.ShouldContain("data directory");
+        Kinds(incident).ShouldBe(["detected", "classified", "not-rescued", "stopped", "quarantined"]);
+        Detail(incident, "not-rescued").ShouldContain("postgresql cannot save a running server's data outside its data directory");
+        Processes.Under(directory).ShouldBeEmpty();
+        await DeleteAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+    }
+
     private static string Detail(JsonElement incident, string kind) =>
         incident.GetProperty("timeline").EnumerateArray().First(e => e.GetProperty("kind").GetString() == kind).GetProperty("detail").GetString()!;
 
