@@ -21,9 +21,15 @@ internal sealed class FailureClassifier
         _oomSeen = runtime.OomKills();
     }
 
-    /// <summary>data-corruption when the runtime finds the data directory gone (missing, or removed under the server); null otherwise.</summary>
-    public Diagnosis? DataDirectory(EngineContext context) =>
-        _runtime.DataDirectoryProblem(context.Paths) is { } problem ? new Diagnosis(FailureClass.DataCorruption, problem) : null;
+    /// <summary>
+    /// data-corruption when the runtime finds the data directory gone (missing, or removed under the server) or
+    /// the engine finds files missing that its server cannot do without (a data directory being removed); null
+    /// otherwise. Cheap enough for every check.
+    /// </summary>
+    public Diagnosis? DataDirectory(IDataServiceEngine engine, EngineContext context) =>
+        _runtime.DataDirectoryProblem(context.Paths) is { } problem
+            ? new Diagnosis(FailureClass.DataCorruption, problem)
+            : engine.Diagnose(context, []) is { Class: FailureClass.DataCorruption } damaged ? damaged : null;
 
     public (Diagnosis Diagnosis, Dictionary<string, object?> Evidence) ClassifyExit(IDataServiceEngine engine, EngineContext context, ProcessStatus status)
     {
@@ -37,7 +43,7 @@ internal sealed class FailureClassifier
         evidence["signal_name"] = exited?.Signal is { } s ? SignalName(s) : null;
         evidence["disk_free_bytes"] = freeBytes;
 
-        var diagnosis = DataDirectory(context)
+        var diagnosis = DataDirectory(engine, context)
             ?? engine.Diagnose(context, log)
             ?? (freeBytes is < DiskFullBytes ? new Diagnosis(FailureClass.DiskFull, $"only {freeBytes} bytes free on the file system of {context.Paths.Root}") : null)
             ?? (exited?.Signal == 9 && oomKilled ? new Diagnosis(FailureClass.OomKilled, "killed by SIGKILL while the kernel's count of OOM kills rose") : null)

@@ -39,9 +39,10 @@ internal sealed class Fence(IInstanceRuntime runtime, TimeProvider time, ILogger
         }
 
         // Classified from the data directory before acting: a clean shutdown would save into a directory that is
-        // gone, so the data is first saved somewhere it survives.
-        if (runtime.DataDirectoryProblem(paths) is { } problem)
+        // gone or damaged, so the data the server holds is first saved somewhere it survives.
+        if (incident.Class == FailureClass.DataCorruption)
         {
+            var problem = incident.Evidence.TryGetValue("class_evidence", out var e) && e is string text ? text : "the data directory is damaged";
             incident = await RescueAsync(engine, context, incident, problem, cancellationToken);
         }
 

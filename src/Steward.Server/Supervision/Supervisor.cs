@@ -212,7 +212,7 @@ internal sealed class Supervisor(
 
         // A server whose data directory is gone answers for a while and loses everything at its next save or
         // restart: found at the next check, before the server fails, while its data can still be rescued.
-        if (classifier.DataDirectory(context) is { } lost)
+        if (classifier.DataDirectory(engine, context) is { } lost)
         {
             var evidence = classifier.Evidence(context);
             evidence["pid"] = running.Pid;
@@ -260,7 +260,9 @@ internal sealed class Supervisor(
             evidence["process_state"] = running.State;
             evidence["last_check_error"] = problem;
             evidence["consecutive_failed_checks"] = watch.ConsecutiveFailures;
-            var diagnosis = new Diagnosis(FailureClass.UnhealthyButRunning, $"pid {running.Pid} exists (state {running.State}) but failed {watch.ConsecutiveFailures} checks in a row: {problem}");
+            // The data directory may have gone while the checks failed (removing a large one takes a while).
+            var diagnosis = classifier.DataDirectory(engine, context)
+                ?? new Diagnosis(FailureClass.UnhealthyButRunning, $"pid {running.Pid} exists (state {running.State}) but failed {watch.ConsecutiveFailures} checks in a row: {problem}");
             await HandleFailureAsync(instance, engine, context, watch, diagnosis, evidence, "health checks failed while the process runs", cancellationToken);
         }
     }

@@ -129,7 +129,7 @@ public sealed partial class SupervisionTests
         var incident = await WaitForIncidentAsync(id, i => i.GetProperty("state").GetString() == "quarantined");
         incident.GetProperty("class").GetString().ShouldBe("data-corruption");
         incident.GetProperty("evidence").GetProperty("class_evidence").GetString()!.ShouldContain("data directory");
-        Kinds(incident).ShouldBe(["detected", "classified", "not-rescued", "stopped", "quarantined"]);
+        Kinds(incident).ShouldBe(["detected", "classified", "not-rescued", "stopped", "quarantined"], incident.GetRawText());
         Detail(incident, "not-rescued").ShouldContain("postgresql cannot save a running server's data outside its data directory");
         Processes.Under(directory).ShouldBeEmpty();
         await DeleteAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
