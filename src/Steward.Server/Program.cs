@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Steward.Engines;
 using Steward.Runtime;
 using Steward.Runtime.Local;
+using Steward.Security;
 using Steward.Server.Api;
 using Steward.Server.Backups;
 using Steward.Server.Broker;
@@ -37,7 +38,8 @@ builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<StewardOption
 var services = builder.Services;
 services.AddSingleton(sp => BrokerCredentials.Load(sp.GetRequiredService<StewardOptions>()));
 services.AddSingleton(TimeProvider.System);
-services.AddSingleton<IStateStore>(sp => new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile));
+services.AddSingleton(sp => CredentialKey.LoadOrCreate(Path.Combine(sp.GetRequiredService<StewardOptions>().DataDir, CredentialKey.FileName)));
+services.AddSingleton<IStateStore>(sp => new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<CredentialKey>()));
 services.AddSingleton<IInstanceRuntime>(sp => new LocalProcessRuntime(
     new LocalRuntimeOptions { InstancesRoot = sp.GetRequiredService<StewardOptions>().InstancesDir, ServiceUser = sp.GetRequiredService<StewardOptions>().ServiceUser },
     sp.GetRequiredService<ILogger<LocalProcessRuntime>>()));

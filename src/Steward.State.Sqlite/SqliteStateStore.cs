@@ -14,21 +14,24 @@ namespace Steward.State.Sqlite;
 /// Steward's state in one SQLite file (WAL, synchronous=FULL: a write is on disk when the call returns).
 /// The file holds credentials, so it is created readable by its owner only.
 /// </summary>
-public sealed class SqliteStateStore : IStateStore
+public sealed partial class SqliteStateStore : IStateStore
 {
     private const string InstanceColumns = "id, internal_id, service_id, plan_id, parameters, context, organization_guid, space_guid, maintenance_version, port, admin_user, admin_password, state, created_at, updated_at";
-    private const string BindingColumns = "id, instance_id, service_id, plan_id, parameters, app_guid, username, password, state, created_at, api_token";
+    private const string BindingColumns = "id, instance_id, service_id, plan_id, parameters, app_guid, username, password, state, created_at, api_token_hash";
     private const string BackupColumns = "id, instance_id, service, kind, state, storage, key, failed_stage, failure_kind, message, plaintext_bytes, stored_bytes, plaintext_sha256, stored_sha256, manifest, originating_identity, started_at, completed_at";
     private const string IncidentColumns = "id, instance_id, class, state, summary, evidence, timeline, restarts, preserved_path, opened_at, updated_at";
     private const string OperationColumns = "id, instance_id, binding_id, kind, state, description, step, payload, originating_identity, request_identity, instance_usable, created_at, updated_at";
 
     private readonly string _path;
     private readonly string _connectionString;
+    private readonly CredentialKey _key;
 
     static SqliteStateStore() => SQLitePCL.Batteries_V2.Init();
 
-    public SqliteStateStore(string path)
+    /// <summary>A store in <paramref name="path"/>; credentials in it are sealed with <paramref name="key"/>, which is kept apart.</summary>
+    public SqliteStateStore(string path, CredentialKey key)
     {
+        _key = key;
         _path = Path.GetFullPath(path);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = _path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
     }
@@ -49,6 +52,8 @@ public sealed class SqliteStateStore : IStateStore
                 await ExecAsync(conn, $"ALTER TABLE {table} ADD COLUMN {column} {definition}", cancellationToken);
             }
         }
+
+        await SealLegacyCredentialsAsync(conn, cancellationToken);
     }
 
     public async Task<ServiceBinding?> FindBindingByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
@@ -110,7 +115,7 @@ public sealed class SqliteStateStore : IStateStore
         cancellationToken,
         ("$id", i.Id), ("$internal", i.InternalId), ("$service", i.ServiceId), ("$plan", i.PlanId), ("$params", i.ParametersJson),
         ("$context", i.ContextJson), ("$org", i.OrganizationGuid), ("$space", i.SpaceGuid), ("$mv", i.MaintenanceVersion), ("$port", i.Port),
-        ("$au", i.AdminUser), ("$ap", i.AdminPassword), ("$state", i.State.ToString()), ("$created", Time(i.CreatedAt)), ("$updated", Time(i.UpdatedAt)));
+        ("$au", i.AdminUser), ("$ap", _key.Seal(i.AdminPassword, AdminPasswordContext(i.Id))), ("$state", i.State.ToString()), ("$created", Time(i.CreatedAt)), ("$updated", Time(i.UpdatedAt)));
 
     public async Task PurgeInstanceAsync(string id, CancellationToken cancellationToken)
     {
@@ -146,14 +151,14 @@ public sealed class SqliteStateStore : IStateStore
 
     public Task SaveBindingAsync(ServiceBinding b, CancellationToken cancellationToken) => WriteAsync(
         $"""
-        INSERT INTO bindings ({BindingColumns}, api_token_hash) VALUES ($id, $instance, $service, $plan, $params, $app, $user, $password, $state, $created, $token, $tokenHash)
+        INSERT INTO bindings ({BindingColumns}) VALUES ($id, $instance, $service, $plan, $params, $app, $user, $password, $state, $created, $tokenHash)
         ON CONFLICT(id) DO UPDATE SET instance_id=$instance, service_id=$service, plan_id=$plan, parameters=$params, app_guid=$app,
-          username=$user, password=$password, state=$state, created_at=$created, api_token=$token, api_token_hash=$tokenHash
+          username=$user, password=$password, state=$state, created_at=$created, api_token=NULL, api_token_hash=$tokenHash
         """,
         cancellationToken,
         ("$id", b.Id), ("$instance", b.InstanceId), ("$service", b.ServiceId), ("$plan", b.PlanId), ("$params", b.ParametersJson), ("$app", b.AppGuid),
-        ("$user", b.Username), ("$password", b.Password), ("$state", b.State.ToString()), ("$created", Time(b.CreatedAt)),
-        ("$token", b.ApiToken), ("$tokenHash", b.ApiToken is null ? null : Secrets.TokenHash(b.ApiToken)));
+        ("$user", b.Username), ("$password", _key.Seal(b.Password, BindingPasswordContext(b.Id))), ("$state", b.State.ToString()), ("$created", Time(b.CreatedAt)),
+        ("$tokenHash", b.ApiToken is null ? null : Secrets.TokenHash(b.ApiToken)));
 
     public Task DeleteBindingAsync(string instanceId, string bindingId, CancellationToken cancellationToken) =>
         WriteAsync("DELETE FROM bindings WHERE id = $id AND instance_id = $instance", cancellationToken, ("$id", bindingId), ("$instance", instanceId));
@@ -180,7 +185,7 @@ public sealed class SqliteStateStore : IStateStore
     public Task<IReadOnlyList<Operation>> ListInProgressOperationsAsync(CancellationToken cancellationToken) =>
         QueryAsync($"SELECT {OperationColumns} FROM operations WHERE state = 'InProgress' ORDER BY rowid", ReadOperation, cancellationToken);
 
-    private static ServiceInstance ReadInstance(SqliteDataReader r) => new()
+    private ServiceInstance ReadInstance(SqliteDataReader r) => new()
     {
         Id = r.GetString(0),
         InternalId = r.GetString(1),
@@ -193,13 +198,13 @@ public sealed class SqliteStateStore : IStateStore
         MaintenanceVersion = Text(r, 8),
         Port = r.IsDBNull(9) ? null : r.GetInt32(9),
         AdminUser = r.GetString(10),
-        AdminPassword = r.GetString(11),
+        AdminPassword = _key.Open(r.GetString(11), AdminPasswordContext(r.GetString(0))),
         State = Enum.Parse<InstanceState>(r.GetString(12)),
         CreatedAt = ParseTime(r.GetString(13)),
         UpdatedAt = ParseTime(r.GetString(14)),
     };
 
-    private static ServiceBinding ReadBinding(SqliteDataReader r) => new()
+    private ServiceBinding ReadBinding(SqliteDataReader r) => new()
     {
         Id = r.GetString(0),
         InstanceId = r.GetString(1),
@@ -208,10 +213,10 @@ public sealed class SqliteStateStore : IStateStore
         ParametersJson = r.GetString(4),
         AppGuid = Text(r, 5),
         Username = r.GetString(6),
-        Password = r.GetString(7),
+        Password = _key.Open(r.GetString(7), BindingPasswordContext(r.GetString(0))),
         State = Enum.Parse<BindingState>(r.GetString(8)),
         CreatedAt = ParseTime(r.GetString(9)),
-        ApiToken = Text(r, 10),
+        ApiToken = ApiToken(r.GetString(1), r.GetString(0), r.GetString(6), Text(r, 10)),
     };
 
     private static BackupRecord ReadBackup(SqliteDataReader r) => new()
@@ -296,7 +301,7 @@ public sealed class SqliteStateStore : IStateStore
     {
         var conn = new SqliteConnection(_connectionString);
         await conn.OpenAsync(cancellationToken);
-        await ExecAsync(conn, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;", cancellationToken);
+        await ExecAsync(conn, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;", cancellationToken);
         return conn;
     }
 

@@ -14,7 +14,7 @@ namespace Steward.Server.Broker;
 /// The OSB binding rules. Bindings are synchronous (201 with credentials), yet each is a recorded
 /// operation, so a broker killed mid-bind finishes or undoes it at its next start.
 /// </summary>
-internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, StewardOptions options, TimeProvider time)
+internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, StewardOptions options, TimeProvider time, CredentialKey keys)
 {
     public async Task<IResult> CreateAsync(string instanceId, string bindingId, RequestBody body, RequestIdentity identity, CancellationToken cancellationToken)
     {
@@ -63,6 +63,7 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
                 throw StewardException.Concurrency($"instance {instanceId} is {(latest is { State: OperationState.InProgress } ? "busy: " + latest.Description : instance.State.ToString().ToLowerInvariant())}");
             }
 
+            var username = OperationIds.NewBindingUser();
             binding = new ServiceBinding
             {
                 Id = bindingId,
@@ -71,9 +72,11 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
                 PlanId = planId,
                 ParametersJson = normalized,
                 AppGuid = appGuid,
-                Username = OperationIds.NewBindingUser(),
+                Username = username,
                 Password = Secrets.Password(),
-                ApiToken = "stw_" + Secrets.Password(40),
+
+                // Derived from the credentials key: the state database keeps only its hash.
+                ApiToken = keys.ApiToken(instanceId, bindingId, username),
                 State = BindingState.Creating,
                 CreatedAt = time.GetUtcNow(),
             };
