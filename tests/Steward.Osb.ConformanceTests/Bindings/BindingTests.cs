@@ -161,7 +161,7 @@ public sealed class BindingTests(LifecycleFixture broker)
         (await Osb.SendAsync(HttpMethod.Get, $"/v2/service_instances/{shared.Id}/service_bindings/{bindingId}/last_operation")).ShouldBeEmptyObject(HttpStatusCode.Gone);
         (await Osb.UnbindAsync(shared.Id, bindingId, shared.ServiceId, shared.PlanId)).ShouldBeEmptyObject(HttpStatusCode.Gone);
         (await Osb.GetBindingAsync(shared.Id, bindingId)).ShouldBeOsbError(HttpStatusCode.NotFound);
-        (await Should.ThrowAsync<Steward.Engines.Redis.Resp.RespException>(() => OsbClientExtensions.RedisAsync(credentials, "PING"))).Message.ShouldContain("WRONGPASS");
+        (await OsbClientExtensions.RedisAsync(credentials, "PING")).ShouldContain("WRONGPASS");
     }
 
     [Fact]

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Steward.Engines.Redis.Resp;
 using Steward.Server.Tests.Infrastructure;
 
 namespace Steward.Osb.ConformanceTests.Infrastructure;
@@ -46,16 +45,7 @@ public static class OsbClientExtensions
     public static string OriginatingIdentity(string platform, string json) =>
         $"{platform} {Convert.ToBase64String(Encoding.UTF8.GetBytes(json))}";
 
-    /// <summary>Runs one Redis command with a binding's credentials and returns the reply as text.</summary>
-    public static async Task<string?> RedisAsync(JsonElement credentials, params string[] command)
-    {
-        await using var conn = await RespConnection.ConnectAsync(
-            credentials.GetProperty("host").GetString()!,
-            credentials.GetProperty("port").GetInt32(),
-            credentials.GetProperty("username").GetString(),
-            credentials.GetProperty("password").GetString(),
-            CancellationToken.None);
-        var reply = await conn.SendAsync(command, CancellationToken.None);
-        return reply is RespValue.Error e ? "ERR " + e.Message : reply.AsText();
-    }
+    /// <summary>Runs one Redis command with a binding's credentials through the stock redis-cli and returns what the
+    /// server answered (a refusal reads <c>NOPERM …</c> or <c>AUTH failed: WRONGPASS …</c>).</summary>
+    public static Task<string> RedisAsync(JsonElement credentials, params string[] command) => RedisCli.RunAsync(credentials, command);
 }

@@ -1,58 +1,50 @@
-using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using NSec.Cryptography;
 using Steward.Backup.Pipeline;
+using NSecPublicKey = NSec.Cryptography.PublicKey;
 
 namespace Steward.Backup.Filters.Age;
 
-/// <summary>X25519 (RFC 7748) through the system libsodium (Debian package libsodium23); .NET has no X25519.</summary>
-internal static partial class X25519
+/// <summary>X25519 (RFC 7748) through NSec (libsodium, shipped in its package); .NET has no X25519 of its own.</summary>
+internal static class X25519
 {
     public const int KeySize = 32;
-    private const string Library = "libsodium.so.23";
-    private static readonly Lazy<int> Initialized = new(SodiumInit);
+    private static readonly KeyAgreementAlgorithm Algorithm = KeyAgreementAlgorithm.X25519;
 
     /// <summary>Computes <paramref name="scalar"/> · <paramref name="point"/>; throws for a low-order point (an
     /// all-zero shared secret), as age requires.</summary>
     public static byte[] SharedSecret(ReadOnlySpan<byte> scalar, ReadOnlySpan<byte> point)
     {
-        EnsureInitialized();
-        var result = new byte[KeySize];
-        if (ScalarMult(result, scalar, point) != 0)
+        using var key = Import(scalar);
+        if (!NSecPublicKey.TryImport(Algorithm, point, KeyBlobFormat.RawPublicKey, out var publicKey) || publicKey is null)
         {
-            throw new BackupException("age_invalid_recipient", "age: X25519 produced an all-zero shared secret (invalid share).");
+            throw new BackupException("age_invalid_recipient", "age: the X25519 share is not a valid public key.");
         }
 
-        return result;
+        NSec.Cryptography.SharedSecret? agreed;
+        try
+        {
+            agreed = Algorithm.Agree(key, publicKey, new SharedSecretCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
+        }
+        catch (CryptographicException)
+        {
+            agreed = null;
+        }
+
+        using (agreed)
+        {
+            return agreed?.Export(SharedSecretBlobFormat.RawSharedSecret)
+                ?? throw new BackupException("age_invalid_recipient", "age: X25519 produced an all-zero shared secret (invalid share).");
+        }
     }
 
     /// <summary>The public key of <paramref name="scalar"/>.</summary>
     public static byte[] PublicKey(ReadOnlySpan<byte> scalar)
     {
-        EnsureInitialized();
-        var result = new byte[KeySize];
-        if (ScalarMultBase(result, scalar) != 0)
-        {
-            throw new BackupException("age_failed", "age: X25519 base point multiplication failed.");
-        }
-
-        return result;
+        using var key = Import(scalar);
+        return key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
     }
 
-    private static void EnsureInitialized()
-    {
-        if (Initialized.Value < 0)
-        {
-            throw new BackupException("age_failed", "age: libsodium could not be initialised.");
-        }
-    }
-
-    private static int SodiumInit() => Init();
-
-    [LibraryImport(Library, EntryPoint = "sodium_init")]
-    private static partial int Init();
-
-    [LibraryImport(Library, EntryPoint = "crypto_scalarmult_curve25519")]
-    private static partial int ScalarMult(Span<byte> result, ReadOnlySpan<byte> scalar, ReadOnlySpan<byte> point);
-
-    [LibraryImport(Library, EntryPoint = "crypto_scalarmult_curve25519_base")]
-    private static partial int ScalarMultBase(Span<byte> result, ReadOnlySpan<byte> scalar);
+    private static Key Import(ReadOnlySpan<byte> scalar) =>
+        Key.Import(Algorithm, scalar, KeyBlobFormat.RawPrivateKey, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
 }
