@@ -26,7 +26,7 @@ public sealed class LogTests
             credentials.GetProperty("uri").GetString()!,
             credentials.GetProperty("steward_api").GetProperty("token").GetString()!,
         };
-        var store = new SqliteStateStore(Path.Combine(server.DataDir, "steward.db"));
+        var store = new SqliteStateStore(Path.Combine(server.DataDir, "steward.db"), Steward.Security.CredentialKey.LoadOrCreate(Path.Combine(server.DataDir, Steward.Security.CredentialKey.FileName)));
         secrets.Add((await store.GetInstanceAsync(id, default))!.AdminPassword);
         secrets.Add(File.ReadAllLines(BackupApi.IdentityFile(server)).Single(l => l.StartsWith("AGE-SECRET-KEY-", StringComparison.Ordinal)));
 
