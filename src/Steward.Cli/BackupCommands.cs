@@ -44,13 +44,14 @@ internal static class BackupCommands
             return ExitCodes.Success;
         }
 
-        var table = new Table().AddColumns("id", "kind", "state", "started", "duration", "size", "stored", "failed stage");
+        var table = new Table().AddColumns("id", "kind", "state", "pinned", "started", "duration", "size", "stored", "failed stage");
         foreach (var b in backups.EnumerateArray())
         {
             table.AddRow(
                 Markup.Escape(b.GetProperty("id").GetString()!),
                 Markup.Escape(b.GetProperty("kind").GetString()!),
                 Markup.Escape(b.GetProperty("state").GetString()!),
+                b.TryGetProperty("pinned", out var pin) && pin.ValueKind == JsonValueKind.True ? "yes" : "-",
                 Markup.Escape(b.GetProperty("started_at").GetString()!),
                 b.TryGetProperty("duration_seconds", out var d) && d.ValueKind == JsonValueKind.Number ? $"{d.GetDouble():0.0} s" : "-",
                 Bytes(b.GetProperty("plaintext_bytes").GetInt64()),

@@ -97,7 +97,25 @@ Sub(backup, "delete", "Delete a backup (or cancel one that is running)", (r, c, 
 Sub(backup, "restore", "Restore an instance from one of its backups", (r, c, ct) =>
     BackupCommands.RestoreAsync(c, r.GetValue(instanceId)!, r.GetValue(backupId)!, !r.GetValue(noWait), ct), instanceId, backupId, noWait);
 
+var schedule = new Command("schedule", "Scheduled backups and their retention: set, show, delete");
+backup.Subcommands.Add(schedule);
+var cron = new Option<string?>("--cron") { Description = "Cron expression: 5 fields, or 6 with seconds first (e.g. '0 3 * * *', '*/30 * * * * *')" };
+var timeZone = new Option<string?>("--time-zone") { Description = "IANA time zone the cron expression is read in (default UTC)" };
+var every = new Option<string?>("--every") { Description = "A plain interval instead of cron: 90s, 15m, 6h, 1d" };
+var keepLast = new Option<int?>("--keep-last") { Description = "Keep the newest N backups" };
+var keepDaily = new Option<int?>("--keep-daily") { Description = "Keep the newest backup of each of the last N days" };
+var keepWeekly = new Option<int?>("--keep-weekly") { Description = "Keep the newest backup of each of the last N weeks" };
+var keepMonthly = new Option<int?>("--keep-monthly") { Description = "Keep the newest backup of each of the last N months" };
+Sub(schedule, "set", "Set an instance's backup schedule and retention", (r, c, ct) => ScheduleCommands.SetAsync(c, r.GetValue(instanceId)!,
+    new ScheduleCommands.Spec(r.GetValue(cron), r.GetValue(timeZone), r.GetValue(every), r.GetValue(kindOption), r.GetValue(keepLast), r.GetValue(keepDaily), r.GetValue(keepWeekly), r.GetValue(keepMonthly)),
+    r.GetValue(json), ct), instanceId, cron, timeZone, every, kindOption, keepLast, keepDaily, keepWeekly, keepMonthly, json);
+Sub(schedule, "show", "Show an instance's schedule: next run, last run and result, last success, overdue", (r, c, ct) => ScheduleCommands.ShowAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
+Sub(schedule, "delete", "Delete an instance's own schedule (its plan's default, if any, applies again)", (r, c, ct) => ScheduleCommands.DeleteAsync(c, r.GetValue(instanceId)!, ct), instanceId);
+Sub(backup, "pin", "Pin a backup: retention never deletes it", (r, c, ct) => ScheduleCommands.PinAsync(c, r.GetValue(backupId)!, true, ct), backupId);
+Sub(backup, "unpin", "Unpin a backup: retention applies to it again", (r, c, ct) => ScheduleCommands.PinAsync(c, r.GetValue(backupId)!, false, ct), backupId);
+
 IdValidation.Require(instanceId, id, bindingId, bindingArg, instanceFilter, incidentId, backupId);
+
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

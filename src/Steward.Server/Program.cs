@@ -6,6 +6,7 @@ using Steward.Runtime.Local;
 using Steward.Security;
 using Steward.Server.Api;
 using Steward.Server.Backups;
+using Steward.Server.Backups.Schedules;
 using Steward.Server.Broker;
 using Steward.Server.Configuration;
 using Steward.Server.Events;
@@ -39,7 +40,8 @@ var services = builder.Services;
 services.AddSingleton(sp => BrokerCredentials.Load(sp.GetRequiredService<StewardOptions>()));
 services.AddSingleton(TimeProvider.System);
 services.AddSingleton(sp => CredentialKey.LoadOrCreate(Path.Combine(sp.GetRequiredService<StewardOptions>().DataDir, CredentialKey.FileName)));
-services.AddSingleton<IStateStore>(sp => new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<CredentialKey>()));
+services.AddSingleton(sp => new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<CredentialKey>()));
+services.AddSingleton<IStateStore>(sp => sp.GetRequiredService<SqliteStateStore>());
 services.AddSingleton<IInstanceRuntime>(sp => new LocalProcessRuntime(
     new LocalRuntimeOptions { InstancesRoot = sp.GetRequiredService<StewardOptions>().InstancesDir, ServiceUser = sp.GetRequiredService<StewardOptions>().ServiceUser },
     sp.GetRequiredService<ILogger<LocalProcessRuntime>>()));
@@ -58,6 +60,7 @@ services.AddSingleton(sp => BackupStorageFactory.Create(sp.GetRequiredService<Ba
 services.AddSingleton<ProgressBoard>();
 services.AddSingleton<BackupService>();
 services.AddHostedService(sp => sp.GetRequiredService<BackupService>());
+services.AddBackupSchedules(BackupScheduleOptions.FromEnvironment());
 services.AddSingleton<HealthRegistry>();
 services.AddSingleton<FailureClassifier>();
 services.AddSingleton<Fence>();

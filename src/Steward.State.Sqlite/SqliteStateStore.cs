@@ -54,6 +54,7 @@ public sealed partial class SqliteStateStore : IStateStore
         }
 
         await SealLegacyCredentialsAsync(conn, cancellationToken);
+        await ExecAsync(conn, ScheduleSchema, cancellationToken);
     }
 
     public async Task<ServiceBinding?> FindBindingByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>

@@ -9,4 +9,7 @@ public enum BackupState
     Succeeded,
 
     Failed,
+
+    /// <summary>Being removed (by retention or on request): never restorable again; the deletion resumes after a broker restart.</summary>
+    Deleting,
 }

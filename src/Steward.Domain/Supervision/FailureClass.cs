@@ -33,6 +33,9 @@ public enum FailureClass
     /// <summary>The process exists but does not answer the protocol-level health check.</summary>
     UnhealthyButRunning,
 
+    /// <summary>A scheduled backup failed (the incident names the failing stage); the instance itself keeps serving.</summary>
+    BackupFailed,
+
     /// <summary>None of the above could be established.</summary>
     Unknown,
 }

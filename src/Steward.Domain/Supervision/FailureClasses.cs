@@ -15,6 +15,7 @@ public static class FailureClasses
         FailureClass.StartupTimeout => "startup-timeout",
         FailureClass.ProcessStopped => "process-stopped",
         FailureClass.UnhealthyButRunning => "unhealthy-but-running",
+        FailureClass.BackupFailed => "backup-failed",
         _ => "unknown",
     };
 

@@ -29,16 +29,18 @@ internal static class BackupApi
             var backup = await backups.StartAsync(instance, kind, RequestIdentity.From(http.Request), ct);
             return OsbJson.Result(Describe(backup, null), StatusCodes.Status202Accepted);
         });
-        api.MapGet("/instances/{instanceId}/backups", async (string instanceId, [FromServices] IStateStore store, [FromServices] ProgressBoard progress, CancellationToken ct) =>
+        api.MapGet("/instances/{instanceId}/backups", async (string instanceId, [FromServices] IStateStore store, [FromServices] IScheduleStore schedules, [FromServices] ProgressBoard progress, CancellationToken ct) =>
         {
             await InstanceAsync(store, instanceId, ct);
             var list = await store.ListBackupsAsync(instanceId, ct);
-            return OsbJson.Result(new { backups = list.Select(b => Describe(b, progress.Get(b.Id))) });
+            var pinned = await schedules.PinnedBackupsAsync(instanceId, ct);
+            return OsbJson.Result(new { backups = list.Select(b => Describe(b, progress.Get(b.Id), pinned: pinned.Contains(b.Id))) });
         });
-        api.MapGet("/backups/{backupId}", async (string backupId, [FromServices] IStateStore store, [FromServices] ProgressBoard progress, CancellationToken ct) =>
+        api.MapGet("/backups/{backupId}", async (string backupId, [FromServices] IStateStore store, [FromServices] IScheduleStore schedules, [FromServices] ProgressBoard progress, CancellationToken ct) =>
         {
             var backup = await BackupAsync(store, backupId, ct);
-            return OsbJson.Result(Describe(backup, progress.Get(backup.Id), withManifest: true));
+            var pinned = (await schedules.PinnedBackupsAsync(backup.InstanceId, ct)).Contains(backup.Id);
+            return OsbJson.Result(Describe(backup, progress.Get(backup.Id), withManifest: true, pinned: pinned));
         });
         api.MapDelete("/backups/{backupId}", async (string backupId, [FromServices] IStateStore store, [FromServices] BackupService backups, CancellationToken ct) =>
         {
@@ -110,7 +112,7 @@ internal static class BackupApi
         elapsed_seconds = Math.Round((p.At - p.StartedAt).TotalSeconds, 1),
     };
 
-    private static object Describe(BackupRecord b, BackupProgress? progress, bool withManifest = false)
+    private static object Describe(BackupRecord b, BackupProgress? progress, bool withManifest = false, bool pinned = false)
     {
         var seconds = b.CompletedAt is { } done ? (done - b.StartedAt).TotalSeconds : (double?)null;
         return new
@@ -119,7 +121,8 @@ internal static class BackupApi
             instance_id = b.InstanceId,
             service = b.Service,
             kind = b.Kind,
-            state = b.State switch { BackupState.InProgress => "in progress", BackupState.Succeeded => "succeeded", _ => "failed" },
+            state = b.State switch { BackupState.InProgress => "in progress", BackupState.Succeeded => "succeeded", BackupState.Deleting => "deleting", _ => "failed" },
+            pinned,
             storage = b.Storage,
             key = b.Key,
             started_at = b.StartedAt,

@@ -3,6 +3,7 @@ using Steward.Errors;
 using Steward.Instances;
 using Steward.Operations;
 using Steward.Runtime;
+using Steward.Server.Backups.Schedules;
 using Steward.Server.Http;
 using Steward.Server.Operations;
 using Steward.Server.Supervision;
@@ -20,25 +21,25 @@ internal static class InstanceApi
 {
     public static IEndpointRouteBuilder MapInstanceApi(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/instances", async (Caller caller, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] HealthRegistry health, CancellationToken ct) =>
+        api.MapGet("/instances", async (Caller caller, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] HealthRegistry health, [FromServices] ScheduleView backups, CancellationToken ct) =>
         {
             var list = new List<object>();
             foreach (var instance in await store.ListInstancesAsync(ct))
             {
                 if (caller.Sees(instance.Id))
                 {
-                    list.Add(await DescribeAsync(instance, store, engines, health, ct));
+                    list.Add(await DescribeAsync(instance, store, engines, health, backups, ct));
                 }
             }
 
             return OsbJson.Result(new { instances = list });
         }).FiltersByCaller();
-        api.MapGet("/instances/{instanceId}", async (string instanceId, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] HealthRegistry health, CancellationToken ct) =>
+        api.MapGet("/instances/{instanceId}", async (string instanceId, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] HealthRegistry health, [FromServices] ScheduleView backups, CancellationToken ct) =>
         {
             var instance = await store.GetInstanceAsync(instanceId, ct);
             return instance is null || instance.State == InstanceState.Deleted
                 ? throw StewardException.NotFound($"instance {instanceId} does not exist")
-                : OsbJson.Result(await DescribeAsync(instance, store, engines, health, ct));
+                : OsbJson.Result(await DescribeAsync(instance, store, engines, health, backups, ct));
         });
         api.MapGet("/health", async (Caller caller, [FromServices] IStateStore store, [FromServices] HealthRegistry health, CancellationToken ct) =>
         {
@@ -77,7 +78,7 @@ internal static class InstanceApi
         return api;
     }
 
-    private static async Task<object> DescribeAsync(ServiceInstance instance, IStateStore store, EngineRegistry engines, HealthRegistry health, CancellationToken ct)
+    private static async Task<object> DescribeAsync(ServiceInstance instance, IStateStore store, EngineRegistry engines, HealthRegistry health, ScheduleView backups, CancellationToken ct)
     {
         var offering = engines.Offering(instance.ServiceId);
         var plan = offering.FindPlan(instance.PlanId);
@@ -108,6 +109,7 @@ internal static class InstanceApi
                 detail = ServerLog.Describe(status),
             },
             health = Health(instance, health),
+            backup = await backups.InstanceAsync(instance.Id, ct),
             bindings = bindings.Select(b => new { id = b.Id, username = b.Username, state = b.State.ToString().ToLowerInvariant(), created_at = b.CreatedAt }),
             last_operation = last is null ? null : new
             {

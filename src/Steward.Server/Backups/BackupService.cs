@@ -30,9 +30,12 @@ internal sealed class BackupService(
     ProgressBoard progress,
     ILoggerFactory loggers,
     TimeProvider time,
-    ILogger<BackupService> logger) : IHostedService
+    ILogger<BackupService> logger,
+    Retention.BackupDeleter deleter,
+    IEnumerable<IBackupObserver> observers) : IHostedService
 {
     private readonly IReadOnlyList<IBackupMethod> _methods = methods.ToList();
+    private readonly IReadOnlyList<IBackupObserver> _observers = observers.ToList();
     private readonly ConcurrentDictionary<string, Running> _running = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -47,6 +50,9 @@ internal sealed class BackupService(
         return (kind is null ? available.FirstOrDefault(m => m.IsDefault) : available.FirstOrDefault(m => m.Kind == kind))
             ?? throw StewardException.BadRequest($"service '{service}' has no backup kind '{kind}'; it has: {string.Join(", ", available.Select(m => m.Kind))}");
     }
+
+    /// <summary>Backups running now, requested or scheduled.</summary>
+    public int RunningCount => _running.Count;
 
     public bool IsRunning(string instanceId) => _running.Values.Any(r => r.InstanceId == instanceId);
 
@@ -121,13 +127,8 @@ internal sealed class BackupService(
         }
     }
 
-    /// <summary>Removes a finished backup's data and manifest from storage, then its record.</summary>
-    public async Task DeleteAsync(BackupRecord backup, CancellationToken cancellationToken)
-    {
-        await storage.DeleteAsync(ManifestStore.ManifestKey(backup.Key), cancellationToken);
-        await storage.DeleteAsync(backup.Key, cancellationToken);
-        await store.DeleteBackupAsync(backup.Id, cancellationToken);
-    }
+    /// <summary>Marks a finished backup deleting, removes its manifest and data from storage, then its record.</summary>
+    public Task DeleteAsync(BackupRecord backup, CancellationToken cancellationToken) => deleter.DeleteAsync(backup, cancellationToken);
 
     /// <summary>Streams a succeeded backup, verified against its manifest and against Steward's own record of its digests, into a sink.</summary>
     public async Task<PipelineResult> RestoreAsync(BackupRecord backup, IRestoreSink sink, IProgress<PipelineProgress>? report, CancellationToken cancellationToken)
@@ -189,6 +190,8 @@ internal sealed class BackupService(
                 }, cancellationToken);
             }
         }
+
+        await deleter.ResumeAsync(cancellationToken);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -251,6 +254,10 @@ internal sealed class BackupService(
 
         await store.SaveBackupAsync(record, CancellationToken.None);
         Log.BackupFinished(logger, record.Id, record.InstanceId, record.State.ToString(), record.FailedStage, record.Message);
+        foreach (var observer in _observers)
+        {
+            await observer.BackupFinishedAsync(record, CancellationToken.None);
+        }
     }
 
     private sealed class Running(string instanceId, CancellationTokenSource cancellation)

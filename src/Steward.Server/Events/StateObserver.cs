@@ -132,7 +132,8 @@ internal sealed class StateObserver
     private void BackupSaved(BackupRecord backup)
     {
         var previous = _state.Apply(backup);
-        if (backup.State != BackupState.InProgress && previous?.State != backup.State)
+        // A backup marked deleting (retention, delete) did not just finish: it is not a run.
+        if (backup.State is BackupState.Succeeded or BackupState.Failed && previous?.State != backup.State)
         {
             _metrics.BackupFinished(backup);
             _lastProgress.TryRemove(backup.Id, out _);

@@ -173,6 +173,22 @@ internal sealed class RequestBody
         return s.Length == 0 ? throw StewardException.BadRequest($"'{name}' must not be empty") : s;
     }
 
+    /// <summary>The body's field names, to refuse unknown ones.</summary>
+    public IEnumerable<string> FieldNames => _root.EnumerateObject().Select(p => p.Name);
+
+    /// <summary>An optional whole number of at least <paramref name="min"/>.</summary>
+    public int? OptionalInt(string name, int min)
+    {
+        if (!_root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) && n >= min
+            ? n
+            : throw StewardException.BadRequest($"'{name}' must be a whole number of at least {min}, not {v.GetRawText()}");
+    }
+
     /// <summary>An optional object field as its raw JSON text.</summary>
     public string? OptionalObject(string name)
     {

@@ -1,3 +1,4 @@
+using Steward.Server.Backups.Schedules;
 using Steward.Server.Api;
 using Steward.Server.Events;
 using Steward.Server.Metrics;
@@ -18,6 +19,7 @@ internal static class StewardEndpoints
         api.MapInstanceApi();
         api.MapBackupApi();
         api.MapEventStream();
+        api.MapScheduleApi();
 
         // Prometheus metrics: the broker's credentials, by the fallback policy.
         app.MapStewardMetrics();

@@ -19,6 +19,9 @@ public sealed class S3rverFixture : IAsyncLifetime
 
     public Uri ServiceUrl => new($"http://127.0.0.1:{Port}");
 
+    /// <summary>Where s3rver keeps its objects, as files.</summary>
+    public string DataDirectory => _directory.Path;
+
     public S3StorageOptions Options(int maxErrorRetry = 1) => new()
     {
         ServiceUrl = ServiceUrl,

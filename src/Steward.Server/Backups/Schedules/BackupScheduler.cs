@@ -1,0 +1,307 @@
+using Steward.Backups;
+using Steward.Errors;
+using Steward.Instances;
+using Steward.State;
+
+namespace Steward.Server.Backups.Schedules;
+
+/// <summary>
+/// Runs scheduled backups. Everything it knows is in the state store, so a restarted broker carries on:
+/// a run missed while the broker was down is made up once (never a burst) and the next one is counted from
+/// now. It never starts a second backup of an instance, starts due runs oldest first only while fewer than
+/// <see cref="BackupScheduleOptions.MaxConcurrent"/> backups run, and spreads runs with a per-instance
+/// jitter. A failed run opens (or updates) an incident naming the failing stage and is retried with
+/// doubling delays, never past the next run.
+/// </summary>
+internal sealed class BackupScheduler(
+    IStateStore store,
+    IScheduleStore schedules,
+    IBackupRunner runner,
+    IPlanDefaults plans,
+    BackupScheduleOptions options,
+    TimeProvider time,
+    ILogger<BackupScheduler> logger) : BackgroundService
+{
+    private static readonly TimeSpan BusyDelay = TimeSpan.FromSeconds(15);
+    private readonly BackupIncidents _incidents = new(store);
+    private readonly SemaphoreSlim _tick = new(1, 1);
+
+    /// <summary>One pass: record finished runs, then start what is due within the concurrency bound.</summary>
+    public async Task TickAsync(CancellationToken cancellationToken)
+    {
+        await _tick.WaitAsync(cancellationToken);
+        try
+        {
+            var now = time.GetUtcNow();
+            var instances = (await store.ListInstancesAsync(cancellationToken)).ToDictionary(i => i.Id, StringComparer.Ordinal);
+            var due = new List<BackupSchedule>();
+            foreach (var listed in await ReconcileAsync(instances, now, cancellationToken))
+            {
+                var schedule = listed;
+                if (schedule.RunningBackupId is { } id)
+                {
+                    var backup = await store.GetBackupAsync(id, cancellationToken);
+                    if (backup is { State: BackupState.InProgress })
+                    {
+                        continue;
+                    }
+
+                    schedule = await FinishAsync(schedule, backup, now, cancellationToken);
+                }
+
+                if (NextAttempt(schedule) <= now)
+                {
+                    due.Add(schedule);
+                }
+            }
+
+            var free = options.MaxConcurrent - runner.RunningCount;
+            foreach (var schedule in due.OrderBy(NextAttempt).ThenBy(s => s.InstanceId, StringComparer.Ordinal))
+            {
+                if (free <= 0)
+                {
+                    break;
+                }
+
+                if (await StartAsync(schedule, instances[schedule.InstanceId], now, cancellationToken))
+                {
+                    free--;
+                }
+            }
+        }
+        finally
+        {
+            _tick.Release();
+        }
+    }
+
+    /// <summary>Sets an instance's own schedule (already validated), timed from now.</summary>
+    public async Task<BackupSchedule> SetAsync(BackupSchedule spec, CancellationToken cancellationToken)
+    {
+        await _tick.WaitAsync(cancellationToken);
+        try
+        {
+            var now = time.GetUtcNow();
+            var existing = await schedules.GetScheduleAsync(spec.InstanceId, cancellationToken);
+            var schedule = Timed(spec, now) with
+            {
+                Source = "instance",
+                CreatedAt = existing?.CreatedAt ?? now,
+                RunningBackupId = existing?.RunningBackupId,
+                LastRunAt = existing?.LastRunAt,
+                LastBackupId = existing?.LastBackupId,
+                LastResult = existing?.LastResult,
+                LastMessage = existing?.LastMessage,
+                IncidentId = existing?.IncidentId,
+            };
+            await schedules.SaveScheduleAsync(schedule, cancellationToken);
+            return schedule;
+        }
+        finally
+        {
+            _tick.Release();
+        }
+    }
+
+    /// <summary>Removes an instance's own schedule; its plan's default (if any) takes over at the next tick.</summary>
+    public async Task<bool> DeleteAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        await _tick.WaitAsync(cancellationToken);
+        try
+        {
+            if (await schedules.GetScheduleAsync(instanceId, cancellationToken) is not { Source: "instance" })
+            {
+                return false;
+            }
+
+            await schedules.DeleteScheduleAsync(instanceId, cancellationToken);
+            return true;
+        }
+        finally
+        {
+            _tick.Release();
+        }
+    }
+
+    /// <summary>When the schedule next tries to run: a pending retry, if it comes before the next run.</summary>
+    public static DateTimeOffset NextAttempt(BackupSchedule s) => s.RetryAt is { } retry && retry < s.DueAt ? retry : s.DueAt;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await TickAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                ScheduleLog.TickFailed(logger, ex);
+            }
+
+            try
+            {
+                await Task.Delay(options.Tick, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private BackupSchedule Timed(BackupSchedule spec, DateTimeOffset now)
+    {
+        var timing = ScheduleTiming.Of(spec);
+        var next = timing.Next(now);
+        return spec with
+        {
+            NextRunAt = next,
+            DueAt = ScheduleJitter.Due(spec.InstanceId, timing, next, options.MaxJitter),
+            RetryAt = null,
+            Attempts = 0,
+            UpdatedAt = now,
+        };
+    }
+
+    /// <summary>Gives instances their plan's default, follows changed defaults, and drops schedules of instances that are gone.</summary>
+    private async Task<List<BackupSchedule>> ReconcileAsync(Dictionary<string, ServiceInstance> instances, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var list = new List<BackupSchedule>();
+        var existing = (await schedules.ListSchedulesAsync(cancellationToken)).ToDictionary(s => s.InstanceId, StringComparer.Ordinal);
+        foreach (var schedule in existing.Values.Where(s => !instances.ContainsKey(s.InstanceId)))
+        {
+            await schedules.DeleteScheduleAsync(schedule.InstanceId, cancellationToken);
+        }
+
+        foreach (var instance in instances.Values)
+        {
+            existing.TryGetValue(instance.Id, out var schedule);
+            if (schedule is null or { Source: "plan" })
+            {
+                var planDefault = plans.DefaultFor(instance, now);
+                if (planDefault is null)
+                {
+                    if (schedule is not null)
+                    {
+                        await schedules.DeleteScheduleAsync(instance.Id, cancellationToken);
+                    }
+
+                    continue;
+                }
+
+                if (schedule is null || !schedule.SameSpec(planDefault))
+                {
+                    var timed = Timed(planDefault, now);
+                    schedule = schedule is null ? timed : schedule with
+                    {
+                        Cron = timed.Cron, TimeZone = timed.TimeZone, Every = timed.Every, Kind = timed.Kind, Retention = timed.Retention,
+                        NextRunAt = timed.NextRunAt, DueAt = timed.DueAt, RetryAt = null, Attempts = 0, UpdatedAt = now,
+                    };
+                    await schedules.SaveScheduleAsync(schedule, cancellationToken);
+                }
+            }
+
+            list.Add(schedule);
+        }
+
+        return list;
+    }
+
+    private async Task<BackupSchedule> FinishAsync(BackupSchedule schedule, BackupRecord? backup, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var backupId = schedule.RunningBackupId;
+        schedule = schedule with { RunningBackupId = null, UpdatedAt = now };
+        if (backup is null)
+        {
+            schedule = schedule with { LastResult = "failed", LastMessage = $"backup {backupId} was deleted before it finished" };
+        }
+        else if (backup.State == BackupState.Succeeded)
+        {
+            if (schedule.IncidentId is { } incident)
+            {
+                await _incidents.ResolvedAsync(incident, backup, now, cancellationToken);
+            }
+
+            schedule = schedule with { LastResult = "succeeded", LastMessage = null, Attempts = 0, RetryAt = null, IncidentId = null };
+        }
+        else if (backup.FailureKind == "cancelled")
+        {
+            schedule = schedule with { LastResult = "cancelled", LastMessage = backup.Message, RetryAt = null };
+        }
+        else
+        {
+            var attempt = schedule.Attempts + 1;
+            var retryAt = now + (options.RetryDelay * Math.Pow(2, Math.Min(attempt - 1, 16)));
+            var retry = attempt <= options.Retries && retryAt < schedule.DueAt;
+            var next = retry
+                ? $"retry {attempt} of {options.Retries} at {retryAt:O}"
+                : $"no further retry; the next scheduled run is at {schedule.DueAt:O}";
+            var incidentId = await _incidents.FailedAsync(schedule, backup, attempt, next, now, cancellationToken);
+            ScheduleLog.Failed(logger, backup.Id, schedule.InstanceId, BackupIncidents.Describe(backup), next);
+            schedule = schedule with
+            {
+                LastResult = "failed",
+                LastMessage = BackupIncidents.Describe(backup),
+                Attempts = attempt,
+                RetryAt = retry ? retryAt : null,
+                IncidentId = incidentId,
+            };
+        }
+
+        await schedules.SaveScheduleAsync(schedule, cancellationToken);
+        return schedule;
+    }
+
+    private async Task<bool> StartAsync(BackupSchedule schedule, ServiceInstance instance, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var isRetry = schedule.RetryAt is { } r && r < schedule.DueAt;
+        var advanced = isRetry ? schedule with { RetryAt = null } : Advance(schedule, now);
+        if (instance.State != InstanceState.Ready)
+        {
+            var reason = $"instance is {instance.State.ToString().ToLowerInvariant()}";
+            ScheduleLog.Skipped(logger, instance.Id, reason);
+            await schedules.SaveScheduleAsync(advanced with { LastResult = "skipped", LastMessage = reason, UpdatedAt = now }, cancellationToken);
+            return false;
+        }
+
+        if (runner.IsRunning(instance.Id))
+        {
+            await DeferAsync(schedule, isRetry, now, cancellationToken);
+            return false;
+        }
+
+        BackupRecord backup;
+        try
+        {
+            backup = await runner.StartAsync(instance, schedule.Kind, cancellationToken);
+        }
+        catch (StewardException ex) when (ex.Code == ErrorCode.ConcurrencyError)
+        {
+            await DeferAsync(schedule, isRetry, now, cancellationToken);
+            return false;
+        }
+        catch (StewardException ex)
+        {
+            ScheduleLog.Skipped(logger, instance.Id, ex.Message);
+            await schedules.SaveScheduleAsync(advanced with { LastResult = "failed", LastMessage = ex.Message, UpdatedAt = now }, cancellationToken);
+            return false;
+        }
+
+        ScheduleLog.Started(logger, backup.Id, instance.Id, isRetry ? $"retry {schedule.Attempts}" : $"due at {schedule.DueAt:O}");
+        await schedules.SaveScheduleAsync(advanced with { RunningBackupId = backup.Id, LastRunAt = now, LastBackupId = backup.Id, UpdatedAt = now }, cancellationToken);
+        return true;
+    }
+
+    /// <summary>The next run after the one starting now, counted from now: a missed run is made up once, not once per miss.</summary>
+    private BackupSchedule Advance(BackupSchedule schedule, DateTimeOffset now)
+    {
+        var timing = ScheduleTiming.Of(schedule);
+        var next = timing.Next(now, schedule.NextRunAt);
+        return schedule with { NextRunAt = next, DueAt = ScheduleJitter.Due(schedule.InstanceId, timing, next, options.MaxJitter), RetryAt = null, Attempts = 0 };
+    }
+
+    /// <summary>The instance is busy (another backup, an operation): try again shortly, without losing the run.</summary>
+    private Task DeferAsync(BackupSchedule schedule, bool isRetry, DateTimeOffset now, CancellationToken cancellationToken) =>
+        schedules.SaveScheduleAsync(isRetry ? schedule with { RetryAt = now + BusyDelay, UpdatedAt = now } : schedule with { DueAt = now + BusyDelay, UpdatedAt = now }, cancellationToken);
+}

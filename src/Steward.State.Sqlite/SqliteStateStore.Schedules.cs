@@ -1,0 +1,101 @@
+using Microsoft.Data.Sqlite;
+using Steward.Backups;
+using Steward.State;
+
+namespace Steward.State.Sqlite;
+
+/// <summary>Backup schedules and pinned backups, in their own tables.</summary>
+public sealed partial class SqliteStateStore : IScheduleStore
+{
+    private const string ScheduleSchema = """
+        CREATE TABLE IF NOT EXISTS backup_schedules (
+            instance_id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            cron TEXT,
+            time_zone TEXT NOT NULL,
+            every_seconds INTEGER,
+            kind TEXT,
+            keep_last INTEGER,
+            keep_daily INTEGER,
+            keep_weekly INTEGER,
+            keep_monthly INTEGER,
+            next_run_at TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            retry_at TEXT,
+            attempts INTEGER NOT NULL,
+            running_backup_id TEXT,
+            last_run_at TEXT,
+            last_backup_id TEXT,
+            last_result TEXT,
+            last_message TEXT,
+            incident_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS backup_pins (
+            backup_id TEXT PRIMARY KEY,
+            pinned_at TEXT NOT NULL
+        );
+        """;
+
+    private const string ScheduleColumns = "instance_id, source, cron, time_zone, every_seconds, kind, keep_last, keep_daily, keep_weekly, keep_monthly, next_run_at, due_at, retry_at, attempts, running_backup_id, last_run_at, last_backup_id, last_result, last_message, incident_id, created_at, updated_at";
+
+    public async Task<BackupSchedule?> GetScheduleAsync(string instanceId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {ScheduleColumns} FROM backup_schedules WHERE instance_id = $i", ReadSchedule, cancellationToken, ("$i", instanceId))).FirstOrDefault();
+
+    public Task<IReadOnlyList<BackupSchedule>> ListSchedulesAsync(CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {ScheduleColumns} FROM backup_schedules ORDER BY due_at, instance_id", ReadSchedule, cancellationToken);
+
+    public Task SaveScheduleAsync(BackupSchedule s, CancellationToken cancellationToken) => WriteAsync(
+        $"""
+        INSERT OR REPLACE INTO backup_schedules ({ScheduleColumns})
+        VALUES ($i, $source, $cron, $tz, $every, $kind, $kl, $kd, $kw, $km, $next, $due, $retry, $attempts, $running, $lastRun, $lastBackup, $lastResult, $lastMessage, $incident, $created, $updated)
+        """,
+        cancellationToken,
+        ("$i", s.InstanceId), ("$source", s.Source), ("$cron", s.Cron), ("$tz", s.TimeZone), ("$every", s.Every is { } e ? (long)e.TotalSeconds : null), ("$kind", s.Kind),
+        ("$kl", s.Retention.KeepLast), ("$kd", s.Retention.KeepDaily), ("$kw", s.Retention.KeepWeekly), ("$km", s.Retention.KeepMonthly),
+        ("$next", Time(s.NextRunAt)), ("$due", Time(s.DueAt)), ("$retry", s.RetryAt is { } r ? Time(r) : null), ("$attempts", s.Attempts),
+        ("$running", s.RunningBackupId), ("$lastRun", s.LastRunAt is { } l ? Time(l) : null), ("$lastBackup", s.LastBackupId), ("$lastResult", s.LastResult),
+        ("$lastMessage", s.LastMessage), ("$incident", s.IncidentId), ("$created", Time(s.CreatedAt)), ("$updated", Time(s.UpdatedAt)));
+
+    public Task DeleteScheduleAsync(string instanceId, CancellationToken cancellationToken) =>
+        WriteAsync("DELETE FROM backup_schedules WHERE instance_id = $i", cancellationToken, ("$i", instanceId));
+
+    public Task SetPinnedAsync(string backupId, DateTimeOffset? pinnedAt, CancellationToken cancellationToken) => pinnedAt is { } at
+        ? WriteAsync("INSERT OR IGNORE INTO backup_pins (backup_id, pinned_at) VALUES ($id, $at)", cancellationToken, ("$id", backupId), ("$at", Time(at)))
+        : WriteAsync("DELETE FROM backup_pins WHERE backup_id = $id", cancellationToken, ("$id", backupId));
+
+    public async Task<IReadOnlySet<string>> PinnedBackupsAsync(string? instanceId, CancellationToken cancellationToken) => (instanceId is null
+        ? await QueryAsync("SELECT p.backup_id FROM backup_pins p JOIN backups b ON b.id = p.backup_id", r => r.GetString(0), cancellationToken)
+        : await QueryAsync("SELECT p.backup_id FROM backup_pins p JOIN backups b ON b.id = p.backup_id WHERE b.instance_id = $i", r => r.GetString(0), cancellationToken, ("$i", instanceId)))
+        .ToHashSet(StringComparer.Ordinal);
+
+    public async Task<IReadOnlyDictionary<string, DateTimeOffset>> LastSuccessfulBackupsAsync(CancellationToken cancellationToken) =>
+        (await QueryAsync("SELECT instance_id, MAX(completed_at) FROM backups WHERE state = 'Succeeded' AND completed_at IS NOT NULL GROUP BY instance_id", r => (r.GetString(0), ParseTime(r.GetString(1))), cancellationToken))
+        .ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
+
+    private static BackupSchedule ReadSchedule(SqliteDataReader r) => new()
+    {
+        InstanceId = r.GetString(0),
+        Source = r.GetString(1),
+        Cron = Text(r, 2),
+        TimeZone = r.GetString(3),
+        Every = r.IsDBNull(4) ? null : TimeSpan.FromSeconds(r.GetInt64(4)),
+        Kind = Text(r, 5),
+        Retention = new RetentionPolicy { KeepLast = Int(r, 6), KeepDaily = Int(r, 7), KeepWeekly = Int(r, 8), KeepMonthly = Int(r, 9) },
+        NextRunAt = ParseTime(r.GetString(10)),
+        DueAt = ParseTime(r.GetString(11)),
+        RetryAt = Text(r, 12) is { } retry ? ParseTime(retry) : null,
+        Attempts = r.GetInt32(13),
+        RunningBackupId = Text(r, 14),
+        LastRunAt = Text(r, 15) is { } last ? ParseTime(last) : null,
+        LastBackupId = Text(r, 16),
+        LastResult = Text(r, 17),
+        LastMessage = Text(r, 18),
+        IncidentId = Text(r, 19),
+        CreatedAt = ParseTime(r.GetString(20)),
+        UpdatedAt = ParseTime(r.GetString(21)),
+    };
+
+    private static int? Int(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt32(i);
+}
