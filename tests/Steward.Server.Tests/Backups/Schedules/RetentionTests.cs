@@ -26,7 +26,7 @@ public sealed class RetentionTests : IDisposable
 
     public RetentionTests()
     {
-        _store = new SqliteStateStore(_dir.File("steward.db"));
+        _store = new SqliteStateStore(_dir.File("steward.db"), Steward.Security.CredentialKey.LoadOrCreate(_dir.File(Steward.Security.CredentialKey.FileName)));
         _store.InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
         _storage = new FileSystemStorage(new FileSystemStorageOptions { RootDirectory = _dir.File("backups"), Fsync = false });
         var deleter = new BackupDeleter(_store, _storage, NullLogger<BackupDeleter>.Instance);

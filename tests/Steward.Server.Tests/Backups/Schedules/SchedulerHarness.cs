@@ -20,7 +20,7 @@ internal sealed class SchedulerHarness : IDisposable
     public SchedulerHarness(DateTimeOffset start, BackupScheduleOptions? options = null, BackupSchedule? planDefault = null)
     {
         Clock = new FakeTimeProvider(start);
-        Store = new SqliteStateStore(_dir.File("steward.db"));
+        Store = new SqliteStateStore(_dir.File("steward.db"), Steward.Security.CredentialKey.LoadOrCreate(_dir.File(Steward.Security.CredentialKey.FileName)));
         Store.InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
         Options = options ?? new BackupScheduleOptions { MaxJitter = TimeSpan.Zero, MaxConcurrent = 100 };
         Runner = new FakeRunner(Store, Clock);
