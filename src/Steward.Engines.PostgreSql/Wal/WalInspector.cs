@@ -56,6 +56,17 @@ public sealed partial class WalInspector(PostgreSqlEngine engine)
         return (string)(await cmd.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>
+    /// A checkpoint. After a promotion this also wakes the checkpointer, which went to sleep for a whole
+    /// checkpoint_timeout while recovery was still in progress and so would not apply archive_timeout until then.
+    /// </summary>
+    public static async Task CheckpointAsync(EngineContext context, CancellationToken cancellationToken)
+    {
+        await using var conn = await PostgreSqlEngine.OpenAdminAsync(context, "postgres", cancellationToken);
+        await using var cmd = new NpgsqlCommand("CHECKPOINT", conn) { CommandTimeout = 600 };
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>Creates a named restore point; returns its LSN, the timeline and the server's time.</summary>
     public static async Task<(string Lsn, int Timeline, DateTimeOffset At)> CreateRestorePointAsync(EngineContext context, string name, CancellationToken cancellationToken)
     {

@@ -176,6 +176,7 @@ internal sealed partial class InstanceWorkflows
                 var (inRecovery, replay) = await WalInspector.RecoveryAsync(context, cancellationToken);
                 if (!inRecovery)
                 {
+                    await WalInspector.CheckpointAsync(context, cancellationToken);
                     return;
                 }
 
