@@ -21,7 +21,8 @@ public sealed partial class WalInspector(PostgreSqlEngine engine)
                    CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END,
                    CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text ELSE pg_current_wal_lsn()::text END,
                    (SELECT timeline_id FROM pg_control_checkpoint()),
-                   current_setting('wal_segment_size', true)
+                   current_setting('wal_segment_size', true),
+                   pg_postmaster_start_time()
             FROM pg_stat_archiver a
             """,
             conn);
@@ -45,6 +46,7 @@ public sealed partial class WalInspector(PostgreSqlEngine engine)
             CurrentLsn = Text(11),
             Timeline = r.IsDBNull(12) ? 0 : r.GetInt32(12),
             SegmentBytes = ParseSize(Text(13)),
+            ServerStartedAt = Time(14),
         };
     }
 

@@ -32,6 +32,9 @@ public sealed record WalStatus
 
     public int Timeline { get; init; }
 
+    /// <summary>When the server process started.</summary>
+    public DateTimeOffset? ServerStartedAt { get; init; }
+
     /// <summary>Bytes of one segment (<c>wal_segment_size</c>).</summary>
     public long SegmentBytes { get; init; } = 16 * 1024 * 1024;
 }

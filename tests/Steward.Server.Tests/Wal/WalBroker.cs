@@ -92,8 +92,8 @@ internal static class Pitr
         while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
         {
             last = await StatusAsync(osb, id);
-            if (last.Status == HttpStatusCode.OK && last.Body.GetProperty("pending_segments").ValueKind == JsonValueKind.Number && last.Body.GetProperty("pending_segments").GetInt32() == 0
-                && last.Body.GetProperty("last_archived_segment").ValueKind == JsonValueKind.String)
+            if (last.Status == HttpStatusCode.OK && last.Body.TryGetProperty("pending_segments", out var pending) && pending.GetInt32() == 0
+                && last.Body.TryGetProperty("last_archived_segment", out var segment) && segment.ValueKind == JsonValueKind.String)
             {
                 return last;
             }

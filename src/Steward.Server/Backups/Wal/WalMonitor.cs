@@ -25,6 +25,8 @@ internal sealed class WalMonitor(
     ILogger<WalMonitor> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, Measured> _latest = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _woken = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
 
     /// <summary>The newest measurement of an instance, or null before the first.</summary>
     public Measured? Latest(string instanceId) => _latest.TryGetValue(instanceId, out var m) ? m : null;
@@ -46,7 +48,28 @@ internal sealed class WalMonitor(
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        var status = await WalInspector.StatusAsync(context, timeout.Token);
+        await _gate.WaitAsync(timeout.Token);
+        try
+        {
+            return await MeasureAsync(instance, context, timeout.Token);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<Measured> MeasureAsync(ServiceInstance instance, Engines.EngineContext context, CancellationToken cancellationToken)
+    {
+        var status = await WalInspector.StatusAsync(context, cancellationToken);
+        if (status is { ArchiveModeOn: true, InRecovery: false, ServerStartedAt: { } started } && (!_woken.TryGetValue(instance.Id, out var woken) || woken != started))
+        {
+            // The checkpointer starts while the server is still recovering and then sleeps a whole checkpoint_timeout
+            // without applying archive_timeout; a checkpoint wakes it, so an idle instance's RPO holds from its start.
+            await WalInspector.CheckpointAsync(context, cancellationToken);
+            _woken[instance.Id] = started;
+        }
+
         var now = time.GetUtcNow();
         var pendingBytes = status.PendingSegments * status.SegmentBytes;
         long? free = null;
