@@ -3,6 +3,7 @@ using Steward.Engines.PostgreSql.Wal;
 using Microsoft.Extensions.Options;
 using Steward.Server.Configuration;
 using Steward.State;
+using Steward.State.Sqlite;
 using Steward.Wal;
 
 namespace Steward.Server.Backups.Wal;
@@ -23,7 +24,9 @@ internal static class WalServiceCollectionExtensions
             var wal = sp.GetRequiredService<WalSettings>();
             return new PostgreSqlEngine(engine with { Wal = wal.Enabled ? new PostgreSqlWalOptions { BrokerUrl = wal.BrokerUrl, ArchiveTimeout = wal.ArchiveTimeout } : null });
         });
-        services.AddSingleton(sp => (IWalCatalog)sp.GetRequiredService<IStateStore>());
+        // The state store may be wrapped (metrics observe it); the catalog is the same SQLite file, whose tables the
+        // store creates at start.
+        services.AddSingleton<IWalCatalog>(sp => sp.GetRequiredService<IStateStore>() as IWalCatalog ?? new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile));
         services.AddSingleton<WalArchive>();
         services.AddSingleton(sp => new WalInspector(sp.GetRequiredService<PostgreSqlEngine>()));
         services.AddSingleton<RecoveryPlanner>();
