@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Steward.Backups;
@@ -24,7 +25,7 @@ internal static partial class WalApi
     public static IEndpointRouteBuilder MapWalApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/instances/{instanceId}");
-        api.MapGet("/wal", async (string instanceId, HttpContext http, IStateStore store, EngineRegistry engines, IWalCatalog catalog, WalMonitor monitor, WalArchive archive, WalSettings settings, TimeProvider time, CancellationToken ct) =>
+        api.MapGet("/wal", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] IWalCatalog catalog, [FromServices] WalMonitor monitor, [FromServices] WalArchive archive, [FromServices] WalSettings settings, [FromServices] TimeProvider time, CancellationToken ct) =>
         {
             var instance = await PostgreSqlInstanceAsync(http, store, engines, instanceId, ct);
             var measured = await MeasureAsync(monitor, instance, ct);
@@ -62,7 +63,7 @@ internal static partial class WalApi
                 incident_id = measured?.IncidentId,
             });
         });
-        api.MapGet("/wal/files", async (string instanceId, HttpContext http, IStateStore store, EngineRegistry engines, IWalCatalog catalog, CancellationToken ct) =>
+        api.MapGet("/wal/files", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] IWalCatalog catalog, CancellationToken ct) =>
         {
             await PostgreSqlInstanceAsync(http, store, engines, instanceId, ct);
             return OsbJson.Result(new
@@ -80,7 +81,7 @@ internal static partial class WalApi
                 }),
             });
         });
-        api.MapGet("/recovery-window", async (string instanceId, HttpContext http, IStateStore store, EngineRegistry engines, RecoveryPlanner planner, IWalCatalog catalog, CancellationToken ct) =>
+        api.MapGet("/recovery-window", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] RecoveryPlanner planner, [FromServices] IWalCatalog catalog, CancellationToken ct) =>
         {
             var instance = await InstanceAsync(http, store, instanceId, ct);
             if (engines.Engine(instance.ServiceId) is not PostgreSqlEngine)
@@ -122,7 +123,7 @@ internal static partial class WalApi
                 restore_points = (await catalog.ListRestorePointsAsync(instanceId, ct)).Select(p => new { name = p.Name, lsn = p.Lsn, timeline = p.Timeline, created_at = p.CreatedAt }),
             });
         });
-        api.MapPost("/restore-points", async (string instanceId, HttpContext http, IStateStore store, EngineRegistry engines, IWalCatalog catalog, StewardOptions options, CancellationToken ct) =>
+        api.MapPost("/restore-points", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] IWalCatalog catalog, [FromServices] StewardOptions options, CancellationToken ct) =>
         {
             var instance = await PostgreSqlInstanceAsync(http, store, engines, instanceId, ct);
             var name = (await RequestBody.ReadAsync(http.Request, options.MaxBodyBytes, ct)).RequiredString("name");
@@ -149,12 +150,12 @@ internal static partial class WalApi
 
             return OsbJson.Result(new { instance_id = instanceId, name, lsn, timeline, created_at = at }, StatusCodes.Status201Created);
         });
-        api.MapGet("/restore-points", async (string instanceId, HttpContext http, IStateStore store, EngineRegistry engines, IWalCatalog catalog, CancellationToken ct) =>
+        api.MapGet("/restore-points", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] IWalCatalog catalog, CancellationToken ct) =>
         {
             await PostgreSqlInstanceAsync(http, store, engines, instanceId, ct);
             return OsbJson.Result(new { restore_points = (await catalog.ListRestorePointsAsync(instanceId, ct)).Select(p => new { name = p.Name, lsn = p.Lsn, timeline = p.Timeline, created_at = p.CreatedAt }) });
         });
-        api.MapPost("/point-in-time-restore", async (string instanceId, HttpContext http, IStateStore store, EngineRegistry engines, InstanceBroker broker, RecoveryPlanner planner, StewardOptions options, CancellationToken ct) =>
+        api.MapPost("/point-in-time-restore", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] InstanceBroker broker, [FromServices] RecoveryPlanner planner, [FromServices] StewardOptions options, CancellationToken ct) =>
         {
             await PostgreSqlInstanceAsync(http, store, engines, instanceId, ct);
             var body = await RequestBody.ReadAsync(http.Request, options.MaxBodyBytes, ct);
@@ -184,7 +185,7 @@ internal static partial class WalApi
         }
     }
 
-    private static async Task<ServiceInstance> PostgreSqlInstanceAsync(HttpContext http, IStateStore store, EngineRegistry engines, string instanceId, CancellationToken ct)
+    private static async Task<ServiceInstance> PostgreSqlInstanceAsync(HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, string instanceId, CancellationToken ct)
     {
         var instance = await InstanceAsync(http, store, instanceId, ct);
         return engines.Engine(instance.ServiceId) is PostgreSqlEngine
@@ -192,7 +193,7 @@ internal static partial class WalApi
             : throw StewardException.BadRequest($"instance {instanceId} is {engines.Engine(instance.ServiceId).Offering.Name}, which has no write-ahead log: it is restored from its backups (see GET /api/v1/instances/{instanceId}/recovery-window)");
     }
 
-    private static async Task<ServiceInstance> InstanceAsync(HttpContext http, IStateStore store, string instanceId, CancellationToken ct)
+    private static async Task<ServiceInstance> InstanceAsync(HttpContext http, [FromServices] IStateStore store, string instanceId, CancellationToken ct)
     {
         var instance = await store.GetInstanceAsync(instanceId, ct);
         return instance is null || instance.State is InstanceState.Deleted or InstanceState.Provisioning or InstanceState.Failed

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Http.Features;
 using Steward.Engines.PostgreSql.Wal;
 using Steward.Instances;
@@ -19,7 +20,7 @@ internal static class WalEndpoints
     public static IEndpointRouteBuilder MapWalEndpoints(this IEndpointRouteBuilder app)
     {
         var wal = app.MapGroup("/wal").AllowAnonymous();
-        wal.MapPut("/{instanceId}/{name}", async (string instanceId, string name, HttpContext http, IStateStore store, EngineRegistry engines, WalArchive archive, CancellationToken ct) =>
+        wal.MapPut("/{instanceId}/{name}", async (string instanceId, string name, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] WalArchive archive, CancellationToken ct) =>
         {
             if (await AuthorizeAsync(http, instanceId, store, engines, ct) is { } refused)
             {
@@ -39,7 +40,7 @@ internal static class WalEndpoints
                 _ => Results.Text($"{name} could not be stored: {archive.LastFailure(instanceId)?.Reason}\n", statusCode: StatusCodes.Status503ServiceUnavailable),
             };
         });
-        wal.MapGet("/{instanceId}/{name}", async (string instanceId, string name, HttpContext http, IStateStore store, EngineRegistry engines, WalArchive archive, ILogger<WalArchive> logger, CancellationToken ct) =>
+        wal.MapGet("/{instanceId}/{name}", async (string instanceId, string name, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] WalArchive archive, [FromServices] ILogger<WalArchive> logger, CancellationToken ct) =>
         {
             if (await AuthorizeAsync(http, instanceId, store, engines, ct) is { } refused)
             {
@@ -67,7 +68,7 @@ internal static class WalEndpoints
         return app;
     }
 
-    private static async Task<IResult?> AuthorizeAsync(HttpContext http, string instanceId, IStateStore store, EngineRegistry engines, CancellationToken ct)
+    private static async Task<IResult?> AuthorizeAsync(HttpContext http, string instanceId, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, CancellationToken ct)
     {
         var instance = await store.GetInstanceAsync(instanceId, ct);
         var token = http.Request.Headers[WalHelper.TokenHeader].ToString();
