@@ -2,6 +2,7 @@ using Steward.Engines.PostgreSql;
 using Steward.Engines.PostgreSql.Wal;
 using Microsoft.Extensions.Options;
 using Steward.Server.Configuration;
+using Steward.Security;
 using Steward.State;
 using Steward.State.Sqlite;
 using Steward.Wal;
@@ -26,7 +27,7 @@ internal static class WalServiceCollectionExtensions
         });
         // The state store may be wrapped (metrics observe it); the catalog is the same SQLite file, whose tables the
         // store creates at start.
-        services.AddSingleton<IWalCatalog>(sp => sp.GetRequiredService<IStateStore>() as IWalCatalog ?? new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile));
+        services.AddSingleton<IWalCatalog>(sp => sp.GetRequiredService<IStateStore>() as IWalCatalog ?? new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<CredentialKey>()));
         services.AddSingleton<WalArchive>();
         services.AddSingleton(sp => new WalInspector(sp.GetRequiredService<PostgreSqlEngine>()));
         services.AddSingleton<RecoveryPlanner>();
