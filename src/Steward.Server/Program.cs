@@ -8,6 +8,7 @@ using Steward.Server.Backups;
 using Steward.Server.Broker;
 using Steward.Server.Configuration;
 using Steward.Server.Events;
+using Steward.Server.HighAvailability;
 using Steward.Server.Http;
 using Steward.Server.Logging;
 using Steward.Server.Metrics;
@@ -64,6 +65,7 @@ services.AddSingleton<OperationFactory>();
 services.AddSingleton<InstanceBroker>();
 services.AddSingleton<BindingBroker>();
 services.AddStewardObservability();
+services.AddHighAvailability();
 
 var app = builder.Build();
 if (app.Services.InvalidSettings() is { Count: > 0 } invalid)
@@ -88,6 +90,7 @@ app.MapInstanceApi();
 app.MapBackupApi();
 app.MapStewardMetrics();
 app.MapEventStream();
+app.MapHaApi();
 app.MapGet("/", () => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances" }));
 
 var source = options.BrokerPassword is null ? options.CredentialsFile : "STEWARD_BROKER_USERNAME/STEWARD_BROKER_PASSWORD";

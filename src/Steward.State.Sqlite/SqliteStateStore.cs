@@ -14,7 +14,7 @@ namespace Steward.State.Sqlite;
 /// Steward's state in one SQLite file (WAL, synchronous=FULL: a write is on disk when the call returns).
 /// The file holds credentials, so it is created readable by its owner only.
 /// </summary>
-public sealed class SqliteStateStore : IStateStore
+public sealed partial class SqliteStateStore : IStateStore
 {
     private const string InstanceColumns = "id, internal_id, service_id, plan_id, parameters, context, organization_guid, space_guid, maintenance_version, port, admin_user, admin_password, state, created_at, updated_at";
     private const string BindingColumns = "id, instance_id, service_id, plan_id, parameters, app_guid, username, password, state, created_at, api_token";
@@ -41,6 +41,7 @@ public sealed class SqliteStateStore : IStateStore
         await using var conn = await OpenAsync(cancellationToken);
         await ExecAsync(conn, "PRAGMA journal_mode=WAL;", cancellationToken);
         await ExecAsync(conn, Schema.Create, cancellationToken);
+        await ExecAsync(conn, HaMembersSchema, cancellationToken);
         foreach (var (table, column, definition) in Schema.AddedColumns)
         {
             var present = await QueryAsync($"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c", r => 1, cancellationToken, ("$c", column));
@@ -133,7 +134,7 @@ public sealed class SqliteStateStore : IStateStore
     }
 
     public async Task<IReadOnlySet<int>> AllocatedPortsAsync(CancellationToken cancellationToken) =>
-        (await QueryAsync("SELECT port FROM instances WHERE port IS NOT NULL AND state <> 'Deleted'", r => r.GetInt32(0), cancellationToken)).ToHashSet();
+        (await QueryAsync("SELECT port FROM instances WHERE port IS NOT NULL AND state <> 'Deleted' UNION SELECT port FROM ha_members", r => r.GetInt32(0), cancellationToken)).ToHashSet();
 
     public async Task<ServiceBinding?> GetBindingAsync(string instanceId, string bindingId, CancellationToken cancellationToken) =>
         (await QueryAsync($"SELECT {BindingColumns} FROM bindings WHERE id = $id AND instance_id = $instance", ReadBinding, cancellationToken, ("$id", bindingId), ("$instance", instanceId))).FirstOrDefault();

@@ -19,26 +19,26 @@ internal static class InstanceApi
     public static IEndpointRouteBuilder MapInstanceApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
-        api.MapGet("/instances", async (HttpContext http, IStateStore store, EngineRegistry engines, HealthRegistry health, CancellationToken ct) =>
+        api.MapGet("/instances", async (HttpContext http, IStateStore store, EngineRegistry engines, HealthRegistry health, HighAvailability.HaTopologyView ha, CancellationToken ct) =>
         {
             var list = new List<object>();
             foreach (var instance in await store.ListInstancesAsync(ct))
             {
                 if (ApiScope.Allows(http, instance.Id))
                 {
-                    list.Add(await DescribeAsync(instance, store, engines, health, ct));
+                    list.Add(await DescribeAsync(instance, store, engines, health, ha, ct));
                 }
             }
 
             return OsbJson.Result(new { instances = list });
         });
-        api.MapGet("/instances/{instanceId}", async (string instanceId, HttpContext http, IStateStore store, EngineRegistry engines, HealthRegistry health, CancellationToken ct) =>
+        api.MapGet("/instances/{instanceId}", async (string instanceId, HttpContext http, IStateStore store, EngineRegistry engines, HealthRegistry health, HighAvailability.HaTopologyView ha, CancellationToken ct) =>
         {
             ApiScope.Require(http, instanceId, $"instance {instanceId}");
             var instance = await store.GetInstanceAsync(instanceId, ct);
             return instance is null || instance.State == InstanceState.Deleted
                 ? throw StewardException.NotFound($"instance {instanceId} does not exist")
-                : OsbJson.Result(await DescribeAsync(instance, store, engines, health, ct));
+                : OsbJson.Result(await DescribeAsync(instance, store, engines, health, ha, ct));
         });
         api.MapGet("/health", async (HttpContext http, IStateStore store, HealthRegistry health, CancellationToken ct) =>
         {
@@ -77,7 +77,7 @@ internal static class InstanceApi
         return app;
     }
 
-    private static async Task<object> DescribeAsync(ServiceInstance instance, IStateStore store, EngineRegistry engines, HealthRegistry health, CancellationToken ct)
+    private static async Task<object> DescribeAsync(ServiceInstance instance, IStateStore store, EngineRegistry engines, HealthRegistry health, HighAvailability.HaTopologyView ha, CancellationToken ct)
     {
         var engine = engines.Engine(instance.ServiceId);
         var plan = engine.Offering.FindPlan(instance.PlanId);
@@ -108,6 +108,7 @@ internal static class InstanceApi
                 detail = ServerLog.Describe(status),
             },
             health = Health(instance, health),
+            members = await ha.MembersAsync(instance, ct),
             bindings = bindings.Select(b => new { id = b.Id, username = b.Username, state = b.State.ToString().ToLowerInvariant(), created_at = b.CreatedAt }),
             last_operation = last is null ? null : new
             {
