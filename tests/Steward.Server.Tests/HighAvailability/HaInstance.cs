@@ -44,9 +44,9 @@ public sealed class HaInstance
             m.GetProperty("role").GetString()!,
             m.GetProperty("state").GetString()!,
             m.GetProperty("port").GetInt32(),
-            m.GetProperty("pid").ValueKind == JsonValueKind.Number ? m.GetProperty("pid").GetInt32() : null,
+            m.TryGetProperty("pid", out var pid) && pid.ValueKind == JsonValueKind.Number ? pid.GetInt32() : null,
             m.GetProperty("directory").GetString()!,
-            m.GetProperty("lag_bytes").ValueKind == JsonValueKind.Number ? m.GetProperty("lag_bytes").GetInt64() : null))];
+            m.TryGetProperty("lag_bytes", out var lag) && lag.ValueKind == JsonValueKind.Number ? lag.GetInt64() : null))];
     }
 
     public async Task<Member> PrimaryAsync() => (await MembersAsync()).Single(m => m.Role == "primary");
@@ -108,8 +108,11 @@ public sealed class HaInstance
         }
     }
 
-    public async Task DeleteAsync() =>
-        (await _broker.Client.WaitAsync(Id, (await _broker.Client.DeprovisionAsync(Id, Catalogs.PostgreSql, HaPlan)).Str("operation"))).Str("state").ShouldBe("succeeded");
+    public async Task DeleteAsync()
+    {
+        var done = await _broker.Client.WaitAsync(Id, (await _broker.Client.DeprovisionAsync(Id, Catalogs.PostgreSql, HaPlan)).Str("operation"));
+        (done.Status == System.Net.HttpStatusCode.Gone || done.Str("state") == "succeeded").ShouldBeTrue(done.ToString());
+    }
 }
 
 public sealed record Member(string Name, string Role, string State, int Port, int? Pid, string Directory, long? LagBytes);
