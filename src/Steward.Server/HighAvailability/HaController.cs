@@ -245,13 +245,14 @@ internal sealed class HaController(
                 return false;
             }
 
-            var pid = (status as ProcessStatus.Running)!.Pid;
-            var evidence = FailureClassifier.Evidence(context);
+            var running = (ProcessStatus.Running)status;
+            var pid = running.Pid;
+            var evidence = classifier.Evidence(context);
             evidence["pid"] = pid;
-            evidence["process_state"] = ProcessState(pid);
+            evidence["process_state"] = running.State;
             evidence["last_check_error"] = problem;
             evidence["consecutive_failed_checks"] = watch.PrimaryFailures;
-            var diagnosis = new Diagnosis(FailureClass.UnhealthyButRunning, $"pid {pid} exists ({ProcessState(pid)}) but failed {watch.PrimaryFailures} checks in a row: {problem}");
+            var diagnosis = new Diagnosis(FailureClass.UnhealthyButRunning, $"pid {pid} exists (state {running.State}) but failed {watch.PrimaryFailures} checks in a row: {problem}");
             await failover.FailoverAsync(instance, watch, primary, "the primary does not answer its checks", diagnosis, evidence, cancellationToken);
             return false;
         }
@@ -284,7 +285,7 @@ internal sealed class HaController(
             registry.Set(instance.Id, standby.Name, new MemberView(time.GetUtcNow(), "standby, not answering", null, null, problem));
             if (failures >= options.FailureThreshold * 5)
             {
-                var evidence = FailureClassifier.Evidence(context);
+                var evidence = classifier.Evidence(context);
                 evidence["last_check_error"] = problem;
                 await failover.ReplaceStandbyAsync(instance, watch, standby, "the standby does not answer its checks", new Diagnosis(FailureClass.UnhealthyButRunning, problem), evidence, cancellationToken);
             }
@@ -296,18 +297,5 @@ internal sealed class HaController(
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.CheckTimeout);
         return await failover.Replication(instance).ObserveAsync(layout.Context(instance, member), timeout.Token);
-    }
-
-    private static string ProcessState(int pid)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal));
-            return line is null ? "state unknown" : "state " + line[6..].Trim();
-        }
-        catch (IOException)
-        {
-            return "state unknown";
-        }
     }
 }
