@@ -32,6 +32,7 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.RequestHeaderEncodingSelecto
 builder.Services.AddSettings<StewardOptions>(settings);
 builder.Services.AddSettings<SupervisionOverrides>(settings);
 builder.Services.AddSettings<BackupOptions>(settings);
+builder.Services.AddSettings<HaOptions>(settings);
 builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<StewardOptions>>().Value with { Supervision = sp.GetRequiredService<IOptions<SupervisionOverrides>>().Value });
 
 var services = builder.Services;

@@ -1,53 +1,40 @@
-using System.Globalization;
+using System.ComponentModel.DataAnnotations;
+using Steward.Server.Configuration;
 
 namespace Steward.Server.HighAvailability;
 
-/// <summary>
-/// How highly available instances are watched and failed over. Environment variables:
-/// STEWARD_HA_TICK_MS, STEWARD_HA_CHECK_TIMEOUT_MS, STEWARD_HA_FAILURES, STEWARD_HA_FAILOVER_LIMIT,
-/// STEWARD_HA_FAILOVER_WINDOW_MS.
-/// </summary>
+/// <summary>How highly available instances are watched and failed over (docs/high-availability.md).</summary>
+[SettingsSection("HighAvailability")]
 public sealed record HaOptions
 {
-    /// <summary>How often every member is looked at: a dead primary is noticed within one tick.</summary>
-    public TimeSpan Tick { get; init; } = TimeSpan.FromMilliseconds(250);
+    [Setting("STEWARD_HA_TICK_MS", "how often every member of a highly available instance is looked at")]
+    [Range(10, 60_000)]
+    public int TickMs { get; init; } = 250;
 
-    /// <summary>How long a member may take to answer one check before the check counts as failed.</summary>
-    public TimeSpan CheckTimeout { get; init; } = TimeSpan.FromMilliseconds(1000);
+    [Setting("STEWARD_HA_CHECK_TIMEOUT_MS", "one member check's time limit")]
+    [Range(10, 60_000)]
+    public int CheckTimeoutMs { get; init; } = 2000;
 
-    /// <summary>Failed checks in a row of a running primary (a hang) before it is fenced and a standby promoted.</summary>
-    public int FailureThreshold { get; init; } = 2;
+    [Setting("STEWARD_HA_FAILURES", "failed checks in a row of a running primary (a hang) before it is fenced and a standby promoted")]
+    [Range(1, 100)]
+    public int Failures { get; init; } = 2;
 
-    /// <summary>At most this many failovers of one instance within <see cref="FailoverWindow"/>; then an incident, no promotion.</summary>
+    [Setting("STEWARD_HA_FAILOVER_LIMIT", "failovers of one instance allowed within the window; then an incident, no promotion")]
+    [Range(1, 10_000)]
     public int FailoverLimit { get; init; } = 3;
 
-    public TimeSpan FailoverWindow { get; init; } = TimeSpan.FromMinutes(10);
+    [Setting("STEWARD_HA_FAILOVER_WINDOW_MS", "the window of the failover budget")]
+    [Range(1000, int.MaxValue)]
+    public int FailoverWindowMs { get; init; } = 600_000;
 
-    public static HaOptions FromEnvironment()
-    {
-        var o = new HaOptions();
-        return o with
-        {
-            Tick = Milliseconds("STEWARD_HA_TICK_MS") ?? o.Tick,
-            CheckTimeout = Milliseconds("STEWARD_HA_CHECK_TIMEOUT_MS") ?? o.CheckTimeout,
-            FailureThreshold = Count("STEWARD_HA_FAILURES") ?? o.FailureThreshold,
-            FailoverLimit = Count("STEWARD_HA_FAILOVER_LIMIT") ?? o.FailoverLimit,
-            FailoverWindow = Milliseconds("STEWARD_HA_FAILOVER_WINDOW_MS") ?? o.FailoverWindow,
-        };
-    }
+    /// <summary>How often every member is looked at: a dead primary is noticed within one tick.</summary>
+    public TimeSpan Tick => TimeSpan.FromMilliseconds(TickMs);
 
-    private static TimeSpan? Milliseconds(string name) => Count(name) is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
+    /// <summary>How long a member may take to answer one check before the check counts as failed.</summary>
+    public TimeSpan CheckTimeout => TimeSpan.FromMilliseconds(CheckTimeoutMs);
 
-    private static int? Count(string name)
-    {
-        var value = Environment.GetEnvironmentVariable(name);
-        if (value is null)
-        {
-            return null;
-        }
+    /// <summary>Failed checks in a row of a running primary before failover.</summary>
+    public int FailureThreshold => Failures;
 
-        return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
-            ? n
-            : throw new ArgumentException($"{name}='{value}' is not a positive whole number");
-    }
+    public TimeSpan FailoverWindow => TimeSpan.FromMilliseconds(FailoverWindowMs);
 }

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Options;
 using Steward.HighAvailability;
-using Steward.State;
+using Steward.Server.Configuration;
+using Steward.State.Sqlite;
 
 namespace Steward.Server.HighAvailability;
 
@@ -8,8 +10,10 @@ internal static class HaServiceCollectionExtensions
 {
     public static IServiceCollection AddHighAvailability(this IServiceCollection services)
     {
-        services.AddSingleton(HaOptions.FromEnvironment());
-        services.AddSingleton(sp => (IHaMemberStore)sp.GetRequiredService<IStateStore>());
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<HaOptions>>().Value);
+        // Its own handle on the state file (the IStateStore registration may be wrapped, e.g. by event recording);
+        // the table is created by the state store's initialization.
+        services.AddSingleton<IHaMemberStore>(sp => new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile));
         services.AddSingleton<HaLayout>();
         services.AddSingleton<HaRegistry>();
         services.AddSingleton<HaProxy>();
