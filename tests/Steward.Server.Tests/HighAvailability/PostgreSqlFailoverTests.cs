@@ -91,7 +91,7 @@ public sealed class PostgreSqlFailoverTests(HaBrokerFixture broker)
         }
 
         Processes.Under(old.Directory).ShouldBeEmpty("SIGKILL ended the stopped server and every backend it had");
-        File.Exists($"/proc/{old.Pid}/status").ShouldBeFalse();
+        Processes.IsAlive(old.Pid!.Value).ShouldBeFalse("the old postmaster is dead (at most a zombie nobody reaped), not continued");
         var stored = await ha.StoredIdsAsync();
         load.Acknowledged.Where(id => !stored.Contains(id)).ShouldBeEmpty();
         var incident = (await ha.IncidentsAsync()).First(i => i.GetProperty("preserved_path").GetString() == old.Directory);
