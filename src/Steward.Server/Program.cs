@@ -7,6 +7,7 @@ using Steward.Server.Api;
 using Steward.Server.Backups;
 using Steward.Server.Broker;
 using Steward.Server.Configuration;
+using Steward.Server.Dashboard;
 using Steward.Server.Events;
 using Steward.Server.Http;
 using Steward.Server.Logging;
@@ -66,6 +67,7 @@ services.AddSingleton<OperationFactory>();
 services.AddSingleton<InstanceBroker>();
 services.AddSingleton<BindingBroker>();
 services.AddStewardObservability();
+services.AddStewardDashboard();
 
 var app = builder.Build();
 if (app.Services.InvalidSettings() is { Count: > 0 } invalid)
@@ -85,11 +87,14 @@ app.UseRouting();
 app.UseStewardHttpMetrics();
 app.UseMiddleware<BrokerMiddleware>();
 app.UseMiddleware<RequestValidationMiddleware>();
+app.UseStewardDashboard();
 app.MapOsb();
 app.MapInstanceApi();
 app.MapBackupApi();
 app.MapStewardMetrics();
 app.MapEventStream();
+app.MapStewardDashboard();
+app.MapDashboardLinks();
 app.MapGet("/", () => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances" }));
 
 var source = options.BrokerPassword is null ? options.CredentialsFile : "STEWARD_BROKER_USERNAME/STEWARD_BROKER_PASSWORD";
