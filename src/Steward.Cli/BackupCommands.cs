@@ -44,22 +44,22 @@ internal static class BackupCommands
             return ExitCodes.Success;
         }
 
-        var table = new Table().AddColumns("id", "kind", "state", "pinned", "started", "duration", "size", "stored", "failed stage");
+        var table = new Listing(Listing.Whole("id"), Listing.Wraps("kind"), Listing.Wraps("state"), Listing.Wraps("pinned"), Listing.Whole("started"), Listing.Wraps("duration"), Listing.Wraps("size"), Listing.Wraps("stored"), Listing.Wraps("failed stage"));
         foreach (var b in backups.EnumerateArray())
         {
-            table.AddRow(
-                Markup.Escape(b.GetProperty("id").GetString()!),
-                Markup.Escape(b.GetProperty("kind").GetString()!),
-                Markup.Escape(b.GetProperty("state").GetString()!),
+            table.Add(
+                b.GetProperty("id").GetString(),
+                b.GetProperty("kind").GetString(),
+                b.GetProperty("state").GetString(),
                 b.TryGetProperty("pinned", out var pin) && pin.ValueKind == JsonValueKind.True ? "yes" : "-",
-                Markup.Escape(b.GetProperty("started_at").GetString()!),
+                b.GetProperty("started_at").GetString(),
                 b.TryGetProperty("duration_seconds", out var d) && d.ValueKind == JsonValueKind.Number ? $"{d.GetDouble():0.0} s" : "-",
                 Bytes(b.GetProperty("plaintext_bytes").GetInt64()),
                 Bytes(b.GetProperty("stored_bytes").GetInt64()),
-                Markup.Escape(Str(b, "failed_stage") ?? "-"));
+                Str(b, "failed_stage"));
         }
 
-        AnsiConsole.Write(table);
+        table.Write();
         return ExitCodes.Success;
     }
 

@@ -24,14 +24,24 @@ internal static class BindingCommands
             return ExitCodes.Success;
         }
 
-        var grid = new Grid().AddColumn().AddColumn();
-        grid.AddRow("binding", Markup.Escape(bindingId));
+        // One "key: value" line per credential, never wrapped by the CLI: a copied URI or password is whole.
+        var fields = new Fields().Add("binding", bindingId);
         foreach (var p in credentials.EnumerateObject())
         {
-            grid.AddRow(Markup.Escape(p.Name), Markup.Escape(p.Value.ToString()));
+            if (p.Value.ValueKind == System.Text.Json.JsonValueKind.Object)
+            {
+                foreach (var inner in p.Value.EnumerateObject())
+                {
+                    fields.Add($"{p.Name}.{inner.Name}", inner.Value.ToString());
+                }
+            }
+            else
+            {
+                fields.Add(p.Name, p.Value.ToString());
+            }
         }
 
-        AnsiConsole.Write(grid);
+        fields.Write();
         return ExitCodes.Success;
     }
 

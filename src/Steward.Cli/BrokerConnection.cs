@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Steward.Cli;
 
 /// <summary>
-/// Where the broker is and how to authenticate: --url/--username/--password, then STEWARD_URL,
+/// Where the broker is and how to authenticate: --url/--username/--password-file, then STEWARD_URL,
 /// STEWARD_USERNAME, STEWARD_PASSWORD, then the credentials file the local broker writes in its data
 /// directory (--data-dir or STEWARD_DATA_DIR, default /var/lib/steward as root).
 /// </summary>
@@ -35,7 +35,7 @@ internal sealed record BrokerConnection(Uri Url, string Username, string Passwor
             var file = Path.Combine(dataDir, "broker-credentials");
             if (!File.Exists(file))
             {
-                throw new CliException(ExitCodes.Unreachable, $"no broker credentials: pass --username/--password, set STEWARD_USERNAME/STEWARD_PASSWORD, or run where {file} is readable");
+                throw new CliException(ExitCodes.Unreachable, $"no broker credentials: set STEWARD_USERNAME/STEWARD_PASSWORD (or --username with --password-file), or run where {file} is readable");
             }
 
             using var doc = JsonDocument.Parse(File.ReadAllText(file));

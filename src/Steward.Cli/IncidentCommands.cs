@@ -18,20 +18,20 @@ internal static class IncidentCommands
             return ExitCodes.Success;
         }
 
-        var table = new Table().AddColumns("id", "instance", "class", "state", "restarts", "opened", "summary");
+        var table = new Listing(Listing.Whole("id"), Listing.Whole("instance"), Listing.Wraps("class"), Listing.Wraps("state"), Listing.Wraps("restarts"), Listing.Whole("opened"), Listing.Wraps("summary"));
         foreach (var i in incidents.EnumerateArray())
         {
-            table.AddRow(
-                Markup.Escape(i.GetProperty("id").GetString()!),
-                Markup.Escape(i.GetProperty("instance_id").GetString()!),
-                Markup.Escape(i.GetProperty("class").GetString()!),
-                Markup.Escape(i.GetProperty("state").GetString()!),
+            table.Add(
+                i.GetProperty("id").GetString(),
+                i.GetProperty("instance_id").GetString(),
+                i.GetProperty("class").GetString(),
+                i.GetProperty("state").GetString(),
                 i.GetProperty("restarts").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                Markup.Escape(i.GetProperty("opened_at").GetString()!),
-                Markup.Escape(i.GetProperty("summary").GetString()!));
+                i.GetProperty("opened_at").GetString(),
+                i.GetProperty("summary").GetString());
         }
 
-        AnsiConsole.Write(table);
+        table.Write();
         return ExitCodes.Success;
     }
 
@@ -89,22 +89,22 @@ internal static class IncidentCommands
             return ExitCodes.Success;
         }
 
-        var table = new Table().AddColumns("instance", "state", "health", "last check", "detail");
+        var table = new Listing(Listing.Whole("instance"), Listing.Wraps("state"), Listing.Wraps("health"), Listing.Whole("last check"), Listing.Wraps("detail"));
         var allHealthy = true;
         foreach (var i in instances.EnumerateArray())
         {
             var h = i.GetProperty("health");
             var status = h.GetProperty("status").GetString()!;
             allHealthy &= status == "healthy";
-            table.AddRow(
-                Markup.Escape(i.GetProperty("id").GetString()!),
-                Markup.Escape(i.GetProperty("state").GetString()!),
-                Markup.Escape(status),
-                Markup.Escape(h.TryGetProperty("last_check", out var lc) && lc.ValueKind == JsonValueKind.String ? lc.GetString()! : "-"),
-                Markup.Escape(h.GetProperty("detail").GetString()!));
+            table.Add(
+                i.GetProperty("id").GetString(),
+                i.GetProperty("state").GetString(),
+                status,
+                h.TryGetProperty("last_check", out var lc) && lc.ValueKind == JsonValueKind.String ? lc.GetString() : "-",
+                h.GetProperty("detail").GetString());
         }
 
-        AnsiConsole.Write(table);
+        table.Write();
         return allHealthy ? ExitCodes.Success : ExitCodes.Failed;
     }
 }

@@ -16,22 +16,22 @@ internal static class InstanceCommands
             return ExitCodes.Success;
         }
 
-        var table = new Table().AddColumns("service", "plan", "memory", "connections", "description");
+        var table = new Listing(Listing.Whole("service"), Listing.Whole("plan"), Listing.Wraps("memory"), Listing.Wraps("connections"), Listing.Wraps("description"));
         foreach (var s in catalog.GetProperty("services").EnumerateArray())
         {
             foreach (var p in s.GetProperty("plans").EnumerateArray())
             {
                 var meta = p.GetProperty("metadata");
-                table.AddRow(
-                    Markup.Escape(s.GetProperty("name").GetString()!),
-                    Markup.Escape(p.GetProperty("name").GetString()!),
+                table.Add(
+                    s.GetProperty("name").GetString(),
+                    p.GetProperty("name").GetString(),
                     $"{meta.GetProperty("memory_mb").GetInt32()} MB",
                     meta.GetProperty("max_connections").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    Markup.Escape(p.GetProperty("description").GetString()!));
+                    p.GetProperty("description").GetString());
             }
         }
 
-        AnsiConsole.Write(table);
+        table.Write();
         return ExitCodes.Success;
     }
 
@@ -107,22 +107,22 @@ internal static class InstanceCommands
             return ExitCodes.Success;
         }
 
-        var table = new Table().AddColumns("id", "service", "plan", "state", "health", "port", "process", "bindings", "last operation");
+        var table = new Listing(Listing.Whole("id"), Listing.Wraps("service"), Listing.Wraps("plan"), Listing.Wraps("state"), Listing.Wraps("health"), Listing.Whole("port"), Listing.Wraps("process"), Listing.Wraps("bindings"), Listing.Wraps("last operation"));
         foreach (var i in instances.EnumerateArray())
         {
-            table.AddRow(
-                Markup.Escape(i.GetProperty("id").GetString()!),
-                Markup.Escape(i.GetProperty("service").GetString()!),
-                Markup.Escape(i.GetProperty("plan").GetString() ?? "?"),
-                Markup.Escape(i.GetProperty("state").GetString()!),
-                Markup.Escape(i.GetProperty("health").GetProperty("status").GetString()!),
+            table.Add(
+                i.GetProperty("id").GetString(),
+                i.GetProperty("service").GetString(),
+                i.GetProperty("plan").GetString() ?? "?",
+                i.GetProperty("state").GetString(),
+                i.GetProperty("health").GetProperty("status").GetString(),
                 i.TryGetProperty("port", out var port) ? port.ToString() : "-",
-                Markup.Escape(i.GetProperty("process").GetProperty("detail").GetString()!),
+                i.GetProperty("process").GetProperty("detail").GetString(),
                 i.GetProperty("bindings").GetArrayLength().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                Markup.Escape(LastOperation(i)));
+                LastOperation(i));
         }
 
-        AnsiConsole.Write(table);
+        table.Write();
         return ExitCodes.Success;
     }
 
@@ -135,8 +135,8 @@ internal static class InstanceCommands
             return ExitCodes.Success;
         }
 
-        var grid = new Grid().AddColumn().AddColumn();
-        void Row(string k, string? v) => grid.AddRow(Markup.Escape(k), Markup.Escape(v ?? "-"));
+        var fields = new Fields();
+        void Row(string k, string? v) => fields.Add(k, v);
         Row("id", i.GetProperty("id").GetString());
         Row("service", i.GetProperty("service").GetString());
         Row("plan", i.GetProperty("plan").GetString());
@@ -149,7 +149,7 @@ internal static class InstanceCommands
         Row("bindings", string.Join(", ", i.GetProperty("bindings").EnumerateArray().Select(b => b.GetProperty("id").GetString())));
         Row("last operation", LastOperation(i));
         Row("created", i.GetProperty("created_at").GetString());
-        AnsiConsole.Write(grid);
+        fields.Write();
         return ExitCodes.Success;
     }
 

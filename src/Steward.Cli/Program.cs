@@ -3,8 +3,8 @@ using Steward.Cli;
 
 var url = new Option<string?>("--url") { Description = "Broker URL (STEWARD_URL; default http://127.0.0.1:8090)", Recursive = true };
 var username = new Option<string?>("--username") { Description = "Broker user (STEWARD_USERNAME)", Recursive = true };
-var password = new Option<string?>("--password") { Description = "Broker password (STEWARD_PASSWORD)", Recursive = true };
-var token = new Option<string?>("--token") { Description = "Instance API token from a binding's credentials (STEWARD_TOKEN): acts on that instance only", Recursive = true };
+var passwordFile = new Option<string?>("--password-file") { Description = "File holding the broker password, or - for standard input (or STEWARD_PASSWORD)", Recursive = true };
+var tokenFile = new Option<string?>("--token-file") { Description = "File holding an instance API token from a binding's credentials, or - for standard input (or STEWARD_TOKEN): acts on that instance only", Recursive = true };
 var dataDir = new Option<string?>("--data-dir") { Description = "Local broker data directory holding broker-credentials (STEWARD_DATA_DIR)", Recursive = true };
 var json = new Option<bool>("--json") { Description = "Print JSON instead of a table" };
 var noWait = new Option<bool>("--no-wait") { Description = "Return once the broker accepted the request" };
@@ -14,9 +14,9 @@ var instanceId = new Argument<string>("instance") { Description = "Instance id" 
 var root = new RootCommand("steward: self-service PostgreSQL and Redis instances through the Steward broker");
 root.Options.Add(url);
 root.Options.Add(username);
-root.Options.Add(password);
+root.Options.Add(passwordFile);
 root.Options.Add(dataDir);
-root.Options.Add(token);
+root.Options.Add(tokenFile);
 
 Command Cmd(string name, string description, Func<ParseResult, StewardClient, CancellationToken, Task<int>> run, params Symbol[] symbols) =>
     Sub(null, name, description, run, symbols);
@@ -41,7 +41,7 @@ Command Sub(Command? parent, string name, string description, Func<ParseResult, 
     {
         try
         {
-            using var client = new StewardClient(BrokerConnection.Resolve(result.GetValue(url), result.GetValue(username), result.GetValue(password), result.GetValue(dataDir), result.GetValue(token)));
+            using var client = new StewardClient(BrokerConnection.Resolve(result.GetValue(url), result.GetValue(username), SecretInput.Read(result.GetValue(passwordFile), "--password-file"), result.GetValue(dataDir), SecretInput.Read(result.GetValue(tokenFile), "--token-file")));
             return await run(result, client, ct);
         }
         catch (CliException ex)
@@ -115,6 +115,12 @@ Sub(backup, "pin", "Pin a backup: retention never deletes it", (r, c, ct) => Sch
 Sub(backup, "unpin", "Unpin a backup: retention applies to it again", (r, c, ct) => ScheduleCommands.PinAsync(c, r.GetValue(backupId)!, false, ct), backupId);
 
 IdValidation.Require(instanceId, id, bindingId, bindingArg, instanceFilter, incidentId, backupId);
+
+if (SecretInput.RefusalFor(args) is { } refusal)
+{
+    Console.Error.WriteLine($"steward: {refusal}");
+    return ExitCodes.Usage;
+}
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

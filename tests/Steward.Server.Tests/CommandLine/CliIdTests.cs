@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Steward.Server.Tests.Infrastructure;
 
@@ -8,8 +7,6 @@ namespace Steward.Server.Tests.CommandLine;
 [Collection("broker")]
 public sealed class CliIdTests(BrokerFixture broker)
 {
-    private static readonly string CliDll = Path.Combine(AppContext.BaseDirectory, "steward.dll");
-
     public static TheoryData<string[]> BadIds => new()
     {
         new[] { "create", Catalogs.Redis, Catalogs.RedisStandalone, "--id", ".hidden" },
@@ -24,11 +21,11 @@ public sealed class CliIdTests(BrokerFixture broker)
     [MemberData(nameof(BadIds))]
     public async Task An_id_the_broker_would_refuse_is_a_usage_error_and_nothing_is_sent(string[] arguments)
     {
-        var before = (await broker.Client.ApiAsync("/instances")).Text;
+        var before = await InstanceIdsAsync();
         var result = await RunAsync(arguments);
         result.ExitCode.ShouldBe(2, result.ToString());
         result.Stderr.ShouldContain("ids are 1 to 128 letters", Case.Sensitive, result.ToString());
-        (await broker.Client.ApiAsync("/instances")).Text.ShouldBe(before);
+        (await InstanceIdsAsync()).ShouldBe(before);
     }
 
     [Fact]
@@ -43,31 +40,14 @@ public sealed class CliIdTests(BrokerFixture broker)
         string Body(string org) => $$"""{"service_id":"{{Catalogs.Redis}}","plan_id":"{{Catalogs.RedisStandalone}}","organization_guid":"{{org}}","space_guid":"space-cli"}""";
         (await broker.Client.SendAsync(HttpMethod.Put, $"/v2/service_instances/{id}?accepts_incomplete=true", Body("org-cli"))).Status.ShouldBe(HttpStatusCode.OK);
         (await broker.Client.SendAsync(HttpMethod.Put, $"/v2/service_instances/{id}?accepts_incomplete=true", Body("org-1"))).Status.ShouldBe(HttpStatusCode.Conflict);
-        (await broker.Client.DeprovisionAsync(id, Catalogs.Redis, Catalogs.RedisStandalone)).Status.ShouldBe(HttpStatusCode.Accepted);
+        await broker.Client.DeprovisionGoneAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
     }
 
-    private sealed record Result(int ExitCode, string Stdout, string Stderr)
-    {
-        public override string ToString() => $"exit {ExitCode}; stdout: {Stdout}; stderr: {Stderr}";
-    }
+    private async Task<string[]> InstanceIdsAsync() =>
+        [.. (await broker.Client.ApiAsync("/instances")).Body.GetProperty("instances").EnumerateArray().Select(i => i.GetProperty("id").GetString()!).Order()];
 
-    private async Task<Result> RunAsync(params string[] arguments)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(CliDll);
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        info.Environment["STEWARD_URL"] = broker.Server.Url;
-        info.Environment["STEWARD_USERNAME"] = broker.Server.Username;
-        info.Environment["STEWARD_PASSWORD"] = broker.Server.Password;
-        using var process = Process.Start(info)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        return new Result(process.ExitCode, await stdout, await stderr);
-    }
+    private Task<Cli.Result> RunAsync(params string[] arguments) => Cli.RunAsync(
+        new Dictionary<string, string?> { ["STEWARD_URL"] = broker.Server.Url, ["STEWARD_USERNAME"] = broker.Server.Username, ["STEWARD_PASSWORD"] = broker.Server.Password },
+        null,
+        arguments);
 }

@@ -114,6 +114,16 @@ public sealed class OsbClient(HttpClient http, string username, string password)
         done.Str("state").ShouldBe("succeeded", done.ToString());
     }
 
+    /// <summary>Deprovisions and waits until the instance is gone, so later listings no longer show it.</summary>
+    public async Task DeprovisionGoneAsync(string id, string serviceId, string planId)
+    {
+        var started = await DeprovisionAsync(id, serviceId, planId);
+        if (started.Status == HttpStatusCode.Accepted)
+        {
+            (await WaitAsync(id, started.Str("operation"))).Status.ShouldBe(HttpStatusCode.Gone);
+        }
+    }
+
     /// <summary>Binds and returns the credentials object.</summary>
     public async Task<JsonElement> BindReadyAsync(string id, string bindingId, string serviceId, string planId, object? parameters = null)
     {
