@@ -35,15 +35,12 @@ public sealed class MemoryBoundednessTests
                 await Task.Delay(20);
             }
         });
-        var clock = Stopwatch.StartNew();
-
         var result = await pipeline.RunAsync(Workflows.Request());
 
         await done.CancelAsync();
         await sampler;
         result.Succeeded.ShouldBeTrue(result.Failure?.Message);
         result.PlaintextBytes.ShouldBe(DataSize);
-        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(20));
         peakManaged.ShouldBeLessThan(Bound, $"managed heap grew by {peakManaged / 1048576} MiB");
         peakWorkingSet.ShouldBeLessThan(2 * Bound, $"working set grew by {peakWorkingSet / 1048576} MiB");
     }
