@@ -5,7 +5,7 @@
 #                                       promtool from prometheus, chromium for the dashboard browser tests)
 set -eu
 
-packages="postgresql-15 postgresql-client-15 redis-server redis-tools zstd libzstd1 age util-linux procps tzdata"
+packages="postgresql-15 postgresql-client-15 redis-server redis-tools zstd libzstd1 age util-linux procps tzdata curl"
 if [ "${1:-}" = "--test" ]; then
   packages="$packages nodejs npm prometheus chromium"
 fi

@@ -105,7 +105,7 @@ internal static class BackupCommands
     /// Re-reads the state whenever the instance's event stream reports progress or an end, drawing a progress
     /// bar with bytes, rate and stage on a terminal and a line per second otherwise.
     /// </summary>
-    private static async Task<JsonElement> FollowAsync(StewardClient client, string instance, string what, Func<Task<JsonElement>> poll, Func<JsonElement, bool> finished, CancellationToken ct)
+    internal static async Task<JsonElement> FollowAsync(StewardClient client, string instance, string what, Func<Task<JsonElement>> poll, Func<JsonElement, bool> finished, CancellationToken ct)
     {
         await using var events = InstanceEvents.Open(client, instance, ct);
         JsonElement current = await poll();

@@ -94,8 +94,26 @@ Sub(backup, "create", "Back up an instance, with a progress bar (bytes, rate, st
 Sub(backup, "list", "List an instance's backups", (r, c, ct) => BackupCommands.ListAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
 Sub(backup, "show", "Show a backup: state, size, duration, throughput, failing stage, manifest", (r, c, ct) => BackupCommands.ShowAsync(c, r.GetValue(backupId)!, ct), backupId);
 Sub(backup, "delete", "Delete a backup (or cancel one that is running)", (r, c, ct) => BackupCommands.DeleteAsync(c, r.GetValue(backupId)!, ct), backupId);
-Sub(backup, "restore", "Restore an instance from one of its backups", (r, c, ct) =>
-    BackupCommands.RestoreAsync(c, r.GetValue(instanceId)!, r.GetValue(backupId)!, !r.GetValue(noWait), ct), instanceId, backupId, noWait);
+var restoreBackup = new Argument<string?>("backup") { Description = "Backup id (or give a point-in-time target instead)", Arity = ArgumentArity.ZeroOrOne };
+var toTime = new Option<string?>("--to-time") { Description = "Point-in-time restore to this RFC 3339 time (PostgreSQL)" };
+var toLsn = new Option<string?>("--to-lsn") { Description = "Point-in-time restore to this LSN, e.g. 0/3000028 (PostgreSQL)" };
+var toPoint = new Option<string?>("--to-restore-point") { Description = "Point-in-time restore to a named restore point (PostgreSQL)" };
+var latest = new Option<bool>("--latest") { Description = "Point-in-time restore to the latest archived state (PostgreSQL)" };
+Sub(backup, "restore", "Restore an instance from one of its backups, or to a point in time", (r, c, ct) =>
+    r.GetValue(toTime) is not null || r.GetValue(toLsn) is not null || r.GetValue(toPoint) is not null || r.GetValue(latest)
+        ? WalCommands.RestoreAsync(c, r.GetValue(instanceId)!, r.GetValue(toTime), r.GetValue(toLsn), r.GetValue(toPoint), r.GetValue(latest), !r.GetValue(noWait), ct)
+        : r.GetValue(restoreBackup) is { } b
+            ? BackupCommands.RestoreAsync(c, r.GetValue(instanceId)!, b, !r.GetValue(noWait), ct)
+            : throw new CliException(ExitCodes.Usage, "name a backup id, or a target: --to-time T | --to-lsn L | --to-restore-point NAME | --latest"),
+    instanceId, restoreBackup, toTime, toLsn, toPoint, latest, noWait);
+Sub(backup, "window", "Show the recoverable window: earliest and latest time a restore can reach", (r, c, ct) => WalCommands.WindowAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
+Sub(backup, "wal", "Show WAL archiving: last archived segment, lag, failures", (r, c, ct) => WalCommands.ArchiveStatusAsync(c, r.GetValue(instanceId)!, ct), instanceId);
+
+var restorePoint = new Command("restore-point", "Named points in an instance's WAL that a point-in-time restore can target");
+root.Subcommands.Add(restorePoint);
+var pointName = new Argument<string>("name") { Description = "Restore point name (letters, digits, '.', '_', '-')" };
+Sub(restorePoint, "create", "Create a named restore point (pg_create_restore_point)", (r, c, ct) => WalCommands.CreatePointAsync(c, r.GetValue(instanceId)!, r.GetValue(pointName)!, ct), instanceId, pointName);
+Sub(restorePoint, "list", "List an instance's restore points", (r, c, ct) => WalCommands.ListPointsAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
 
 var schedule = new Command("schedule", "Scheduled backups and their retention: set, show, delete");
 backup.Subcommands.Add(schedule);

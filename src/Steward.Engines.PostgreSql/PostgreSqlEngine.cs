@@ -20,6 +20,7 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
 
     private const string OwnerRole = "app_owner";
     private readonly string _binDir;
+    private readonly Wal.PostgreSqlWalOptions? _wal;
 
     public PostgreSqlEngine(PostgreSqlEngineOptions options)
     {
@@ -31,6 +32,7 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
             : missing.Count > 0
                 ? $"{string.Join(" and ", missing)} not found in {_binDir} (STEWARD_POSTGRESQL_BIN_DIR or the newest /usr/lib/postgresql/N/bin); install them with: apt-get install postgresql-15"
                 : null;
+        _wal = options.Wal;
     }
 
     public ServiceOffering Offering => PostgreSqlCatalog.Offering;
@@ -84,6 +86,7 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
             .AppendLine("wal_level = 'replica'")
             .AppendLine("max_wal_senders = 5")
             .AppendLine("wal_keep_size = '256MB'")
+            .Append(await Wal.WalHelper.ConfigureAsync(context, _wal, cancellationToken))
             .ToString();
         await context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "postgresql.conf"), conf, cancellationToken);
         await context.Runtime.WriteFileAsync(
@@ -218,6 +221,9 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
     }
 
     internal string BinDir => _binDir;
+
+    /// <summary>The WAL archiving every instance is configured with; null when off.</summary>
+    public Wal.PostgreSqlWalOptions? WalOptions => _wal;
 
     public IReadOnlyDictionary<string, object> Credentials(EngineContext context, ServiceBinding binding) => new Dictionary<string, object>
     {

@@ -6,6 +6,9 @@ public sealed record PostgreSqlEngineOptions
     /// <summary>Directory with postgres and initdb; found under /usr/lib/postgresql when not set.</summary>
     public string? BinDir { get; init; }
 
+    /// <summary>Continuous WAL archiving to the broker; off when null.</summary>
+    public Wal.PostgreSqlWalOptions? Wal { get; init; }
+
     /// <summary>The newest /usr/lib/postgresql/N/bin that holds a postgres binary, or null.</summary>
     public static string? DiscoverBinDir()
     {

@@ -44,6 +44,7 @@ public sealed partial class SqliteStateStore : IStateStore
         await using var conn = await OpenAsync(cancellationToken);
         await ExecAsync(conn, "PRAGMA journal_mode=WAL;", cancellationToken);
         await ExecAsync(conn, Schema.Create, cancellationToken);
+        await CreateWalTablesAsync(conn, cancellationToken);
         foreach (var (table, column, definition) in Schema.AddedColumns)
         {
             var present = await QueryAsync($"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c", r => 1, cancellationToken, ("$c", column));

@@ -36,6 +36,9 @@ public enum FailureClass
     /// <summary>A scheduled backup failed (the incident names the failing stage); the instance itself keeps serving.</summary>
     BackupFailed,
 
+    /// <summary>WAL waits to be archived longer than allowed (storage down or slow); the server keeps running.</summary>
+    WalArchiveBehind,
+
     /// <summary>None of the above could be established.</summary>
     Unknown,
 }

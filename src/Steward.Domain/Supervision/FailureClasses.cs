@@ -16,6 +16,7 @@ public static class FailureClasses
         FailureClass.ProcessStopped => "process-stopped",
         FailureClass.UnhealthyButRunning => "unhealthy-but-running",
         FailureClass.BackupFailed => "backup-failed",
+        FailureClass.WalArchiveBehind => "wal-archive-behind",
         _ => "unknown",
     };
 

@@ -235,6 +235,24 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
         return OsbJson.Result(new { operation = op.Id }, StatusCodes.Status202Accepted);
     }
 
+    /// <summary>Starts a restore whose payload <paramref name="plan"/> works out (and validates) under the same checks as a restore of a backup.</summary>
+    public async Task<IResult> RestoreAsync(string id, Func<ServiceInstance, Task<(string Description, string PayloadJson)>> plan, RequestIdentity identity, CancellationToken cancellationToken)
+    {
+        using var _ = await gate.AcquireAsync(cancellationToken);
+        var instance = await LiveInstanceAsync(id, cancellationToken);
+        await RequireIdleAsync(instance, cancellationToken);
+        if (backups.IsRunning(id))
+        {
+            throw StewardException.Concurrency($"a backup of instance {id} is running; restore once it has finished");
+        }
+
+        var (description, payload) = await plan(instance);
+        var op = operations.Create(id, null, OperationKind.Restore, description, identity, payload);
+        await store.SaveOperationAsync(op, cancellationToken);
+        runner.Enqueue(op);
+        return OsbJson.Result(new { operation = op.Id }, StatusCodes.Status202Accepted);
+    }
+
     public async Task<IResult> GetAsync(string id, CancellationToken cancellationToken)
     {
         RequireValidId("instance_id", id);

@@ -189,6 +189,11 @@ internal sealed class RequestBody
             : throw StewardException.BadRequest($"'{name}' must be a whole number of at least {min}, not {v.GetRawText()}");
     }
 
+    public bool? OptionalBoolean(string name) =>
+        !_root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null
+        : v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean()
+        : throw StewardException.BadRequest($"'{name}' must be true or false");
+
     /// <summary>An optional object field as its raw JSON text.</summary>
     public string? OptionalObject(string name)
     {

@@ -1,5 +1,6 @@
 using Steward.Server.Backups.Schedules;
 using Steward.Server.Api;
+using Steward.Server.Backups.Wal;
 using Steward.Server.Events;
 using Steward.Server.Metrics;
 using Steward.Server.Osb;
@@ -20,6 +21,10 @@ internal static class StewardEndpoints
         api.MapBackupApi();
         api.MapEventStream();
         api.MapScheduleApi();
+        api.MapWalApi();
+
+        // WAL archive_command / restore_command: the instance's own archive secret, checked by the endpoints.
+        app.MapWalEndpoints();
 
         // Prometheus metrics: the broker's credentials, by the fallback policy.
         app.MapStewardMetrics();

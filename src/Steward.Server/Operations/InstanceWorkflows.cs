@@ -15,7 +15,7 @@ namespace Steward.Server.Operations;
 /// The steps of every operation. Each step is idempotent and recorded when done, so an operation
 /// interrupted by a crash resumes where it stopped and ends either succeeded or cleanly failed.
 /// </summary>
-internal sealed class InstanceWorkflows(
+internal sealed partial class InstanceWorkflows(
     IStateStore store,
     EngineRegistry engines,
     PortAllocator ports,
@@ -223,6 +223,11 @@ internal sealed class InstanceWorkflows(
 
     private async Task<Operation> RestoreAsync(Operation op, CancellationToken cancellationToken)
     {
+        if (Backups.Wal.PointInTimePayload.TryRead(op.PayloadJson) is { } pointInTime)
+        {
+            return await PointInTimeRestoreAsync(op, pointInTime, cancellationToken);
+        }
+
         var payload = JsonSerializer.Deserialize<RestorePayload>(op.PayloadJson!)!;
         var instance = await InstanceAsync(op, cancellationToken);
         var engine = engines.Engine(instance.ServiceId);

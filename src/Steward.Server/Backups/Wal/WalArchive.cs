@@ -1,0 +1,215 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Steward.Backup.Manifest;
+using Steward.Backup.Pipeline;
+using Steward.Backup.Filters.Age;
+using Steward.Wal;
+
+namespace Steward.Server.Backups.Wal;
+
+/// <summary>
+/// Each PostgreSQL instance's WAL in the backup storage: one object (and manifest) per file, through the same
+/// filters as its backups. A file is recorded in the catalog only once object and manifest are durable, and
+/// only then acknowledged; restore reads verify both the manifest and the digests Steward recorded.
+/// </summary>
+internal sealed class WalArchive(
+    IWalCatalog catalog,
+    BackupSettings settings,
+    IBackupStorage storage,
+    ILoggerFactory loggers,
+    TimeProvider time,
+    ILogger<WalArchive> logger)
+{
+    private const int Prefetch = 4;
+    private readonly ConcurrentDictionary<string, ArchiveFailure> _failures = new();
+    private readonly ConcurrentDictionary<(string Instance, string Name), Lazy<Task<byte[]?>>> _prefetched = new();
+
+    public static string KeyOf(string instanceId, string name) => $"{instanceId}/wal/{name}";
+
+    /// <summary>The broker-side reason the newest archive attempt of an instance failed, until one succeeds.</summary>
+    public ArchiveFailure? LastFailure(string instanceId) => _failures.TryGetValue(instanceId, out var f) ? f : null;
+
+    /// <summary>Stores one WAL file PostgreSQL hands over; returns once it is durable (or says why it is not).</summary>
+    public async Task<ArchiveOutcome> StoreAsync(string instanceId, WalName name, Stream body, CancellationToken cancellationToken)
+    {
+        var existing = await catalog.GetWalFileAsync(instanceId, name.Name, cancellationToken);
+        if (existing is not null)
+        {
+            // A retry after a lost answer is acknowledged; a different file under a name already archived would
+            // break the chain, so it is refused (PostgreSQL keeps it and the lag incident shows it).
+            var digest = Convert.ToHexStringLower(await SHA256.HashDataAsync(body, cancellationToken));
+            return digest == existing.PlaintextSha256
+                ? ArchiveOutcome.Stored
+                : Fail(instanceId, name.Name, ArchiveOutcome.Conflict, $"{name.Name} is already archived with different content (sha256 {existing.PlaintextSha256[..12]}…, now {digest[..12]}…)");
+        }
+
+        string? history = null;
+        if (name.Kind == WalFileKind.History)
+        {
+            using var reader = new StreamReader(body);
+            history = await reader.ReadToEndAsync(cancellationToken);
+            body = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(history));
+        }
+
+        var key = KeyOf(instanceId, name.Name);
+        var builder = new BackupPipelineBuilder().UseSource(new StreamSource(body, "archive_command"));
+        var pipeline = settings.AddFilters(builder).UseStorage(storage).UseTimeProvider(time).UseLoggerFactory(loggers).Build();
+        var result = await pipeline.RunAsync(
+            new BackupRequest
+            {
+                BackupId = name.Name,
+                InstanceId = instanceId,
+                Engine = "postgresql",
+                Key = key,
+                Properties = new Dictionary<string, string> { ["wal_file"] = name.Name, ["timeline"] = name.Timeline.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            },
+            null,
+            cancellationToken);
+        if (!result.Succeeded)
+        {
+            return Fail(instanceId, name.Name, ArchiveOutcome.Failed, $"stage '{result.Failure!.Stage}' ({result.Failure.Kind.ToString().ToLowerInvariant()}): {result.Failure.Message}");
+        }
+
+        await catalog.SaveWalFileAsync(
+            new WalFile
+            {
+                InstanceId = instanceId,
+                Name = name.Name,
+                Key = key,
+                PlaintextBytes = result.PlaintextBytes,
+                StoredBytes = result.StoredBytes,
+                PlaintextSha256 = result.PlaintextSha256!,
+                StoredSha256 = result.StoredSha256!,
+                ArchivedAt = time.GetUtcNow(),
+                History = history,
+            },
+            CancellationToken.None);
+        _failures.TryRemove(instanceId, out _);
+        return ArchiveOutcome.Stored;
+    }
+
+    /// <summary>
+    /// A WAL file's plaintext, verified against its manifest and Steward's record; null when it was never archived.
+    /// While recovery reads segments in order, the next few are fetched ahead so replay does not wait on storage.
+    /// </summary>
+    public async Task<byte[]?> FetchAsync(string instanceId, WalName name, CancellationToken cancellationToken)
+    {
+        foreach (var stale in _prefetched.Keys.Where(k => k.Instance == instanceId && WalName.Parse(k.Name) is { } n && n.Segment < name.Segment && n.Kind == WalFileKind.Segment))
+        {
+            _prefetched.TryRemove(stale, out _);
+        }
+
+        byte[]? data;
+        if (_prefetched.TryRemove((instanceId, name.Name), out var ahead))
+        {
+            try
+            {
+                data = await ahead.Value;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                data = await ReadAsync(instanceId, name.Name, cancellationToken);
+            }
+        }
+        else
+        {
+            data = await ReadAsync(instanceId, name.Name, cancellationToken);
+        }
+
+        if (data is not null && name.Kind == WalFileKind.Segment)
+        {
+            for (var i = 1; i <= Prefetch; i++)
+            {
+                var next = WalName.SegmentName(name.Timeline, name.Segment + i);
+                _prefetched.GetOrAdd((instanceId, next), k => new Lazy<Task<byte[]?>>(() => Task.Run(() => ReadAsync(k.Instance, k.Name, CancellationToken.None))));
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>Reads and verifies one file; null when it is not in the catalog.</summary>
+    public async Task<byte[]?> ReadAsync(string instanceId, string name, CancellationToken cancellationToken)
+    {
+        var file = await catalog.GetWalFileAsync(instanceId, name, cancellationToken);
+        if (file is null)
+        {
+            return null;
+        }
+
+        var manifest = await ManifestStore.ReadAsync(storage, file.Key, cancellationToken);
+        if (!string.Equals(manifest.StoredSha256, file.StoredSha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"the manifest of {name} no longer matches the digests Steward recorded when it was archived");
+        }
+
+        using var buffer = new MemoryStream((int)Math.Min(file.PlaintextBytes, int.MaxValue));
+        var pipeline = new RestorePipelineBuilder()
+            .UseStorage(storage)
+            .UseStreamSink(buffer, "restore_command")
+            .UseAgeIdentities(settings.Identities)
+            .UseTimeProvider(time)
+            .UseLoggerFactory(loggers)
+            .Build();
+        var result = await pipeline.RunAsync(new RestoreRequest(file.Key), null, cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"{name} failed at stage '{result.Failure!.Stage}' ({result.Failure.Kind.ToString().ToLowerInvariant()}): {result.Failure.Message}");
+        }
+
+        if (!string.Equals(result.PlaintextSha256, file.PlaintextSha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"{name} does not match the digest Steward recorded when it was archived");
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// Removes WAL no kept base backup needs: every segment (and backup history file) before
+    /// <paramref name="oldestNeededSegment"/>, the first segment of the oldest kept base backup. Timeline history
+    /// files stay (they are tiny and recovery needs them to choose a timeline). The catalog row goes first, so an
+    /// interrupted prune leaves at worst an unlisted object, never a listed file that is gone.
+    /// </summary>
+    public async Task<int> PruneAsync(string instanceId, long oldestNeededSegment, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        foreach (var file in await catalog.ListWalFilesAsync(instanceId, cancellationToken))
+        {
+            if (WalName.Parse(file.Name) is not { } n || n.Kind == WalFileKind.History || n.Segment >= oldestNeededSegment)
+            {
+                continue;
+            }
+
+            await catalog.DeleteWalFileAsync(instanceId, file.Name, cancellationToken);
+            await storage.DeleteAsync(ManifestStore.ManifestKey(file.Key), cancellationToken);
+            await storage.DeleteAsync(file.Key, cancellationToken);
+            removed++;
+        }
+
+        if (removed > 0)
+        {
+            WalLog.Pruned(logger, instanceId, removed, WalName.SegmentName(1, oldestNeededSegment)[8..]);
+        }
+
+        return removed;
+    }
+
+    private ArchiveOutcome Fail(string instanceId, string name, ArchiveOutcome outcome, string reason)
+    {
+        _failures[instanceId] = new ArchiveFailure(name, reason, time.GetUtcNow());
+        WalLog.ArchiveFailed(logger, instanceId, name, reason);
+        return outcome;
+    }
+}
+
+/// <summary>How an archive request ended.</summary>
+internal enum ArchiveOutcome
+{
+    Stored,
+    Conflict,
+    Failed,
+}
+
+/// <summary>Why the newest archive attempt failed on the broker's side.</summary>
+internal sealed record ArchiveFailure(string File, string Reason, DateTimeOffset At);

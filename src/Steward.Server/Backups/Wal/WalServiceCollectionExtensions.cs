@@ -1,0 +1,38 @@
+using Steward.Engines.PostgreSql;
+using Steward.Engines.PostgreSql.Wal;
+using Microsoft.Extensions.Options;
+using Steward.Server.Configuration;
+using Steward.Security;
+using Steward.State;
+using Steward.State.Sqlite;
+using Steward.Wal;
+
+namespace Steward.Server.Backups.Wal;
+
+/// <summary>Registers continuous WAL archiving and point-in-time restore.</summary>
+internal static class WalServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds archiving and restore, and configures the PostgreSQL engine (registered before, from <paramref name="engine"/>)
+    /// to archive to this broker: the engine is registered again with the archive settings, and the last registration wins.
+    /// </summary>
+    public static IServiceCollection AddWalArchiving(this IServiceCollection services, IConfiguration configuration, PostgreSqlEngineOptions engine)
+    {
+        services.AddSettings<WalOptions>(configuration);
+        services.AddSingleton(sp => WalSettings.From(sp.GetRequiredService<IOptions<WalOptions>>().Value, sp.GetRequiredService<StewardOptions>()));
+        services.AddSingleton(sp =>
+        {
+            var wal = sp.GetRequiredService<WalSettings>();
+            return new PostgreSqlEngine(engine with { Wal = wal.Enabled ? new PostgreSqlWalOptions { BrokerUrl = wal.BrokerUrl, ArchiveTimeout = wal.ArchiveTimeout } : null });
+        });
+        // The state store may be wrapped (metrics observe it); the catalog is the same SQLite file, whose tables the
+        // store creates at start.
+        services.AddSingleton<IWalCatalog>(sp => sp.GetRequiredService<IStateStore>() as IWalCatalog ?? new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<CredentialKey>()));
+        services.AddSingleton<WalArchive>();
+        services.AddSingleton(sp => new WalInspector(sp.GetRequiredService<PostgreSqlEngine>()));
+        services.AddSingleton<RecoveryPlanner>();
+        services.AddSingleton<WalMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<WalMonitor>());
+        return services;
+    }
+}

@@ -1,0 +1,196 @@
+using Steward.Backup.Sources;
+using Steward.Engines.PostgreSql.Wal;
+using Steward.Errors;
+using Steward.Instances;
+using Steward.Operations;
+using Steward.Runtime;
+using Steward.Server.Backups;
+using Steward.Server.Backups.Wal;
+
+namespace Steward.Server.Operations;
+
+/// <summary>
+/// Point-in-time restore of a PostgreSQL instance: the chosen base backup is unpacked beside the live data with
+/// recovery settings; only then is the server stopped and the directories swapped; the server replays archived
+/// WAL (fetched and verified through the broker) up to the target and promotes itself onto a new timeline. Until
+/// it has promoted, any failure puts the previous data back. Every step is recorded, so a broker killed mid-way
+/// resumes (a server left replaying keeps replaying; one that stopped because the broker was gone is restarted).
+/// </summary>
+internal sealed partial class InstanceWorkflows
+{
+    private async Task<Operation> PointInTimeRestoreAsync(Operation op, PointInTimePayload payload, CancellationToken cancellationToken)
+    {
+        var instance = await InstanceAsync(op, cancellationToken);
+        var engine = engines.Engine(instance.ServiceId);
+        var backup = await store.GetBackupAsync(payload.BackupId, cancellationToken)
+            ?? throw new InvalidOperationException($"backup {payload.BackupId} of operation {op.Id} is missing");
+        var context = engines.Context(instance);
+        var paths = context.Paths;
+        var staging = Path.Combine(paths.Root, "restore-staging");
+        var previous = Path.Combine(paths.Root, "data.pre-restore");
+        var report = progress.Track(op.Id);
+        var host = new RestoreHost(backup, context, engine, backups, report, ct => EnsureRunningAsync(instance, ct), options.StopGrace);
+        var promoted = false;
+        try
+        {
+            op = await RunStepsAsync(
+                op,
+                [
+                    new("archive", "archiving the WAL written so far", ct => ArchiveCurrentAsync(context, ct)),
+                    new("fetch", $"unpacking base backup {backup.Id} beside the live data", async ct =>
+                    {
+                        if (Directory.Exists(staging))
+                        {
+                            Directory.Delete(staging, recursive: true);
+                        }
+
+                        await host.CreateDirectoryAsync(staging, ct);
+                        await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "tar", Arguments = ["-x", "-f", "-", "-C", staging], Name = "tar -x" })), ct);
+                        await RecoverySettings.WriteAsync(context, staging, payload.Settings, ct);
+                    }),
+                    new("swap", "stopping the server and putting the restored data in place", async ct =>
+                    {
+                        if (!Directory.Exists(staging))
+                        {
+                            return;
+                        }
+
+                        await host.StopServerAsync(ct);
+                        if (!Directory.Exists(previous))
+                        {
+                            Directory.Move(paths.DataDir, previous);
+                        }
+                        else if (Directory.Exists(paths.DataDir))
+                        {
+                            Directory.Delete(paths.DataDir, recursive: true);
+                        }
+
+                        Directory.Move(staging, paths.DataDir);
+                    }, Rerun: true),
+                    new("recover", $"replaying archived WAL to {payload.Description}", async ct =>
+                    {
+                        await ReplayAsync(instance, context, report, ct);
+                        promoted = true;
+                    }, Rerun: true),
+                    new("finish", "removing the data from before the restore", async ct =>
+                    {
+                        promoted = true;
+                        await RecoverySettings.RemoveAsync(context, paths.DataDir, ct);
+                        if (Directory.Exists(previous))
+                        {
+                            Directory.Delete(previous, recursive: true);
+                        }
+                    }, Rerun: true),
+                    new("credentials", "re-applying the current bindings", async ct => await engine.ReconcileCredentialsAsync(context, [.. (await store.ListBindingsAsync(instance.Id, ct)).Where(b => b.State == BindingState.Created)], ct), Rerun: true),
+                    new("verify", "checking the restored server", ct => EnsureRunningAsync(instance, ct), Rerun: true),
+                ],
+                cancellationToken);
+            var status = await WalInspector.StatusAsync(context, cancellationToken);
+            return await FinishAsync(op, OperationState.Succeeded, $"restored to {payload.Description} from base backup {backup.Id}; now on timeline {status.Timeline}", null, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var description = await FailureAsync("point-in-time restore", op, ex, instance);
+            if (!promoted && Directory.Exists(previous))
+            {
+                try
+                {
+                    await host.StopServerAsync(CancellationToken.None);
+                    if (Directory.Exists(paths.DataDir))
+                    {
+                        Directory.Delete(paths.DataDir, recursive: true);
+                    }
+
+                    Directory.Move(previous, paths.DataDir);
+                    await EnsureRunningAsync(instance, CancellationToken.None);
+                    description += "; the instance keeps its data from before the restore";
+                }
+                catch (Exception rollback)
+                {
+                    description += "; putting the previous data back failed too: " + rollback.Message;
+                }
+            }
+            else if (!promoted && Runtime.GetStatus(paths) is ProcessStatus.Running)
+            {
+                description += "; the instance keeps its data from before the restore";
+            }
+
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+
+            var usable = Runtime.GetStatus(paths) is ProcessStatus.Running;
+            return await FinishAsync(op with { InstanceUsable = usable }, OperationState.Failed, description, ex, CancellationToken.None);
+        }
+        finally
+        {
+            progress.Forget(op.Id);
+        }
+    }
+
+    /// <summary>Best effort: completes the current segment and waits briefly until it is archived, so "latest" includes it.</summary>
+    private async Task ArchiveCurrentAsync(Engines.EngineContext context, CancellationToken cancellationToken)
+    {
+        if (Runtime.GetStatus(context.Paths) is not ProcessStatus.Running)
+        {
+            return;
+        }
+
+        try
+        {
+            var status = await WalInspector.StatusAsync(context, cancellationToken);
+            if (!status.ArchiveModeOn || status.InRecovery)
+            {
+                return;
+            }
+
+            await WalInspector.SwitchAsync(context, cancellationToken);
+            var deadline = time.GetTimestamp();
+            while (time.GetElapsedTime(deadline) < TimeSpan.FromSeconds(30) && (await WalInspector.StatusAsync(context, cancellationToken)).PendingSegments > 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
+            }
+        }
+        catch (Npgsql.NpgsqlException)
+        {
+            // A server that does not answer has nothing more to archive now; recovery uses what is archived.
+        }
+    }
+
+    /// <summary>Starts the server in recovery (if it is not running) and waits until it has promoted itself.</summary>
+    private async Task ReplayAsync(ServiceInstance instance, Engines.EngineContext context, IProgress<Steward.Backup.Pipeline.PipelineProgress> report, CancellationToken cancellationToken)
+    {
+        var engine = engines.Engine(instance.ServiceId);
+        await Runtime.StartAsync(context.Paths, engine.Launch(context), cancellationToken);
+        while (true)
+        {
+            var status = Runtime.GetStatus(context.Paths);
+            if (status is not ProcessStatus.Running)
+            {
+                throw new StewardException(ErrorCode.Internal, $"the server {ServerLog.Describe(status)} during recovery; last log lines: {ServerLog.Tail(context.Paths)}");
+            }
+
+            try
+            {
+                var (inRecovery, replay) = await WalInspector.RecoveryAsync(context, cancellationToken);
+                if (!inRecovery)
+                {
+                    await WalInspector.CheckpointAsync(context, cancellationToken);
+                    return;
+                }
+
+                if (replay is not null && Steward.Wal.Lsn.TryParse(replay, out var lsn))
+                {
+                    report.Report(new Steward.Backup.Pipeline.PipelineProgress("replaying WAL at " + replay, lsn, 0, null));
+                }
+            }
+            catch (Npgsql.NpgsqlException)
+            {
+                // Not accepting connections until the restored data is consistent.
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken);
+        }
+    }
+}
