@@ -26,7 +26,8 @@ public static class WalHelper
     // push: exit 0 only on the broker's 200 (stored durably); anything else is 1 and PostgreSQL keeps the
     // segment and retries. fetch: 0 restored and verified, 1 not in the archive (the normal end of recovery),
     // 126 the archive could not be asked: PostgreSQL then stops recovery rather than ending it early and
-    // promoting a server that is missing WAL.
+    // promoting a server that is missing WAL. fetch retries a refused connection for a while, so a broker restart
+    // (kill -9 and its service manager starting it again) does not abort a recovery in progress.
     private const string Script = """
         #!/bin/sh
         # Written by Steward for this instance: archive_command / restore_command helper.
@@ -39,7 +40,7 @@ public static class WalHelper
           echo "steward-wal: the broker answered HTTP $code for $2; PostgreSQL keeps it and retries" >&2
           exit 1 ;;
         fetch)
-          code=$(curl -sS -o "$3" -w '%{http_code}' --connect-timeout 5 --max-time 900 -H @"$dir/wal.header" "$url/$2"); rc=$?
+          code=$(curl -sS -o "$3" -w '%{http_code}' --connect-timeout 5 --max-time 900 --retry 20 --retry-connrefused --retry-delay 1 --retry-max-time 60 -H @"$dir/wal.header" "$url/$2"); rc=$?
           [ "$rc" = 0 ] && [ "$code" = 200 ] && exit 0
           rm -f "$3"
           [ "$rc" = 0 ] && [ "$code" = 404 ] && exit 1

@@ -163,11 +163,22 @@ internal sealed partial class InstanceWorkflows
     {
         var engine = engines.Engine(instance.ServiceId);
         await Runtime.StartAsync(context.Paths, engine.Launch(context), cancellationToken);
+        var restarts = 0;
         while (true)
         {
             var status = Runtime.GetStatus(context.Paths);
             if (status is not ProcessStatus.Running)
             {
+                // The server stops recovery (rather than promote early) when restore_command cannot reach the
+                // archive, e.g. while the broker was down; replay resumes from its last restartpoint once it can.
+                var tail = ServerLog.Tail(context.Paths, 12);
+                if (tail.Contains("steward-wal: fetching", StringComparison.Ordinal) && restarts++ < 3)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(restarts), time, cancellationToken);
+                    await Runtime.StartAsync(context.Paths, engine.Launch(context), cancellationToken);
+                    continue;
+                }
+
                 throw new StewardException(ErrorCode.Internal, $"the server {ServerLog.Describe(status)} during recovery; last log lines: {ServerLog.Tail(context.Paths)}");
             }
 

@@ -25,6 +25,7 @@ public sealed class WalArchivingTests(WalBroker broker)
         var files = (await osb.ApiAsync($"/instances/{id}/wal/files")).Body.GetProperty("files").EnumerateArray().ToList();
         foreach (var file in files.Where(f => f.GetProperty("kind").GetString() == "segment"))
         {
+            file.GetProperty("key").GetString().ShouldBe($"archive/{id}/{file.GetProperty("name").GetString()}", "WAL lives under its own prefix, apart from the instance's backups");
             var stored = Path.Combine(server.DataDir, "backups", file.GetProperty("key").GetString()!);
             File.Exists(stored).ShouldBeTrue(stored);
             File.Exists(stored + ".manifest.json").ShouldBeTrue("each segment has its manifest");
@@ -38,6 +39,10 @@ public sealed class WalArchivingTests(WalBroker broker)
             System.Text.Encoding.ASCII.GetString(head).ShouldStartWith("age-encryption.org/v1", customMessage: "segments are encrypted like backups");
             Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(stored))).ShouldBe(file.GetProperty("stored_sha256").GetString());
         }
+
+        var backupPrefix = Path.Combine(server.DataDir, "backups", id);
+        (Directory.Exists(backupPrefix) ? Directory.GetFiles(backupPrefix, "*", SearchOption.AllDirectories) : []).ShouldAllBe(
+            f => !f.Contains(segments[0], StringComparison.Ordinal), "nothing of the WAL is under the instance's backup prefix");
 
         var directory = (await osb.ApiAsync($"/instances/{id}")).Body.Text("directory");
         var secret = (await File.ReadAllTextAsync(Path.Combine(directory, "config", "wal.header"))).Split(':')[1].Trim();

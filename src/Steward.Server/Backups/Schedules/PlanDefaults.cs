@@ -21,7 +21,8 @@ internal sealed class PlanDefaults(BackupScheduleOptions options, EngineRegistry
 
     private (string Service, string Plan) Names(ServiceInstance instance)
     {
-        var offering = engines.Engine(instance.ServiceId).Offering;
+        // Offering, not Engine: an instance whose engine left the catalog (binaries missing) keeps its schedule entry.
+        var offering = engines.Offering(instance.ServiceId);
         return (offering.Name, offering.FindPlan(instance.PlanId)?.Name ?? instance.PlanId);
     }
 }

@@ -24,7 +24,14 @@ internal sealed class WalArchive(
     private readonly ConcurrentDictionary<string, ArchiveFailure> _failures = new();
     private readonly ConcurrentDictionary<(string Instance, string Name), Lazy<Task<byte[]?>>> _prefetched = new();
 
-    public static string KeyOf(string instanceId, string name) => $"{instanceId}/wal/{name}";
+    /// <summary>The top-level prefix of every WAL object, apart from the instances' backups (pgBackRest's archive/ and backup/).</summary>
+    public const string Prefix = "archive/";
+
+    /// <summary>
+    /// Where one WAL file lives: <c>archive/{instance}/{file}</c>. Backups live under <c>{instance}/</c>, so a listing
+    /// or a deletion of an instance's backups never meets its WAL, and pruning the archive never meets a backup.
+    /// </summary>
+    public static string KeyOf(string instanceId, string name) => $"{Prefix}{instanceId}/{name}";
 
     /// <summary>The broker-side reason the newest archive attempt of an instance failed, until one succeeds.</summary>
     public ArchiveFailure? LastFailure(string instanceId) => _failures.TryGetValue(instanceId, out var f) ? f : null;

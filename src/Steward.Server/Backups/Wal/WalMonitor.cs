@@ -34,8 +34,8 @@ internal sealed class WalMonitor(
     /// <summary>Measures one instance now (and raises or resolves its incident).</summary>
     public async Task<Measured?> MeasureAsync(ServiceInstance instance, CancellationToken cancellationToken)
     {
-        var engine = engines.Engine(instance.ServiceId);
-        if (engine is not PostgreSqlEngine || instance.State != InstanceState.Ready)
+        // An engine whose binaries are missing has left the catalog; its instances are not supervised, nor measured.
+        if (engines.Unavailable(instance.ServiceId) is not null || engines.Engine(instance.ServiceId) is not PostgreSqlEngine || instance.State != InstanceState.Ready)
         {
             return null;
         }
@@ -142,15 +142,17 @@ internal sealed class WalMonitor(
     {
         foreach (var instance in await store.ListInstancesAsync(cancellationToken))
         {
-            if (engines.Engine(instance.ServiceId) is PostgreSqlEngine { WalOptions: { } options } && instance.Port is not null
+            if (engines.Unavailable(instance.ServiceId) is null
+                && engines.Engine(instance.ServiceId) is PostgreSqlEngine { WalOptions: { } options } && instance.Port is not null
                 && Directory.Exists(engines.Context(instance).Paths.ConfigDir))
             {
                 try
                 {
                     await WalHelper.WriteFilesAsync(engines.Context(instance), options, cancellationToken);
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
+                    // One instance's helper must not keep the monitor (and with it the broker) from starting.
                     WalLog.MonitorFailed(logger, instance.Id, ex.Message);
                 }
             }
