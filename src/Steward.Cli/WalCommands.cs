@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Spectre.Console;
 
 namespace Steward.Cli;
 
@@ -26,23 +25,23 @@ internal static class WalCommands
         Console.WriteLine($"latest recoverable time    {Str(w, "latest_recoverable_time") ?? "-"}");
         Console.WriteLine($"latest recoverable LSN     {Str(w, "latest_recoverable_lsn") ?? "-"}");
         Console.WriteLine($"timeline                   {(w.TryGetProperty("timeline", out var t) ? t.ToString() : "-")}");
-        var timelines = new Table().AddColumns("timeline", "started", "earliest", "latest", "latest LSN");
+        var timelines = new Listing(Listing.Wraps("timeline"), Listing.Whole("started"), Listing.Whole("earliest"), Listing.Whole("latest"), Listing.Whole("latest LSN"));
         foreach (var tl in w.GetProperty("timelines").EnumerateArray())
         {
-            timelines.AddRow(tl.GetProperty("timeline").ToString() + (tl.GetProperty("current").GetBoolean() ? " (current)" : string.Empty), Str(tl, "started_at") ?? "-", Str(tl, "earliest_recoverable_time") ?? "-", Str(tl, "latest_recoverable_time") ?? "-", Str(tl, "latest_recoverable_lsn") ?? "-");
+            timelines.Add(tl.GetProperty("timeline").ToString() + (tl.GetProperty("current").GetBoolean() ? " (current)" : string.Empty), Str(tl, "started_at"), Str(tl, "earliest_recoverable_time"), Str(tl, "latest_recoverable_time"), Str(tl, "latest_recoverable_lsn"));
         }
 
-        AnsiConsole.Write(timelines);
+        timelines.Write();
         var points = w.GetProperty("restore_points");
         if (points.GetArrayLength() > 0)
         {
-            var table = new Table().AddColumns("restore point", "LSN", "timeline", "created");
+            var table = new Listing(Listing.Whole("restore point"), Listing.Whole("LSN"), Listing.Wraps("timeline"), Listing.Whole("created"));
             foreach (var p in points.EnumerateArray())
             {
-                table.AddRow(Markup.Escape(Str(p, "name")!), Str(p, "lsn")!, p.GetProperty("timeline").ToString(), Str(p, "created_at")!);
+                table.Add(Str(p, "name"), Str(p, "lsn"), p.GetProperty("timeline").ToString(), Str(p, "created_at"));
             }
 
-            AnsiConsole.Write(table);
+            table.Write();
         }
 
         return ExitCodes.Success;
