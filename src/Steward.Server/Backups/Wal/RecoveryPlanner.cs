@@ -146,17 +146,28 @@ internal sealed class RecoveryPlanner(IStateStore store, IWalCatalog catalog, Wa
         var bases = new List<BaseBackup>();
         foreach (var b in await store.ListBackupsAsync(instanceId, cancellationToken))
         {
-            if (b is { State: BackupState.Succeeded, Kind: "physical", ManifestJson: { } json, CompletedAt: { } completed })
+            if (BaseOf(b) is { } found)
             {
-                var p = ManifestStore.Deserialize(System.Text.Encoding.UTF8.GetBytes(json)).Properties;
-                if (p.TryGetValue("stop_lsn", out var stop) && Lsn.TryParse(stop, out var stopLsn) && p.TryGetValue("timeline", out var tli) && int.TryParse(tli, CultureInfo.InvariantCulture, out var timeline))
-                {
-                    bases.Add(new BaseBackup(b.Id, timeline, stopLsn, completed));
-                }
+                bases.Add(found);
             }
         }
 
         return (timelines, bases);
+    }
+
+    /// <summary>A succeeded physical backup with the timeline and stop LSN its manifest records; null for any other backup.</summary>
+    public static BaseBackup? BaseOf(BackupRecord b)
+    {
+        if (b is { State: BackupState.Succeeded, Kind: "physical", ManifestJson: { } json, CompletedAt: { } completed })
+        {
+            var p = ManifestStore.Deserialize(System.Text.Encoding.UTF8.GetBytes(json)).Properties;
+            if (p.TryGetValue("stop_lsn", out var stop) && Lsn.TryParse(stop, out var stopLsn) && p.TryGetValue("timeline", out var tli) && int.TryParse(tli, CultureInfo.InvariantCulture, out var timeline))
+            {
+                return new BaseBackup(b.Id, timeline, stopLsn, completed);
+            }
+        }
+
+        return null;
     }
 
     private async Task<RecoveryWindow> WindowOfAsync(string instanceId, WalTimelines timelines, List<BaseBackup> bases, int timeline, CancellationToken cancellationToken)

@@ -173,18 +173,21 @@ internal sealed class WalArchive(
     }
 
     /// <summary>
-    /// Removes WAL no kept base backup needs: every segment (and backup history file) before
-    /// <paramref name="oldestNeededSegment"/>, the first segment of the oldest kept base backup. Timeline history
-    /// files stay (they are tiny and recovery needs them to choose a timeline). The catalog row goes first, so an
-    /// interrupted prune leaves at worst an unlisted object, never a listed file that is gone.
+    /// Removes WAL no kept base backup needs: every segment, partial segment and backup history file before
+    /// <paramref name="oldestNeededSegment"/>, the segment holding the stop LSN of the oldest kept base backup.
+    /// Timeline history files stay (they are tiny and recovery needs them to choose a timeline). The catalog row
+    /// goes first, so an interrupted prune leaves at worst an unlisted object, never a listed file that is gone;
+    /// such leftovers (a prune cut by kill -9 or a storage outage) are swept by the next prune.
     /// </summary>
     public async Task<int> PruneAsync(string instanceId, long oldestNeededSegment, CancellationToken cancellationToken)
     {
         var removed = 0;
+        var listed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in await catalog.ListWalFilesAsync(instanceId, cancellationToken))
         {
-            if (WalName.Parse(file.Name) is not { } n || n.Kind == WalFileKind.History || n.Segment >= oldestNeededSegment)
+            if (!Prunable(file.Name, oldestNeededSegment))
             {
+                listed.Add(file.Key);
                 continue;
             }
 
@@ -194,6 +197,18 @@ internal sealed class WalArchive(
             removed++;
         }
 
+        // Objects of files no longer listed: left by an interrupted prune. A file being archived right now has its
+        // object before its catalog row, so only objects older than a few minutes are taken for leftovers.
+        var settled = time.GetUtcNow() - TimeSpan.FromMinutes(10);
+        await foreach (var stored in storage.ListAsync(KeyOf(instanceId, string.Empty), cancellationToken))
+        {
+            var key = stored.Key.EndsWith(BackupManifest.KeySuffix, StringComparison.Ordinal) ? stored.Key[..^BackupManifest.KeySuffix.Length] : stored.Key;
+            if (stored.LastModified < settled && !listed.Contains(key) && Prunable(key[(key.LastIndexOf('/') + 1)..], oldestNeededSegment))
+            {
+                await storage.DeleteAsync(stored.Key, cancellationToken);
+            }
+        }
+
         if (removed > 0)
         {
             WalLog.Pruned(logger, instanceId, removed, WalName.SegmentName(1, oldestNeededSegment)[8..]);
@@ -201,6 +216,9 @@ internal sealed class WalArchive(
 
         return removed;
     }
+
+    private static bool Prunable(string name, long oldestNeededSegment) =>
+        WalName.Parse(name) is { } n && n.Kind != WalFileKind.History && n.Segment < oldestNeededSegment;
 
     private ArchiveOutcome Fail(string instanceId, string name, ArchiveOutcome outcome, string reason)
     {

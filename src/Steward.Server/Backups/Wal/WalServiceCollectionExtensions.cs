@@ -29,6 +29,7 @@ internal static class WalServiceCollectionExtensions
         // store creates at start.
         services.AddSingleton<IWalCatalog>(sp => sp.GetRequiredService<IStateStore>() as IWalCatalog ?? new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<CredentialKey>()));
         services.AddSingleton<WalArchive>();
+        services.AddSingleton<Retention.IRetentionParticipant, WalRetention>();
         services.AddSingleton(sp => new WalInspector(sp.GetRequiredService<PostgreSqlEngine>()));
         services.AddSingleton<RecoveryPlanner>();
         services.AddSingleton<WalMonitor>();
