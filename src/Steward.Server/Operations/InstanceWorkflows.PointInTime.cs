@@ -129,6 +129,23 @@ internal sealed partial class InstanceWorkflows
         }
     }
 
+    /// <summary>
+    /// A restore of a physical backup while the instance archives WAL: recovery stops as soon as the backup is
+    /// consistent and the server promotes itself onto a new timeline (as pgBackRest's and CloudNativePG's restores
+    /// do). Started on the backup's own timeline, it would write WAL under names the archive already holds with the
+    /// original server's content, and archiving would stop there. Null for any other restore.
+    /// </summary>
+    private static PointInTimePayload? AsPointInTime(Steward.Backups.BackupRecord backup, Engines.IDataServiceEngine engine)
+    {
+        if (engine is not Engines.PostgreSql.PostgreSqlEngine { WalOptions: not null } || RecoveryPlanner.BaseOf(backup) is not { } start)
+        {
+            return null;
+        }
+
+        var timeline = start.Timeline.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new PointInTimePayload(backup.Id, "backup", start.Timeline, new() { ["recovery_target"] = "immediate", ["recovery_target_timeline"] = timeline }, $"the end of backup {backup.Id}");
+    }
+
     /// <summary>Best effort: completes the current segment and waits briefly until it is archived, so "latest" includes it.</summary>
     private async Task ArchiveCurrentAsync(Engines.EngineContext context, CancellationToken cancellationToken)
     {
@@ -170,9 +187,10 @@ internal sealed partial class InstanceWorkflows
             if (status is not ProcessStatus.Running)
             {
                 // The server stops recovery (rather than promote early) when restore_command cannot reach the
-                // archive, e.g. while the broker was down; replay resumes from its last restartpoint once it can.
+                // broker at all (curl exit 7: it was down longer than the helper retries); replay resumes from its
+                // last restartpoint once it can. A damaged or unreadable file is not retried here.
                 var tail = ServerLog.Tail(context.Paths, 12);
-                if (tail.Contains("steward-wal: fetching", StringComparison.Ordinal) && restarts++ < 3)
+                if (tail.Contains("failed (curl exit 7,", StringComparison.Ordinal) && restarts++ < 3)
                 {
                     await Task.Delay(TimeSpan.FromSeconds(restarts), time, cancellationToken);
                     await Runtime.StartAsync(context.Paths, engine.Launch(context), cancellationToken);

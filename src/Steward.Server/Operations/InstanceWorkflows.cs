@@ -233,6 +233,11 @@ internal sealed partial class InstanceWorkflows(
         var engine = engines.Engine(instance.ServiceId);
         var backup = await store.GetBackupAsync(payload.BackupId, cancellationToken)
             ?? throw new InvalidOperationException($"backup {payload.BackupId} of operation {op.Id} is missing");
+        if (AsPointInTime(backup, engine) is { } immediate)
+        {
+            return await PointInTimeRestoreAsync(op, immediate, cancellationToken);
+        }
+
         var method = backups.Method(engine.Offering.Name, backup.Kind);
         var context = engines.Context(instance);
         var host = new RestoreHost(backup, context, engine, backups, progress.Track(op.Id), ct => EnsureRunningAsync(instance, ct), options.StopGrace);

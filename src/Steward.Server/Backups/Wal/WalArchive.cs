@@ -42,12 +42,14 @@ internal sealed class WalArchive(
         var existing = await catalog.GetWalFileAsync(instanceId, name.Name, cancellationToken);
         if (existing is not null)
         {
-            // A retry after a lost answer is acknowledged; a different file under a name already archived would
-            // break the chain, so it is refused (PostgreSQL keeps it and the lag incident shows it).
+            // The same file again (a retry after a lost answer, or a restored server archiving what it replayed) is
+            // acknowledged, as pgBackRest's archive-push does; a different file under a name already archived would
+            // break the chain, so it is refused (PostgreSQL keeps it and the lag incident shows it). Steward's own
+            // restores promote onto a new timeline, so a conflict means a second server writes this timeline.
             var digest = Convert.ToHexStringLower(await SHA256.HashDataAsync(body, cancellationToken));
             return digest == existing.PlaintextSha256
                 ? ArchiveOutcome.Stored
-                : Fail(instanceId, name.Name, ArchiveOutcome.Conflict, $"{name.Name} is already archived with different content (sha256 {existing.PlaintextSha256[..12]}…, now {digest[..12]}…)");
+                : Fail(instanceId, name.Name, ArchiveOutcome.Conflict, $"{name.Name} is already archived for instance {instanceId} with different content (archived sha256 {existing.PlaintextSha256[..16]}, offered {digest[..16]}): another server is writing timeline {name.Timeline} of this instance, e.g. a copy of its data started outside Steward; the archived file is kept");
         }
 
         string? history = null;

@@ -36,7 +36,7 @@ internal static class WalEndpoints
             return await archive.StoreAsync(instanceId, wal, http.Request.Body, ct) switch
             {
                 ArchiveOutcome.Stored => Results.Text("stored\n"),
-                ArchiveOutcome.Conflict => Results.Text($"{name} is already archived with different content\n", statusCode: StatusCodes.Status409Conflict),
+                ArchiveOutcome.Conflict => Results.Text($"{archive.LastFailure(instanceId)?.Reason ?? name + " is already archived with different content"}\n", statusCode: StatusCodes.Status409Conflict),
                 _ => Results.Text($"{name} could not be stored: {archive.LastFailure(instanceId)?.Reason}\n", statusCode: StatusCodes.Status503ServiceUnavailable),
             };
         });
