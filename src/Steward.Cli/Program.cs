@@ -115,6 +115,14 @@ var pointName = new Argument<string>("name") { Description = "Restore point name
 Sub(restorePoint, "create", "Create a named restore point (pg_create_restore_point)", (r, c, ct) => WalCommands.CreatePointAsync(c, r.GetValue(instanceId)!, r.GetValue(pointName)!, ct), instanceId, pointName);
 Sub(restorePoint, "list", "List an instance's restore points", (r, c, ct) => WalCommands.ListPointsAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
 
+var rebuildBackup = new Option<string?>("--backup") { Description = "Rebuild from this backup (default: the latest succeeded one)" };
+var rebuildLatest = new Option<bool>("--latest") { Description = "Rebuild from the latest succeeded backup (the default)" };
+var rebuildEmpty = new Option<bool>("--empty") { Description = "Rebuild with no data at all (only when there is no backup to use)" };
+var rebuildReason = new Option<string?>("--reason") { Description = "Why, recorded with the rebuild's incident" };
+Cmd("rebuild", "Recreate an instance from scratch with a backup: same id, port and binding credentials; its old files are kept aside", (r, c, ct) =>
+    RebuildCommands.RebuildAsync(c, r.GetValue(instanceId)!, r.GetValue(rebuildBackup), r.GetValue(rebuildLatest), r.GetValue(rebuildEmpty), r.GetValue(rebuildReason), !r.GetValue(noWait), ct),
+    instanceId, rebuildBackup, rebuildLatest, rebuildEmpty, rebuildReason, noWait);
+
 var schedule = new Command("schedule", "Scheduled backups and their retention: set, show, delete");
 backup.Subcommands.Add(schedule);
 var cron = new Option<string?>("--cron") { Description = "Cron expression: 5 fields, or 6 with seconds first (e.g. '0 3 * * *', '*/30 * * * * *')" };
@@ -132,7 +140,7 @@ Sub(schedule, "delete", "Delete an instance's own schedule (its plan's default, 
 Sub(backup, "pin", "Pin a backup: retention never deletes it", (r, c, ct) => ScheduleCommands.PinAsync(c, r.GetValue(backupId)!, true, ct), backupId);
 Sub(backup, "unpin", "Unpin a backup: retention applies to it again", (r, c, ct) => ScheduleCommands.PinAsync(c, r.GetValue(backupId)!, false, ct), backupId);
 
-IdValidation.Require(instanceId, id, bindingId, bindingArg, instanceFilter, incidentId, backupId);
+IdValidation.Require(instanceId, id, bindingId, bindingArg, instanceFilter, incidentId, backupId, rebuildBackup);
 
 if (SecretInput.RefusalFor(args) is { } refusal)
 {

@@ -62,6 +62,9 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
         }
     }
 
+    /// <summary>initdb only fills the data directory, which the restore replaces whole; the rest is <see cref="ConfigureAsync"/>'s.</summary>
+    public Task InitializeForRestoreAsync(EngineContext context, CancellationToken cancellationToken) => Task.CompletedTask;
+
     public async Task ConfigureAsync(EngineContext context, CancellationToken cancellationToken)
     {
         var p = new ParameterValues(context.Instance.ParametersJson);

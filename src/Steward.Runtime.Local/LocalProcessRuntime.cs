@@ -224,6 +224,78 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
         }
     }
 
+    /// <summary>Preserved copies live beside the instances' directory, on the same file system, so moving one there is a rename.</summary>
+    private string PreservedRoot => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_options.InstancesRoot).TrimEnd('/'))!, "preserved");
+
+    public async Task<string> PreserveAsync(InstancePaths paths, string name, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (name.Contains('/', StringComparison.Ordinal) || name is "." or "..")
+        {
+            throw new ArgumentException($"'{name}' is not a plain name", nameof(name));
+        }
+
+        Directory.CreateDirectory(PreservedRoot);
+        File.SetUnixFileMode(PreservedRoot, PrivateDir);
+        var target = Path.Combine(PreservedRoot, name);
+        if (!Directory.Exists(paths.Root))
+        {
+            // Moved by an earlier attempt, or there was nothing left to preserve: then an empty record of that.
+            if (!Directory.Exists(target))
+            {
+                Directory.CreateDirectory(target);
+                Directory.SetLastWriteTimeUtc(target, at.UtcDateTime);
+            }
+
+            return target;
+        }
+
+        // Nothing may keep running in (or writing into) the files being moved: whatever is left is stopped.
+        await StopAsync(paths, 9, TimeSpan.Zero, cancellationToken);
+        if (Directory.Exists(target))
+        {
+            // The instance's place was filled again after an earlier move: that is kept too, beside the first.
+            for (var n = 2; ; n++)
+            {
+                var next = $"{target}+{n}";
+                if (!Directory.Exists(next))
+                {
+                    Directory.Move(paths.Root, next);
+                    Directory.SetLastWriteTimeUtc(next, at.UtcDateTime);
+                    return target;
+                }
+            }
+        }
+
+        Directory.Move(paths.Root, target);
+
+        // A move keeps the directory's own times; its modification time says when it was preserved (retention).
+        Directory.SetLastWriteTimeUtc(target, at.UtcDateTime);
+        return target;
+    }
+
+    public IReadOnlyList<(string Path, DateTimeOffset PreservedAt)> ListPreserved() =>
+        !Directory.Exists(PreservedRoot)
+            ? []
+            : [.. Directory.EnumerateDirectories(PreservedRoot)
+                .Select(d => (d, new DateTimeOffset(Directory.GetLastWriteTimeUtc(d), TimeSpan.Zero)))
+                .OrderBy(p => p.Item2)];
+
+    public Task DeletePreservedAsync(string path, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(path);
+        if (Path.GetDirectoryName(full) != PreservedRoot)
+        {
+            throw new ArgumentException($"{path} is not a preserved copy", nameof(path));
+        }
+
+        if (Directory.Exists(full))
+        {
+            Directory.Delete(full, recursive: true);
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task CreatePrivateDirectoryAsync(string path, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(path);

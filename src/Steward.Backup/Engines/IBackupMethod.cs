@@ -22,6 +22,13 @@ public interface IBackupMethod
     /// <summary>The method used when a backup request names none.</summary>
     bool IsDefault { get; }
 
+    /// <summary>
+    /// True when the backup is a whole data directory that <see cref="RestoreAsync"/> puts in place by itself, so an
+    /// instance rebuilt from scratch needs only its directories and configuration first; false when the restore
+    /// loads data into a running, initialised server (a logical dump).
+    /// </summary>
+    bool RestoresWholeDataDirectory => false;
+
     /// <summary>The source that streams a consistent backup of the instance.</summary>
     IBackupSource CreateSource(EngineContext context);
 

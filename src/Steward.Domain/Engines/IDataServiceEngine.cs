@@ -24,6 +24,13 @@ public interface IDataServiceEngine
     /// <summary>Creates the data directory contents (initdb and the like) in an empty data directory.</summary>
     Task InitializeAsync(EngineContext context, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Creates what the server needs besides its data directory, for an instance whose data directory a restore
+    /// puts in place whole (a rebuild). By default the whole <see cref="InitializeAsync"/>; an engine whose
+    /// initialization only creates the data directory (initdb) does nothing here, so a rebuild does not pay for it.
+    /// </summary>
+    Task InitializeForRestoreAsync(EngineContext context, CancellationToken cancellationToken) => InitializeAsync(context, cancellationToken);
+
     /// <summary>Writes the server's configuration for the instance's plan and parameters.</summary>
     Task ConfigureAsync(EngineContext context, CancellationToken cancellationToken);
 

@@ -9,4 +9,7 @@ public enum OperationKind
     Bind,
     Unbind,
     Restore,
+
+    /// <summary>Destroy and recreate an instance from scratch with a backup, keeping its identity and credentials.</summary>
+    Rebuild,
 }

@@ -67,6 +67,20 @@ public interface IInstanceRuntime
     /// <summary>Removes every file of the instance. The server must be stopped.</summary>
     Task DeleteAsync(InstancePaths paths, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Moves every file of the instance aside, kept for inspection under <paramref name="name"/> in the runtime's
+    /// place for preserved files, and returns where; <paramref name="at"/> is recorded as when (for retention).
+    /// Whatever still runs in the instance's files is stopped first. Idempotent: when the files were moved
+    /// already, returns the same place; the instance's own place is empty afterwards.
+    /// </summary>
+    Task<string> PreserveAsync(InstancePaths paths, string name, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Preserved copies (<see cref="PreserveAsync"/>) with when they were preserved, oldest first.</summary>
+    IReadOnlyList<(string Path, DateTimeOffset PreservedAt)> ListPreserved();
+
+    /// <summary>Removes one preserved copy.</summary>
+    Task DeletePreservedAsync(string path, CancellationToken cancellationToken);
+
     /// <summary>True when nothing listens on the loopback port and it can be bound.</summary>
     bool IsPortFree(int port);
 

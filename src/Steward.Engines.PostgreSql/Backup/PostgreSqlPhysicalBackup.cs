@@ -29,6 +29,8 @@ public sealed class PostgreSqlPhysicalBackup(PostgreSqlEngine engine) : IBackupM
         },
         ServerVersion(context));
 
+    public bool RestoresWholeDataDirectory => true;
+
     public Task RestoreAsync(EngineContext context, IRestoreHost host, CancellationToken cancellationToken) =>
         DataDirectoryRestore.RunAsync(
             context,

@@ -32,6 +32,8 @@ public sealed class RedisRdbBackup(RedisEngineOptions options) : IBackupMethod
         Name = "redis-cli --rdb",
     });
 
+    public bool RestoresWholeDataDirectory => true;
+
     public Task RestoreAsync(EngineContext context, IRestoreHost host, CancellationToken cancellationToken) =>
         DataDirectoryRestore.RunAsync(context, host, (staging, ct) => UnpackAsync(context, host, staging, ct), cancellationToken);
 

@@ -18,7 +18,7 @@ namespace Steward.Server.Broker;
 /// the records they create happen under one lock, so two requests never both start work on an instance;
 /// the work itself runs in the <see cref="OperationRunner"/>.
 /// </summary>
-internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, HealthRegistry health, BackupService backups, TimeProvider time)
+internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, HealthRegistry health, BackupService backups, TimeProvider time)
 {
     public async Task<IResult> ProvisionAsync(string id, RequestBody body, bool acceptsIncomplete, RequestIdentity identity, CancellationToken cancellationToken)
     {
@@ -109,6 +109,29 @@ internal sealed class InstanceBroker(IStateStore store, EngineRegistry engines, 
         var parameters = body.OptionalObject("parameters");
         var maintenance = body.MaintenanceVersion();
         body.CheckObjects("context", "previous_values");
+
+        // {"rebuild": true} (or {"rebuild": {"backup_id": …}}) through a platform CLI: a rebuild, not a parameter change.
+        if (JsonCanonical.Element(parameters) is { ValueKind: JsonValueKind.Object } given && given.TryGetProperty("rebuild", out var rebuild))
+        {
+            if (requestedPlan is not null || given.EnumerateObject().Count() > 1)
+            {
+                throw StewardException.BadRequest("parameters.rebuild cannot be combined with a plan change or other parameters; send it alone");
+            }
+
+            if (!acceptsIncomplete)
+            {
+                throw new StewardException(ErrorCode.AsyncRequired, "This service plan requires client support for asynchronous service operations (accepts_incomplete=true).");
+            }
+
+            var instanceToRebuild = await store.GetInstanceAsync(id, cancellationToken);
+            if (instanceToRebuild is not null && instanceToRebuild.ServiceId != serviceId)
+            {
+                throw StewardException.BadRequest($"service_id '{serviceId}' is not the service of instance {id}");
+            }
+
+            return await RebuildThroughUpdateAsync(id, RebuildRequest.FromParameter(rebuild), identity, cancellationToken);
+        }
+
         using var _ = await gate.AcquireAsync(cancellationToken);
         var instance = await LiveInstanceAsync(id, cancellationToken);
         if (instance.ServiceId != serviceId)

@@ -11,6 +11,10 @@ internal sealed class RequestBody
 
     private RequestBody(JsonElement root) => _root = root;
 
+    /// <summary>An object nested in a request (e.g. one of its parameters), read with the same rules.</summary>
+    public static RequestBody Of(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object ? new RequestBody(root) : throw StewardException.BadRequest("expected a JSON object");
+
     /// <summary>
     /// Reads and parses the body, refusing a body that is not JSON (415), and oversized (413), empty, malformed,
     /// non-object, ambiguous (a key given twice) or not valid Unicode (a lone surrogate escape, bytes that are

@@ -22,6 +22,7 @@ internal static class StewardEndpoints
         api.MapEventStream();
         api.MapScheduleApi();
         api.MapWalApi();
+        api.MapRebuildApi();
 
         // WAL archive_command / restore_command: the instance's own archive secret, checked by the endpoints.
         app.MapWalEndpoints();

@@ -7,6 +7,7 @@ using Steward.Runtime;
 using Steward.Server.Backups;
 using Steward.Server.Configuration;
 using Steward.Server.Logging;
+using Steward.Server.Supervision;
 using Steward.State;
 
 namespace Steward.Server.Operations;
@@ -21,6 +22,7 @@ internal sealed partial class InstanceWorkflows(
     PortAllocator ports,
     BackupService backups,
     ProgressBoard progress,
+    Fence fence,
     StewardOptions options,
     TimeProvider time,
     ILogger<InstanceWorkflows> logger)
@@ -36,6 +38,7 @@ internal sealed partial class InstanceWorkflows(
         OperationKind.Bind => BindAsync(op, cancellationToken),
         OperationKind.Unbind => UnbindAsync(op, cancellationToken),
         OperationKind.Restore => RestoreAsync(op, cancellationToken),
+        OperationKind.Rebuild => RebuildAsync(op, cancellationToken),
         _ => throw new InvalidOperationException($"unknown operation kind {op.Kind}"),
     };
 

@@ -5,3 +5,10 @@ internal sealed record UpdatePayload(string PlanId, string ParametersJson, strin
 
 /// <summary>Which backup a restore operation restores.</summary>
 internal sealed record RestorePayload(string BackupId);
+
+/// <summary>
+/// What a rebuild restores (a backup, or nothing when <paramref name="Empty"/> was asked for explicitly), why, the
+/// incident it is recorded in and the name its preserved files get: all chosen when it is requested, so a rebuild
+/// resumed after a crash uses the same ones.
+/// </summary>
+internal sealed record RebuildPayload(string? BackupId, bool Empty, string? Reason, string IncidentId, string PreservedName);

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Steward.Backups;
+using Steward.Errors;
+using Steward.Instances;
+using Steward.Operations;
+using Steward.Security;
+using Steward.Server.Http;
+using Steward.Server.Operations;
+using Steward.Supervision;
+
+namespace Steward.Server.Broker;
+
+/// <summary>Rebuild: the rules for starting one (REST, CLI and OSB update all come here).</summary>
+internal sealed partial class InstanceBroker
+{
+    /// <summary>
+    /// Starts a rebuild of <paramref name="id"/>: from a healthy, failed or quarantined state alike, never while
+    /// another operation or a backup of it runs, and never without something to restore unless an empty
+    /// instance is asked for explicitly. Nothing changes when it is refused.
+    /// </summary>
+    public async Task<IResult> RebuildAsync(string id, RebuildRequest request, RequestIdentity identity, CancellationToken cancellationToken)
+    {
+        var (op, backupId, incidentId) = await StartRebuildAsync(id, request, identity, cancellationToken);
+        return OsbJson.Result(new { operation = op.Id, backup_id = backupId, incident_id = incidentId }, StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>The OSB update form: the spec's 202 body, the operation only.</summary>
+    private async Task<IResult> RebuildThroughUpdateAsync(string id, RebuildRequest request, RequestIdentity identity, CancellationToken cancellationToken)
+    {
+        var (op, _, _) = await StartRebuildAsync(id, request, identity, cancellationToken);
+        return OsbJson.Result(new { operation = op.Id }, StatusCodes.Status202Accepted);
+    }
+
+    private async Task<(Operation Op, string? BackupId, string IncidentId)> StartRebuildAsync(string id, RebuildRequest request, RequestIdentity identity, CancellationToken cancellationToken)
+    {
+        RequireValidId("instance_id", id);
+        using var _ = await gate.AcquireAsync(cancellationToken);
+        var instance = await LiveInstanceAsync(id, cancellationToken);
+        await RequireNoOperationAsync(instance, cancellationToken);
+        if (instance.State is not (InstanceState.Ready or InstanceState.Quarantined))
+        {
+            throw StewardException.Concurrency($"instance {id} is {instance.State.ToString().ToLowerInvariant()}; only a provisioned instance can be rebuilt");
+        }
+
+        if (backups.IsRunning(id))
+        {
+            throw StewardException.Concurrency($"a backup of instance {id} is running; rebuild once it has finished");
+        }
+
+        var backup = await RebuildSourceAsync(instance, request, cancellationToken);
+
+        // The incident the rebuild is recorded in: the instance's unresolved one (a quarantine says "rebuild or
+        // delete it"), or a new one.
+        var open = (await store.ListIncidentsAsync(id, cancellationToken)).FirstOrDefault(i => i.State != IncidentState.Resolved);
+        var incidentId = open?.Id ?? "inc-" + Secrets.Token(12);
+        var op = operations.Create(id, null, OperationKind.Rebuild, backup is null ? "empty rebuild requested" : $"rebuild from backup {backup.Id} requested", identity);
+        op = op with { PayloadJson = JsonSerializer.Serialize(new RebuildPayload(backup?.Id, request.Empty, request.Reason, incidentId, $"{instance.InternalId}.{op.Id}")) };
+        await store.SaveOperationAsync(op, cancellationToken);
+        runner.Enqueue(op);
+        return (op, backup?.Id, incidentId);
+    }
+
+    private async Task<BackupRecord?> RebuildSourceAsync(ServiceInstance instance, RebuildRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Empty)
+        {
+            return null;
+        }
+
+        if (request.BackupId is { } backupId)
+        {
+            var chosen = await store.GetBackupAsync(backupId, cancellationToken);
+            if (chosen is null || chosen.InstanceId != instance.Id)
+            {
+                throw StewardException.NotFound($"instance {instance.Id} has no backup {backupId}");
+            }
+
+            return chosen.State == BackupState.Succeeded
+                ? chosen
+                : throw StewardException.BadRequest($"backup {backupId} {(chosen.State == BackupState.Failed ? "failed" : "is not complete")}; only a succeeded backup can be rebuilt from");
+        }
+
+        return (await store.ListBackupsAsync(instance.Id, cancellationToken)).FirstOrDefault(b => b.State == BackupState.Succeeded)
+            ?? throw StewardException.BadRequest($"instance {instance.Id} has no succeeded backup to rebuild from: back it up first, or ask for an empty rebuild (\"empty\": true), which starts it with no data at all");
+    }
+}

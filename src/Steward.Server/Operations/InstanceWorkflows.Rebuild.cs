@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text.Json;
+using Steward.Backups;
+using Steward.Engines;
+using Steward.Instances;
+using Steward.Operations;
+using Steward.Server.Backups;
+using Steward.Supervision;
+
+namespace Steward.Server.Operations;
+
+/// <summary>
+/// Rebuild over fix: whatever state the instance is in, stop and fence what is left, move its files aside for
+/// inspection, create it again from scratch and restore the chosen backup into it, under the same id, port and
+/// binding credentials; verified before it is declared done, and recorded in an incident with the recovery point
+/// and recovery time achieved.
+/// </summary>
+internal sealed partial class InstanceWorkflows
+{
+    private async Task<Operation> RebuildAsync(Operation op, CancellationToken cancellationToken)
+    {
+        var payload = JsonSerializer.Deserialize<RebuildPayload>(op.PayloadJson!)!;
+        var instance = await InstanceAsync(op, cancellationToken);
+        var engine = engines.Engine(instance.ServiceId);
+        var context = engines.Context(instance);
+        var backup = payload.BackupId is null
+            ? null
+            : await store.GetBackupAsync(payload.BackupId, cancellationToken) ?? throw new InvalidOperationException($"backup {payload.BackupId} of operation {op.Id} is missing");
+        var method = backup is null ? null : backups.Method(engine.Offering.Name, backup.Kind);
+        var host = backup is null ? null : new RestoreHost(backup, context, engine, backups, progress.Track(op.Id), ct => EnsureRunningAsync(instance, ct), options.StopGrace);
+        var incident = await store.GetIncidentAsync(payload.IncidentId, cancellationToken);
+
+        async Task Note(string kind, string detail, CancellationToken ct, Func<Incident, Incident>? change = null)
+        {
+            incident = (change ?? (i => i))(incident!.With(time.GetUtcNow(), kind, detail));
+            await store.SaveIncidentAsync(incident, ct);
+        }
+
+        var steps = new List<Step>
+        {
+            new("record", "recording the rebuild", async ct =>
+            {
+                incident ??= NewRebuildIncident(op, payload, instance);
+                var what = backup is null ? "an empty instance (asked for explicitly)" : $"backup {backup.Id} ({backup.Kind}, taken {backup.StartedAt:u})";
+                await Note("rebuild-requested", $"rebuild requested (operation {op.Id}{(payload.Reason is null ? string.Empty : $", reason: {payload.Reason}")}): the instance is recreated from scratch with {what}", ct);
+            }),
+            new("fence", "stopping whatever is left of the instance", async ct =>
+            {
+                incident = await fence.StopAsync(engine, context, incident!, ct);
+                await store.SaveIncidentAsync(incident, ct);
+            }, Rerun: true),
+            new("preserve", "moving the instance's files aside for inspection", async ct =>
+            {
+                var preserved = await Runtime.PreserveAsync(context.Paths, payload.PreservedName, time.GetUtcNow(), ct);
+                await Note("preserved", $"the instance's files as they were are preserved in {preserved}", ct, i => i with { PreservedPath = preserved });
+            }),
+            new("restore", backup is null ? "creating an empty instance" : $"recreating the instance from backup {backup.Id} ({backup.Kind})", async ct =>
+            {
+                await Runtime.CreateDirectoriesAsync(context.Paths, ct);
+                await (method is { RestoresWholeDataDirectory: true } ? engine.InitializeForRestoreAsync(context, ct) : engine.InitializeAsync(context, ct));
+
+                await engine.ConfigureAsync(context, ct);
+                if (method is { RestoresWholeDataDirectory: true })
+                {
+                    await method.RestoreAsync(context, host!, ct);
+                    return;
+                }
+
+                await EnsureRunningAsync(instance, ct);
+                await engine.BootstrapAsync(context, ct);
+                if (method is not null)
+                {
+                    await method.RestoreAsync(context, host!, ct);
+                }
+            }, Rerun: true),
+            new("credentials", "re-applying the bindings' credentials", async ct =>
+                await engine.ReconcileCredentialsAsync(context, [.. (await store.ListBindingsAsync(instance.Id, ct)).Where(b => b.State == BindingState.Created)], ct), Rerun: true),
+            new("verify", "checking the rebuilt server", ct => EnsureRunningAsync(instance, ct), Rerun: true),
+        };
+
+        try
+        {
+            op = await RunStepsAsync(op, steps, cancellationToken);
+            var report = RebuildReport.Of(op, backup, incident!.PreservedPath, time.GetUtcNow());
+            await SaveAsync(instance with { State = InstanceState.Ready }, cancellationToken);
+            await Note("rebuilt", report.Summary, cancellationToken, i => i with
+            {
+                State = IncidentState.Resolved,
+                Summary = $"{i.Summary}; rebuilt: {report.Summary}",
+                Evidence = new Dictionary<string, object?>(i.Evidence) { ["rebuild"] = report.Evidence },
+            });
+            await WriteReportAsync(report, incident!, cancellationToken);
+            return await FinishAsync(op, OperationState.Succeeded, report.Summary + $" (incident {incident!.Id})", null, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var description = await FailureAsync("rebuilding", op, ex, instance);
+
+            // Whatever the attempt left is stopped; the instance stays out of supervision (nothing restarts it in a
+            // loop) until a rebuild succeeds or it is deleted. Its original files stay preserved.
+            await Runtime.StopAsync(context.Paths, 9, TimeSpan.Zero, CancellationToken.None);
+            await SaveAsync(instance with { State = InstanceState.Quarantined }, CancellationToken.None);
+            if (incident is not null)
+            {
+                await Note("rebuild-failed", description, CancellationToken.None, i => i with { State = IncidentState.Quarantined });
+            }
+
+            return await FinishAsync(op with { InstanceUsable = false }, OperationState.Failed, description, ex, CancellationToken.None);
+        }
+        finally
+        {
+            progress.Forget(op.Id);
+        }
+    }
+
+    private Incident NewRebuildIncident(Operation op, RebuildPayload payload, ServiceInstance instance)
+    {
+        var now = time.GetUtcNow();
+        var problem = Runtime.DataDirectoryProblem(Runtime.PathsFor(instance.InternalId));
+        return new Incident
+        {
+            Id = payload.IncidentId,
+            InstanceId = instance.Id,
+
+            // A data directory found damaged is data corruption: the fence then rescues what the server still holds.
+            Class = problem is null ? FailureClass.Unknown : FailureClass.DataCorruption,
+            State = IncidentState.Open,
+            Summary = $"rebuild requested{(payload.Reason is null ? string.Empty : $": {payload.Reason}")}",
+            Evidence = new Dictionary<string, object?>
+            {
+                ["operation"] = op.Id,
+                ["requested_by"] = op.OriginatingIdentity,
+                ["class_evidence"] = problem,
+            },
+            OpenedAt = now,
+            UpdatedAt = now,
+        };
+    }
+
+    private async Task WriteReportAsync(RebuildReport report, Incident incident, CancellationToken cancellationToken)
+    {
+        if (incident.PreservedPath is not { } preserved || !Directory.Exists(preserved))
+        {
+            return;
+        }
+
+        // Beside the preserved files, so whoever inspects them reads what happened without the API.
+        var json = JsonSerializer.Serialize(new { incident = incident.Id, report.Summary, report.Evidence }, ReportJson);
+        await File.WriteAllTextAsync(Path.Combine(preserved, "REBUILD.json"), json + "\n", cancellationToken);
+    }
+
+    private static readonly JsonSerializerOptions ReportJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>What a rebuild achieved: the recovery point (what the backup holds) and the recovery time.</summary>
+    private sealed record RebuildReport(string Summary, IReadOnlyDictionary<string, object?> Evidence)
+    {
+        public static RebuildReport Of(Operation op, BackupRecord? backup, string? preserved, DateTimeOffset finished)
+        {
+            var recoveryTime = finished - op.CreatedAt;
+            var point = backup?.CompletedAt ?? backup?.StartedAt;
+            var lossWindow = point is { } p ? op.CreatedAt - p : (TimeSpan?)null;
+            var evidence = new Dictionary<string, object?>
+            {
+                ["operation"] = op.Id,
+                ["backup_id"] = backup?.Id,
+                ["backup_kind"] = backup?.Kind,
+                ["recovery_point"] = point?.ToString("O", CultureInfo.InvariantCulture),
+                ["data_loss_window_seconds"] = lossWindow is { } w ? Math.Round(w.TotalSeconds, 1) : null,
+                ["recovery_time_seconds"] = Math.Round(recoveryTime.TotalSeconds, 2),
+                ["preserved_path"] = preserved,
+                ["requested_at"] = op.CreatedAt.ToString("O", CultureInfo.InvariantCulture),
+                ["finished_at"] = finished.ToString("O", CultureInfo.InvariantCulture),
+            };
+            var from = backup is null
+                ? "rebuilt empty (asked for explicitly)"
+                : string.Create(CultureInfo.InvariantCulture, $"rebuilt from backup {backup.Id} taken {point:u}: recovery point {point:u}, data written in the {lossWindow!.Value.TotalSeconds:0} s before the request is not in it");
+            var summary = string.Create(CultureInfo.InvariantCulture, $"{from}; recovered in {recoveryTime.TotalSeconds:0.0} s; the previous files are preserved in {preserved}");
+            return new RebuildReport(summary, evidence);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System.Net;
+using Steward.Server.Tests.Backups;
+using Steward.Server.Tests.Infrastructure;
+
+namespace Steward.Server.Tests.Rebuild;
+
+/// <summary>
+/// kill -9 of the broker at several steps of a rebuild, then a restart on the same data: the rebuild finishes, the
+/// data is the backup's, the broken files are preserved once, and no process, staging directory or second copy is
+/// left. Each test owns its broker, since it kills it.
+/// </summary>
+public sealed class RebuildCrashTests
+{
+    private const string Pg = Catalogs.PostgreSql;
+    private const string PgPlan = Catalogs.PostgreSqlStandalone;
+
+    [Theory]
+    [InlineData("at once")]
+    [InlineData("once the files are preserved")]
+    [InlineData("while the backup is restored")]
+    [InlineData("once the rebuilt server runs")]
+    public async Task A_rebuild_interrupted_by_kill_9_finishes_after_a_restart_with_nothing_orphaned(string moment)
+    {
+        await using var server = await StewardServer.StartAsync();
+        var osb = server.Client;
+        var id = "rb-crash-" + Guid.NewGuid().ToString("N")[..6];
+        await osb.ProvisionReadyAsync(id, Pg, PgPlan);
+        var uri = (await osb.BindReadyAsync(id, "app-" + id, Pg, PgPlan)).GetProperty("uri").GetString()!;
+        await Sql.ExecAsync(uri, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g");
+        await osb.BackupAsync(id);
+        await Sql.ExecAsync(uri, "DELETE FROM orders WHERE id > 50000");
+        var instance = (await osb.ApiAsync($"/instances/{id}")).Body;
+        var directory = instance.GetProperty("directory").GetString()!;
+        var oldPid = instance.GetProperty("process").GetProperty("pid").GetInt32();
+        var preservedRoot = Path.Combine(server.DataDir, "preserved");
+
+        var started = await server.RequestRebuildAsync(id, null, null);
+        started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
+        var operation = started.Str("operation")!;
+        Func<bool> reached = moment switch
+        {
+            "at once" => () => true,
+            "once the files are preserved" => () => Directory.Exists(preservedRoot) && Directory.GetDirectories(preservedRoot).Any(d => d.Contains(operation, StringComparison.Ordinal)),
+            "while the backup is restored" => () => Directory.Exists(Path.Combine(directory, "restore-staging")),
+            _ => () => int.TryParse(ReadOrEmpty(Path.Combine(directory, "run", "server.pid")), out var pid) && pid != oldPid && Processes.IsAlive(pid),
+        };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!reached())
+        {
+            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(120), $"the rebuild never reached '{moment}'");
+            await Task.Delay(2);
+        }
+
+        await server.KillAsync();
+        await server.StartProcessAsync();
+        var done = await osb.WaitOperationAsync(operation);
+        done.GetProperty("state").GetString().ShouldBe("succeeded", done.GetRawText() + "\n" + server.Log);
+
+        (await Sql.ScalarAsync(uri, "SELECT count(*) FROM orders")).ShouldBe("100000", "the backup's rows");
+        var preserved = Directory.GetDirectories(preservedRoot).Where(d => Path.GetFileName(d).Contains(operation, StringComparison.Ordinal)).ToList();
+        preserved.Count.ShouldBe(1, string.Join(", ", preserved));
+        Directory.Exists(Path.Combine(preserved[0], "data", "base")).ShouldBeTrue("the instance's files as they were before the rebuild");
+        Directory.Exists(Path.Combine(directory, "restore-staging")).ShouldBeFalse();
+        Directory.Exists(Path.Combine(directory, "data.pre-restore")).ShouldBeFalse();
+        Processes.Under(preservedRoot).ShouldBeEmpty("nothing runs in the preserved files");
+        server.ServerProcesses().Count(c => c.Contains("postgres -D", StringComparison.Ordinal) && c.Contains(directory, StringComparison.Ordinal)).ShouldBe(1);
+    }
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
+}
