@@ -35,14 +35,35 @@ internal static class InstanceCommands
         return ExitCodes.Success;
     }
 
-    public static async Task<int> CreateAsync(StewardClient client, string service, string plan, string? id, string[]? parameters, PlatformGuids guids, bool wait, CancellationToken ct)
+    /// <summary>Where a clone's data comes from: another instance's backup (its latest by default), with that instance's token when it is in another organization or space.</summary>
+    public sealed record CloneFrom(string Instance, string? Backup, string? Token);
+
+    public static async Task<int> CreateAsync(StewardClient client, string service, string plan, string? id, string[]? parameters, PlatformGuids guids, bool wait, CancellationToken ct, CloneFrom? clone = null)
     {
         var (serviceId, planId, serviceName, planName) = await client.ResolvePlanAsync(service, plan, ct);
+        var sent = Parameters.Parse(parameters);
+        if (clone is not null)
+        {
+            sent ??= [];
+            var from = new System.Text.Json.Nodes.JsonObject { ["instance_id"] = clone.Instance };
+            if (clone.Backup is not null)
+            {
+                from["backup_id"] = clone.Backup;
+            }
+
+            if (clone.Token is not null)
+            {
+                from["token"] = clone.Token;
+            }
+
+            sent["clone_from"] = from;
+        }
+
         id ??= $"{serviceName}-{Guid.NewGuid().ToString("N")[..8]}";
         var (status, body) = await client.ExpectAsync(
             HttpMethod.Put,
             $"/v2/service_instances/{Uri.EscapeDataString(id)}?accepts_incomplete=true",
-            new { service_id = serviceId, plan_id = planId, organization_guid = guids.Organization, space_guid = guids.Space, parameters = Parameters.Parse(parameters) },
+            new { service_id = serviceId, plan_id = planId, organization_guid = guids.Organization, space_guid = guids.Space, parameters = sent },
             ct,
             HttpStatusCode.Accepted,
             HttpStatusCode.OK);

@@ -64,8 +64,13 @@ var organization = new Option<string?>("--organization") { Description = "organi
 var space = new Option<string?>("--space") { Description = "space_guid sent with the OSB provision (STEWARD_SPACE; default 'default')" };
 
 Cmd("catalog", "List services and plans", (r, c, ct) => InstanceCommands.CatalogAsync(c, r.GetValue(json), ct), json);
+var cloneFrom = new Option<string?>("--clone-from") { Description = "Create the instance as a clone of this instance's backup (same organization and space, or --clone-token-file)" };
+var backupOption = new Option<string?>("--backup") { Description = "The backup to use (default: the latest succeeded one)" };
+var cloneTokenFile = new Option<string?>("--clone-token-file") { Description = "File (or - for standard input) holding the source instance's API token, to clone across organizations or spaces" };
 Cmd("create", "Create an instance and wait until it is ready", (r, c, ct) =>
-    InstanceCommands.CreateAsync(c, r.GetValue(service)!, r.GetValue(plan)!, r.GetValue(id), r.GetValue(param), PlatformGuids.From(r.GetValue(organization), r.GetValue(space)), !r.GetValue(noWait), ct), service, plan, id, param, organization, space, noWait);
+    InstanceCommands.CreateAsync(c, r.GetValue(service)!, r.GetValue(plan)!, r.GetValue(id), r.GetValue(param), PlatformGuids.From(r.GetValue(organization), r.GetValue(space)), !r.GetValue(noWait), ct,
+        r.GetValue(cloneFrom) is { } source ? new InstanceCommands.CloneFrom(source, r.GetValue(backupOption), SecretInput.Read(r.GetValue(cloneTokenFile), "--clone-token-file")) : null),
+    service, plan, id, param, organization, space, noWait, cloneFrom, backupOption, cloneTokenFile);
 Cmd("list", "List instances", (r, c, ct) => InstanceCommands.ListAsync(c, r.GetValue(json), ct), json);
 Cmd("show", "Show one instance", (r, c, ct) => InstanceCommands.ShowAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
 Cmd("update", "Change an instance's plan or parameters", (r, c, ct) =>
@@ -115,13 +120,12 @@ var pointName = new Argument<string>("name") { Description = "Restore point name
 Sub(restorePoint, "create", "Create a named restore point (pg_create_restore_point)", (r, c, ct) => WalCommands.CreatePointAsync(c, r.GetValue(instanceId)!, r.GetValue(pointName)!, ct), instanceId, pointName);
 Sub(restorePoint, "list", "List an instance's restore points", (r, c, ct) => WalCommands.ListPointsAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
 
-var rebuildBackup = new Option<string?>("--backup") { Description = "Rebuild from this backup (default: the latest succeeded one)" };
 var rebuildLatest = new Option<bool>("--latest") { Description = "Rebuild from the latest succeeded backup (the default)" };
 var rebuildEmpty = new Option<bool>("--empty") { Description = "Rebuild with no data at all (only when there is no backup to use)" };
 var rebuildReason = new Option<string?>("--reason") { Description = "Why, recorded with the rebuild's incident" };
 Cmd("rebuild", "Recreate an instance from scratch with a backup: same id, port and binding credentials; its old files are kept aside", (r, c, ct) =>
-    RebuildCommands.RebuildAsync(c, r.GetValue(instanceId)!, r.GetValue(rebuildBackup), r.GetValue(rebuildLatest), r.GetValue(rebuildEmpty), r.GetValue(rebuildReason), !r.GetValue(noWait), ct),
-    instanceId, rebuildBackup, rebuildLatest, rebuildEmpty, rebuildReason, noWait);
+    RebuildCommands.RebuildAsync(c, r.GetValue(instanceId)!, r.GetValue(backupOption), r.GetValue(rebuildLatest), r.GetValue(rebuildEmpty), r.GetValue(rebuildReason), !r.GetValue(noWait), ct),
+    instanceId, backupOption, rebuildLatest, rebuildEmpty, rebuildReason, noWait);
 
 var schedule = new Command("schedule", "Scheduled backups and their retention: set, show, delete");
 backup.Subcommands.Add(schedule);
@@ -140,7 +144,7 @@ Sub(schedule, "delete", "Delete an instance's own schedule (its plan's default, 
 Sub(backup, "pin", "Pin a backup: retention never deletes it", (r, c, ct) => ScheduleCommands.PinAsync(c, r.GetValue(backupId)!, true, ct), backupId);
 Sub(backup, "unpin", "Unpin a backup: retention applies to it again", (r, c, ct) => ScheduleCommands.PinAsync(c, r.GetValue(backupId)!, false, ct), backupId);
 
-IdValidation.Require(instanceId, id, bindingId, bindingArg, instanceFilter, incidentId, backupId, rebuildBackup);
+IdValidation.Require(instanceId, id, bindingId, bindingArg, instanceFilter, incidentId, backupId, backupOption, cloneFrom);
 
 if (SecretInput.RefusalFor(args) is { } refusal)
 {

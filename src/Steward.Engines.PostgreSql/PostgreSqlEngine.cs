@@ -65,6 +65,25 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
     /// <summary>initdb only fills the data directory, which the restore replaces whole; the rest is <see cref="ConfigureAsync"/>'s.</summary>
     public Task InitializeForRestoreAsync(EngineContext context, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    public bool AdminPasswordInData => true;
+
+    public async Task AdoptRestoredAdminAsync(EngineContext context, string restoredAdminPassword, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var current = await OpenAdminAsync(context, "postgres", cancellationToken);
+            return;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidPassword)
+        {
+            // Still the source's password: changed below.
+        }
+
+        var restored = context with { Instance = context.Instance with { AdminPassword = restoredAdminPassword } };
+        await using var conn = await OpenAdminAsync(restored, "postgres", cancellationToken);
+        await ExecuteAsync(conn, $"ALTER ROLE {Quote(context.Instance.AdminUser)} PASSWORD '{ScramVerifier.Compute(context.Instance.AdminPassword)}'", cancellationToken);
+    }
+
     public async Task ConfigureAsync(EngineContext context, CancellationToken cancellationToken)
     {
         var p = new ParameterValues(context.Instance.ParametersJson);

@@ -31,6 +31,20 @@ public interface IDataServiceEngine
     /// </summary>
     Task InitializeForRestoreAsync(EngineContext context, CancellationToken cancellationToken) => InitializeAsync(context, cancellationToken);
 
+    /// <summary>
+    /// True when a whole-data-directory backup carries the administrator's password (PostgreSQL's roles live in
+    /// the data); false when the configuration does (Redis's ACL file). A clone's restored server then first
+    /// accepts its source's administrator password, until <see cref="AdoptRestoredAdminAsync"/>.
+    /// </summary>
+    bool AdminPasswordInData => false;
+
+    /// <summary>
+    /// Makes a server restored from another instance's backup accept <paramref name="context"/>'s administrator
+    /// password instead of <paramref name="restoredAdminPassword"/>, the source's. Idempotent: a server that accepts
+    /// the new one already is left as it is.
+    /// </summary>
+    Task AdoptRestoredAdminAsync(EngineContext context, string restoredAdminPassword, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Writes the server's configuration for the instance's plan and parameters.</summary>
     Task ConfigureAsync(EngineContext context, CancellationToken cancellationToken);
 

@@ -31,7 +31,7 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
         var organization = body.RequiredString("organization_guid");
         var space = body.RequiredString("space_guid");
         var context = body.OptionalObject("context");
-        var parameters = body.OptionalObject("parameters");
+        var (clone, parameters) = CloneRequest.Extract(body.OptionalObject("parameters"));
         RequireValid(plan.ProvisionSchema.Validate(JsonCanonical.Element(parameters)));
         var maintenance = body.MaintenanceVersion();
         if (maintenance is not null && maintenance != plan.MaintenanceInfo.Version)
@@ -71,6 +71,7 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
             }
         }
 
+        var cloneSource = clone is null ? null : await CloneSourceAsync(clone, serviceId, organization, space, cancellationToken);
         if (existing is not null)
         {
             await store.PurgeInstanceAsync(id, cancellationToken);
@@ -94,7 +95,7 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
             CreatedAt = now,
             UpdatedAt = now,
         };
-        var op = operations.Create(id, null, OperationKind.Provision, "provisioning requested", identity, null);
+        var op = operations.Create(id, null, OperationKind.Provision, cloneSource is null ? "provisioning requested" : $"clone of {cloneSource.InstanceId} from backup {cloneSource.Id} requested", identity, cloneSource is null ? null : JsonSerializer.Serialize(new ClonePayload(cloneSource.InstanceId, cloneSource.Id)));
         await store.SaveInstanceAsync(instance, cancellationToken);
         await store.SaveOperationAsync(op, cancellationToken);
         runner.Enqueue(op);

@@ -53,6 +53,11 @@ internal sealed partial class InstanceWorkflows(
 
     private async Task<Operation> ProvisionAsync(Operation op, CancellationToken cancellationToken)
     {
+        if (op.PayloadJson is { } json && JsonSerializer.Deserialize<ClonePayload>(json) is { } clone)
+        {
+            return await CloneAsync(op, clone, cancellationToken);
+        }
+
         var instance = await InstanceAsync(op, cancellationToken);
         var engine = engines.Engine(instance.ServiceId);
         var steps = new List<Step>

@@ -12,3 +12,6 @@ internal sealed record RestorePayload(string BackupId);
 /// resumed after a crash uses the same ones.
 /// </summary>
 internal sealed record RebuildPayload(string? BackupId, bool Empty, string? Reason, string IncidentId, string PreservedName);
+
+/// <summary>A provision that clones: which instance's backup it restores (the source's admin password is read from its record).</summary>
+internal sealed record ClonePayload(string SourceInstanceId, string BackupId);

@@ -66,6 +66,42 @@ public sealed class RebuildCrashTests
         server.ServerProcesses().Count(c => c.Contains("postgres -D", StringComparison.Ordinal) && c.Contains(directory, StringComparison.Ordinal)).ShouldBe(1);
     }
 
+    [Theory]
+    [InlineData("at once")]
+    [InlineData("while the backup is restored")]
+    public async Task A_clone_interrupted_by_kill_9_finishes_after_a_restart_with_one_new_instance(string moment)
+    {
+        await using var server = await StewardServer.StartAsync();
+        var osb = server.Client;
+        var source = "cl-crash-" + Guid.NewGuid().ToString("N")[..6];
+        var clone = source + "-copy";
+        await osb.ProvisionReadyAsync(source, Pg, PgPlan);
+        var uri = (await osb.BindReadyAsync(source, "app-" + source, Pg, PgPlan)).GetProperty("uri").GetString()!;
+        await Sql.ExecAsync(uri, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g");
+        await osb.BackupAsync(source);
+        var before = server.InstanceDirectories();
+
+        var started = await osb.ProvisionAsync(clone, Pg, PgPlan, new { clone_from = new { instance_id = source } });
+        started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (moment != "at once" && !server.InstanceDirectories().Except(before).Any(d => Directory.Exists(Path.Combine(d, "restore-staging"))))
+        {
+            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(120), "the clone never reached its restore");
+            await Task.Delay(2);
+        }
+
+        await server.KillAsync();
+        await server.StartProcessAsync();
+        var done = await osb.WaitAsync(clone, started.Str("operation"), 180);
+        done.Str("state").ShouldBe("succeeded", done.ToString() + "\n" + server.Log);
+        var cloneUri = (await osb.BindReadyAsync(clone, "app-" + clone, Pg, PgPlan)).GetProperty("uri").GetString()!;
+        (await Sql.ScalarAsync(cloneUri, "SELECT count(*) FROM orders")).ShouldBe("100000");
+        var added = server.InstanceDirectories().Except(before).ToList();
+        added.Count.ShouldBe(1, "one new instance directory");
+        Directory.Exists(Path.Combine(added[0], "restore-staging")).ShouldBeFalse();
+        server.ServerProcesses().Count(c => c.Contains("postgres -D", StringComparison.Ordinal)).ShouldBe(2, "the source's server and the clone's");
+    }
+
     private static string ReadOrEmpty(string path)
     {
         try
