@@ -2,14 +2,20 @@ using System.Globalization;
 
 namespace Steward.Bench.Backup;
 
-/// <summary>Command line: <c>[--scale N] [--repeat R] [--write docs/benchmarks.md] [--render saved-figures.json]</c>.</summary>
-internal sealed record Options(int Scale, int Repeat, string? WritePath, string? RenderPath = null)
+/// <summary>Command line: <c>[--scale N] [--repeat R] [--write docs/benchmarks.md] [--render saved-figures.json] [--rebuild]</c>.</summary>
+internal sealed record Options(int Scale, int Repeat, string? WritePath, string? RenderPath = null, bool Rebuild = false)
 {
     public static Options Parse(string[] args)
     {
         var options = new Options(100, 3, null);
         for (var i = 0; i < args.Length; i++)
         {
+            if (args[i] == "--rebuild")
+            {
+                options = options with { Rebuild = true };
+                continue;
+            }
+
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
             options = args[i] switch
             {

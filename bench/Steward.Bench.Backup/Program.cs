@@ -17,6 +17,12 @@ if (options.RenderPath is { } render)
     return;
 }
 
+if (options.Rebuild)
+{
+    await RebuildBench.RunAsync(options, ct);
+    return;
+}
+
 var total = Stopwatch.StartNew();
 var date = TimeProvider.System.GetUtcNow();
 var machine = await MachineInfo.ReadAsync([$"{Target.PgBin}/postgres --version", "zstd --version", "echo age $(age --version)", "pgbackrest version"], ct);

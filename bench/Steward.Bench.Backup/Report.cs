@@ -148,7 +148,10 @@ internal static partial class Report
         return sb.ToString();
     }
 
-    public static async Task WriteAsync(string path, string section, CancellationToken ct)
+    public static Task WriteAsync(string path, string section, CancellationToken ct) => WriteAsync(path, section, Start, End, ct);
+
+    /// <summary>Replaces the part of <paramref name="path"/> between the two markers (or appends it).</summary>
+    public static async Task WriteAsync(string path, string section, string Start, string End, CancellationToken ct)
     {
         // Read just before writing: other benchmarks own the other sections of the same file.
         var text = File.Exists(path) ? await File.ReadAllTextAsync(path, ct) : "# Benchmarks\n";
