@@ -51,7 +51,7 @@ internal static class RebuildBench
             }
 
             // Break the instance the way the tests do (its data directory removed), then rebuild it.
-            Directory.Delete(target.DataDir, recursive: true);
+            Files.RemoveTree(target.DataDir);
             var (wall, steps) = await RebuildAsync(server, id, backup.Id, ct);
             Console.WriteLine($"  steward rebuild {wall:F2} s: {string.Join(", ", steps.Select(s => $"{s.Step} {s.Seconds:F2} s"))}");
 

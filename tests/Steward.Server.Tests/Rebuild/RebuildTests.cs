@@ -27,7 +27,7 @@ public sealed class RebuildTests(RebuildBroker broker)
         var before = await InstanceAsync(id);
         var directory = before.GetProperty("directory").GetString()!;
 
-        Directory.Delete(Path.Combine(directory, "data"), recursive: true);
+        Files.RemoveTree(Path.Combine(directory, "data"));
 
         // The developer, with the instance token from the binding: no administrator.
         var started = await broker.Server.RequestRebuildAsync(id, null, token);

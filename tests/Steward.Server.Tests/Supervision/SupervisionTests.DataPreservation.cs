@@ -125,17 +125,7 @@ public sealed partial class SupervisionTests
         await WaitHealthyAsync(id);
         var directory = (await InstanceAsync(id)).GetProperty("directory").GetString()!;
 
-        // The running server (its WAL archiver) may create files while they are removed, as with rm -rf.
-        for (var attempt = 1; Directory.Exists(Path.Combine(directory, "data")); attempt++)
-        {
-            try
-            {
-                Directory.Delete(Path.Combine(directory, "data"), recursive: true);
-            }
-            catch (IOException) when (attempt < 20)
-            {
-            }
-        }
+        Files.RemoveTree(Path.Combine(directory, "data"));
 
         var incident = await WaitForIncidentAsync(id, i => i.GetProperty("state").GetString() == "quarantined");
         incident.GetProperty("class").GetString().ShouldBe("data-corruption");

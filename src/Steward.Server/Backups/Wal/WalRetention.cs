@@ -34,10 +34,10 @@ internal sealed class WalRetention(IStateStore store, WalArchive archive) : IRet
         await archive.PruneAsync(outcome.InstanceId, cut, cancellationToken);
     }
 
-    /// <summary>The backup a restore of the instance still in progress starts from, or null.</summary>
+    /// <summary>The backup a restore or rebuild of the instance still in progress starts from, or null.</summary>
     private async Task<string?> RestoringFromAsync(string instanceId, CancellationToken cancellationToken)
     {
-        if (await store.LatestInstanceOperationAsync(instanceId, cancellationToken) is not { Kind: OperationKind.Restore, State: OperationState.InProgress, PayloadJson: { } json })
+        if (await store.LatestInstanceOperationAsync(instanceId, cancellationToken) is not { Kind: OperationKind.Restore or OperationKind.Rebuild, State: OperationState.InProgress, PayloadJson: { } json })
         {
             return null;
         }
