@@ -90,6 +90,8 @@ Sub(incidents, "list", "List incidents, newest first", (r, c, ct) => IncidentCom
 Sub(incidents, "show", "Show an incident's timeline and evidence", (r, c, ct) => IncidentCommands.ShowAsync(c, r.GetValue(incidentId)!, r.GetValue(json), ct), incidentId, json);
 Cmd("health", "Health of every instance (exit code 1 unless all are healthy)", (r, c, ct) => IncidentCommands.HealthAsync(c, r.GetValue(json), ct), json);
 
+Cmd("dashboard", "Print a one-time login link to an instance's dashboard (valid a few minutes)", (r, c, ct) => DashboardCommands.LinkAsync(c, r.GetValue(instanceId)!, ct), instanceId);
+
 var backup = new Command("backup", "Back up and restore instances through the streaming pipeline");
 root.Subcommands.Add(backup);
 var kindOption = new Option<string?>("--kind") { Description = "Backup method: physical (default) or logical for postgresql, rdb for redis" };

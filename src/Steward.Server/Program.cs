@@ -10,6 +10,7 @@ using Steward.Server.Backups.Schedules;
 using Steward.Server.Backups.Wal;
 using Steward.Server.Broker;
 using Steward.Server.Configuration;
+using Steward.Server.Dashboard;
 using Steward.Server.Events;
 using Steward.Server.Http;
 using Steward.Server.Logging;
@@ -77,6 +78,7 @@ services.AddSingleton<InstanceBroker>();
 services.AddSingleton<BindingBroker>();
 services.AddStewardObservability();
 services.AddStewardAuthentication();
+services.AddStewardDashboard(settings);
 
 var app = builder.Build();
 if (app.Services.InvalidSettings() is { Count: > 0 } invalid)

@@ -18,7 +18,7 @@ namespace Steward.Server.Broker;
 /// the records they create happen under one lock, so two requests never both start work on an instance;
 /// the work itself runs in the <see cref="OperationRunner"/>.
 /// </summary>
-internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, HealthRegistry health, BackupService backups, TimeProvider time)
+internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, HealthRegistry health, BackupService backups, Dashboard.DashboardUrls dashboard, TimeProvider time)
 {
     public async Task<IResult> ProvisionAsync(string id, RequestBody body, bool acceptsIncomplete, RequestIdentity identity, CancellationToken cancellationToken)
     {
@@ -60,10 +60,10 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
             switch (existing.State)
             {
                 case InstanceState.Ready:
-                    return OsbJson.Empty();
+                    return OsbJson.Result(new { dashboard_url = dashboard.Instance(id) });
                 case InstanceState.Provisioning:
                     var current = await store.LatestInstanceOperationAsync(id, cancellationToken);
-                    return OsbJson.Result(new { operation = current?.Id }, StatusCodes.Status202Accepted);
+                    return OsbJson.Result(new { dashboard_url = dashboard.Instance(id), operation = current?.Id }, StatusCodes.Status202Accepted);
                 case InstanceState.Deprovisioning:
                     throw StewardException.Concurrency($"instance {id} is being deleted");
                 default:
@@ -99,7 +99,7 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
         await store.SaveInstanceAsync(instance, cancellationToken);
         await store.SaveOperationAsync(op, cancellationToken);
         runner.Enqueue(op);
-        return OsbJson.Result(new { operation = op.Id }, StatusCodes.Status202Accepted);
+        return OsbJson.Result(new { dashboard_url = dashboard.Instance(id), operation = op.Id }, StatusCodes.Status202Accepted);
     }
 
     public async Task<IResult> UpdateAsync(string id, RequestBody body, bool acceptsIncomplete, RequestIdentity identity, CancellationToken cancellationToken)
@@ -297,6 +297,7 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
         {
             service_id = instance.ServiceId,
             plan_id = instance.PlanId,
+            dashboard_url = dashboard.Instance(id),
             parameters = JsonDocument.Parse(instance.ParametersJson).RootElement,
             maintenance_info = new { version = plan.MaintenanceInfo.Version, description = plan.MaintenanceInfo.Description },
             metadata = new { attributes = HealthAttributes(instance) },

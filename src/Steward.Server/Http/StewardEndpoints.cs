@@ -1,6 +1,7 @@
 using Steward.Server.Backups.Schedules;
 using Steward.Server.Api;
 using Steward.Server.Backups.Wal;
+using Steward.Server.Dashboard;
 using Steward.Server.Events;
 using Steward.Server.Metrics;
 using Steward.Server.Osb;
@@ -23,12 +24,17 @@ internal static class StewardEndpoints
         api.MapScheduleApi();
         api.MapWalApi();
         api.MapRebuildApi();
+        api.MapDashboardLinks();
 
         // WAL archive_command / restore_command: the instance's own archive secret, checked by the endpoints.
         app.MapWalEndpoints();
 
         // Prometheus metrics: the broker's credentials, by the fallback policy.
         app.MapStewardMetrics();
+
+        // The per-instance dashboard: its own cookie scheme and policy (a session sees its one instance), the
+        // login page and its assets anonymous; neither the broker's credentials nor tokens open it.
+        app.MapStewardDashboard();
 
         app.MapGet("/", () => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances" })).AllowAnonymous();
         return app;

@@ -51,10 +51,13 @@ public sealed class ProvisioningTests(LifecycleFixture broker)
     }
 
     [Fact]
-    public async Task An_identical_provision_after_success_returns_200_with_an_empty_object()
+    public async Task An_identical_provision_after_success_returns_200_with_only_the_dashboard_url()
     {
         var shared = await broker.RedisAsync();
-        (await Osb.ProvisionAsync(shared.Id, shared.ServiceId, shared.PlanId)).ShouldBeEmptyObject(HttpStatusCode.OK);
+        var reply = await Osb.ProvisionAsync(shared.Id, shared.ServiceId, shared.PlanId);
+        reply.Status.ShouldBe(HttpStatusCode.OK, reply.ToString());
+        reply.Body.EnumerateObject().Select(p => p.Name).ShouldBe(["dashboard_url"]);
+        reply.Str("dashboard_url")!.ShouldEndWith($"/dashboard/instances/{shared.Id}");
     }
 
     [Theory]
