@@ -13,7 +13,11 @@ using Steward.Supervision;
 
 // The cost of observability: /metrics with 1 000 instances in the state store (scrape time, size, broker CPU
 // per scrape) beside the JSON health listing of the same instances, and the dashboard page of one instance
-// with 100 backups and 100 incidents. Usage: steward-bench-observability [instances] [scrapes]
+// with 100 backups and 100 incidents; beside them, Prometheus's own /metrics (client_golang, the exposition most
+// exporters share) scraped the same way on the same machine.
+// Usage: steward-bench-observability [instances] [scrapes] [--write]   (--write: rewrites its section of docs/benchmarks.md)
+var write = args.Contains("--write");
+args = [.. args.Where(a => a != "--write")];
 var instances = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1000;
 var scrapes = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50;
 var clock = Stopwatch.StartNew();
@@ -58,16 +62,17 @@ var pid = server.Pid!.Value;
 var http = server.Http;
 var basic = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{server.Username}:{server.Password}")));
 
-async Task<(List<double> Ms, long Bytes, double Cpu, string Body)> MeasureAsync(string path, int n, AuthenticationHeaderValue? auth, HttpClient? client = null)
+async Task<(List<double> Ms, long Bytes, double Cpu, string Body)> MeasureAsync(string path, int n, AuthenticationHeaderValue? auth, HttpClient? client = null, int? process = null)
 {
     client ??= http;
+    var measured = process ?? pid;
     string body = string.Empty;
     for (var w = 0; w < 3; w++)
     {
         body = await GetAsync(client, path, auth);
     }
 
-    var cpuBefore = CpuMs(pid);
+    var cpuBefore = CpuMs(measured);
     var times = new List<double>();
     for (var k = 0; k < n; k++)
     {
@@ -76,7 +81,7 @@ async Task<(List<double> Ms, long Bytes, double Cpu, string Body)> MeasureAsync(
         times.Add(t.Elapsed.TotalMilliseconds);
     }
 
-    return (times, Encoding.UTF8.GetByteCount(body), (CpuMs(pid) - cpuBefore) / n, body);
+    return (times, Encoding.UTF8.GetByteCount(body), (CpuMs(measured) - cpuBefore) / n, body);
 }
 
 var metrics = await MeasureAsync("/metrics", scrapes, basic);
@@ -94,6 +99,45 @@ using var browserLike = new HttpClient(new HttpClientHandler { CookieContainer =
 var dashboard = await MeasureAsync($"/dashboard/instances/{page}", 30, null, browserLike);
 dashboard.Body.ShouldContain("bk-");
 
+// The reference: a Prometheus server's own /metrics, with nothing to scrape, on the same machine and client.
+var promDir = Directory.CreateTempSubdirectory("steward-bench-prometheus-");
+var promConfig = Path.Combine(promDir.FullName, "prometheus.yml");
+File.WriteAllText(promConfig, "global:\n  scrape_interval: 1h\n");
+var promPort = FreePort();
+using var prometheus = Process.Start(new ProcessStartInfo("/usr/bin/prometheus", [$"--config.file={promConfig}", $"--storage.tsdb.path={Path.Combine(promDir.FullName, "data")}", $"--web.listen-address=127.0.0.1:{promPort}"])
+{
+    RedirectStandardError = true,
+    RedirectStandardOutput = true,
+})!;
+prometheus.ErrorDataReceived += (_, _) => { };
+prometheus.OutputDataReceived += (_, _) => { };
+prometheus.BeginErrorReadLine();
+prometheus.BeginOutputReadLine();
+using var promHttp = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{promPort}") };
+var promReady = Stopwatch.StartNew();
+while (true)
+{
+    try
+    {
+        if ((await promHttp.GetAsync("/-/ready")).IsSuccessStatusCode)
+        {
+            break;
+        }
+    }
+    catch (HttpRequestException) when (promReady.Elapsed < TimeSpan.FromSeconds(60))
+    {
+    }
+
+    promReady.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60), "prometheus did not start");
+    await Task.Delay(100);
+}
+
+var reference = await MeasureAsync("/metrics", scrapes, null, promHttp, prometheus.Id);
+var referenceSeries = reference.Body.Split('\n').Count(l => l.Length > 0 && l[0] != '#');
+var promVersion = (await promHttp.GetStringAsync("/api/v1/status/buildinfo")).Split("\"version\":\"")[1].Split('"')[0];
+prometheus.Kill();
+await prometheus.WaitForExitAsync();
+promDir.Delete(recursive: true);
 static double P(List<double> xs, double p)
 {
     var s = xs.Order().ToList();
@@ -119,12 +163,41 @@ report.AppendLine(Row($"`GET /metrics` ({series} series, {perInstance} for one i
 report.AppendLine(Row($"`GET /api/v1/health` (JSON health of the same {instances + 1} instances)", health, scrapes));
 report.AppendLine(Row("`GET /v2/catalog` (a trivial request, for scale)", catalog, scrapes));
 report.AppendLine(Row("dashboard page, 100 backups + 100 incidents", dashboard, 30));
+report.AppendLine(Row($"reference: Prometheus {promVersion}'s own `GET /metrics` ({referenceSeries} series)", reference, scrapes));
+report.AppendLine();
+report.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Per series, from this run: Steward {1000 * P(metrics.Ms, 0.5) / series:0.00} µs of scrape time and {1000 * metrics.Cpu / series:0.00} µs of CPU, {metrics.Bytes / (double)series:0} bytes;"));
+report.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Prometheus's own exposition {1000 * P(reference.Ms, 0.5) / referenceSeries:0.00} µs, {1000 * reference.Cpu / referenceSeries:0.00} µs of CPU, {reference.Bytes / (double)referenceSeries:0} bytes: ratio Steward / Prometheus per series {P(metrics.Ms, 0.5) / series / (P(reference.Ms, 0.5) / referenceSeries):0.00}× time, {metrics.Cpu / series / Math.Max(1e-9, reference.Cpu / referenceSeries):0.00}× CPU."));
 report.AppendLine();
 report.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Ratios from this run: a scrape costs {P(metrics.Ms, 0.5) / P(health.Ms, 0.5):0.00}× the JSON health listing's time and {metrics.Cpu / Math.Max(0.01, health.Cpu):0.00}× its CPU while"));
 report.AppendLine(string.Create(CultureInfo.InvariantCulture, $"carrying all metrics; {metrics.Cpu / Math.Max(0.01, catalog.Cpu):0} trivial requests' worth of CPU. Seeding the store took {seeded.TotalSeconds:0} s (not measured above)."));
 report.AppendLine("<!-- observability:end -->");
 Console.WriteLine(report);
 await server.DisposeAsync();
+if (write)
+{
+    var root = new DirectoryInfo(AppContext.BaseDirectory);
+    while (root is not null && !File.Exists(Path.Combine(root.FullName, "Steward.sln")))
+    {
+        root = root.Parent;
+    }
+
+    var doc = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Steward.sln not found above " + AppContext.BaseDirectory), "docs", "benchmarks.md");
+    var text = File.ReadAllText(doc);
+    const string start = "<!-- observability:start -->", end = "<!-- observability:end -->";
+    var section = report.ToString().TrimEnd('\n', '\r');
+    var a = text.IndexOf(start, StringComparison.Ordinal);
+    var b = text.IndexOf(end, StringComparison.Ordinal);
+    text = a >= 0 && b > a ? text[..a] + section + text[(b + end.Length)..] : text.TrimEnd('\n') + "\n\n" + section + "\n";
+    File.WriteAllText(doc, text);
+    Console.Error.WriteLine("wrote " + doc);
+}
+
+static int FreePort()
+{
+    using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
 
 static async Task<string> GetAsync(HttpClient client, string path, AuthenticationHeaderValue? auth)
 {

@@ -7,6 +7,7 @@ using Steward.Errors;
 using Steward.Instances;
 using Steward.Security;
 using Steward.Server.Backups;
+using Steward.Server.Backups.Wal;
 using Steward.Server.Broker;
 using Steward.Server.Events;
 using Steward.Server.Http;
@@ -55,6 +56,7 @@ internal static class DashboardEndpoints
         instance.MapGet("/", PageAsync);
         instance.MapGet("/events", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EventHub hub) =>
             await InstanceAsync(http, store, instanceId) is null ? NotFound() : EventStreamApi.Stream(http, hub, instanceId));
+        instance.MapGet("/recovery-window", RecoveryWindowAsync);
         instance.MapGet("/confirm/{action}", ConfirmAsync);
         instance.MapPost("/backups", BackUpAsync);
         instance.MapPost("/restore", RestoreAsync);
@@ -70,6 +72,34 @@ internal static class DashboardEndpoints
 
         var body = await new DashboardPage(services).RenderAsync(instance, csrf.GetAndStoreTokens(http).RequestToken!, http.RequestAborted);
         return Page(instance.Id, body, instanceId: instance.Id);
+    }
+
+    /// <summary>The PostgreSQL point-in-time window, per timeline: a page of its own, since it reads the WAL archive.</summary>
+    private static async Task<IResult> RecoveryWindowAsync(string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] RecoveryPlanner planner)
+    {
+        if (await InstanceAsync(http, store, instanceId) is not { } instance || engines.Engine(instance.ServiceId).Offering.Name != "postgresql")
+        {
+            return NotFound();
+        }
+
+        var back = $"/dashboard/instances/{Uri.EscapeDataString(instance.Id)}";
+        var windows = await planner.WindowsAsync(instance.Id, http.RequestAborted);
+        var rows = new System.Text.StringBuilder();
+        foreach (var w in windows)
+        {
+            rows.Append($"<tr><td>{w.Timeline}{(w.Current ? " (current)" : string.Empty)}</td><td>{Time(w.Earliest)}</td><td>{Time(w.Latest)}</td><td><code>{E(w.EarliestBase?.Id)}</code></td></tr>");
+        }
+
+        var current = windows.FirstOrDefault(w => w.Current);
+        var summary = current is { Earliest: { } from, Latest: { } to }
+            ? $"<p data-testid=\"window\">{E(instance.Id)} can be restored to any moment from {Time(from)} to {Time(to)} on its current timeline: <code>steward backup restore {E(instance.Id)} --to-time …</code>.</p>"
+            : "<p data-testid=\"window\" class=\"warning\">No point-in-time window yet: it needs a physical backup followed by archived WAL. Restores go to a backup until then.</p>";
+        return Page("Recoverable window of " + instance.Id, $"""
+            <h1>Recoverable window of {E(instance.Id)}</h1>
+            {summary}
+            <table><thead><tr><th>timeline</th><th>from</th><th>to</th><th>base backup</th></tr></thead><tbody>{rows}</tbody></table>
+            <p><a href="{back}">Back to {E(instance.Id)}</a></p>
+            """, instanceId: instance.Id);
     }
 
     private static async Task<IResult> ConfirmAsync(string instanceId, string action, HttpContext http, [FromServices] IStateStore store, [FromServices] IAntiforgery csrf, [FromServices] BackupService backups, [FromServices] EngineRegistry engines)

@@ -5,6 +5,7 @@ using Steward.Instances;
 using Steward.Operations;
 using Steward.Runtime;
 using Steward.Server.Backups;
+using Steward.Server.Backups.Schedules;
 using Steward.Server.Events;
 using Steward.Server.Operations;
 using Steward.Server.Supervision;
@@ -21,6 +22,9 @@ internal sealed class DashboardPage(IServiceProvider services)
     private readonly ProgressBoard _progress = services.GetRequiredService<ProgressBoard>();
     private readonly EventHub _events = services.GetRequiredService<EventHub>();
     private readonly State.IStateStore _store = services.GetRequiredService<State.IStateStore>();
+    private readonly State.IScheduleStore _schedules = services.GetRequiredService<State.IScheduleStore>();
+    private readonly ScheduleView _scheduleView = services.GetRequiredService<ScheduleView>();
+    private readonly TimeProvider _time = services.GetRequiredService<TimeProvider>();
 
     public async Task<string> RenderAsync(ServiceInstance instance, string csrf, CancellationToken ct)
     {
@@ -29,6 +33,7 @@ internal sealed class DashboardPage(IServiceProvider services)
         var backups = await _store.ListBackupsAsync(instance.Id, ct);
         var incidents = await _store.ListIncidentsAsync(instance.Id, ct);
         var operation = await _store.LatestInstanceOperationAsync(instance.Id, ct);
+        var schedule = await _schedules.GetScheduleAsync(instance.Id, ct);
         var html = new StringBuilder();
         html.Append($"<h1>{E(instance.Id)}</h1>");
         html.Append($"<p class=\"sub\">{E(engine.Offering.Name)} · plan <strong>{E(plan?.Name)}</strong> · {E(instance.State.ToString().ToLowerInvariant())}</p>");
@@ -37,6 +42,8 @@ internal sealed class DashboardPage(IServiceProvider services)
         Overview(html, instance, engine.Offering.Name, plan?.Description);
         Health(html, instance);
         Running(html, backups, operation);
+        Recoverable(html, instance, engine.Offering.Name, backups);
+        Schedule(html, schedule, backups);
         Backups(html, instance, backups);
         Incidents(html, incidents);
         html.Append("</div>");
@@ -108,6 +115,53 @@ internal sealed class DashboardPage(IServiceProvider services)
     private static string Progress(BackupProgress? p) => p is null
         ? "starting"
         : $"{Bytes(p.PlaintextBytes)} read, {Bytes(p.StoredBytes)} stored, {Bytes((long)p.BytesPerSecond)}/s, stage {p.Stage}";
+
+    /// <summary>What the instance can be restored to: its succeeded backups, and for PostgreSQL a link to the WAL window.</summary>
+    private static void Recoverable(StringBuilder html, ServiceInstance instance, string service, IReadOnlyList<BackupRecord> backups)
+    {
+        html.Append("<section id=\"recoverable\"><h2>Recoverable</h2>");
+        var restorable = backups.Where(b => b.State == BackupState.Succeeded).OrderBy(b => b.StartedAt).ToList();
+        if (restorable.Count == 0)
+        {
+            html.Append("<p class=\"warning\" data-testid=\"recoverable\">Nothing yet: the instance has no succeeded backup to restore from.</p>");
+        }
+        else
+        {
+            html.Append($"<p data-testid=\"recoverable\">{restorable.Count} {(restorable.Count == 1 ? "backup" : "backups")} to restore from, the oldest taken {Time(restorable[0].StartedAt)}, the newest {Time(restorable[^1].StartedAt)}.</p>");
+        }
+
+        if (service == "postgresql")
+        {
+            html.Append($"<p>With WAL archiving, any moment inside the <a href=\"/dashboard/instances/{Uri.EscapeDataString(instance.Id)}/recovery-window\">point-in-time window</a> (read from the archive on request).</p>");
+        }
+
+        html.Append("</section>");
+    }
+
+    private void Schedule(StringBuilder html, BackupSchedule? schedule, IReadOnlyList<BackupRecord> backups)
+    {
+        html.Append("<section id=\"schedule\"><h2>Backup schedule</h2>");
+        if (schedule is null)
+        {
+            html.Append("<p class=\"quiet\" data-testid=\"schedule\">No schedule: backups are taken on request only (<code>steward backup schedule set</code>).</p></section>");
+            return;
+        }
+
+        var timing = schedule.Cron is { } cron ? $"cron <code>{E(cron)}</code> ({E(schedule.TimeZone)})" : $"every {E(ScheduleTiming.Format(schedule.Every ?? TimeSpan.Zero))}";
+        var r = schedule.Retention;
+        var keep = r.IsNone ? "keeps every backup" : "keeps " + string.Join(", ", new[] { ("last", r.KeepLast), ("daily", r.KeepDaily), ("weekly", r.KeepWeekly), ("monthly", r.KeepMonthly) }.Where(k => k.Item2 is not null).Select(k => $"{k.Item1} {k.Item2}"));
+        var lastSuccess = backups.Where(b => b.State == BackupState.Succeeded).Max(b => b.CompletedAt);
+        var overdue = _scheduleView.Overdue(schedule, lastSuccess, _time.GetUtcNow());
+        html.Append($"<p data-testid=\"schedule\">{timing}{(schedule.Kind is { } kind ? $", {E(kind)} backups" : string.Empty)}, {E(keep)} · {(schedule.Source == "plan" ? "the plan's default" : "set for this instance")}");
+        html.Append(overdue ? " <span class=\"badge failed\">overdue</span>" : string.Empty).Append("</p><dl>");
+        html.Append($"<dt>Next run</dt><dd>{Time(BackupScheduler.NextAttempt(schedule))}{(schedule.RetryAt is not null ? $" (retry {schedule.Attempts + 1})" : string.Empty)}</dd>");
+        if (schedule.LastRunAt is { } last)
+        {
+            html.Append($"<dt>Last run</dt><dd>{Time(last)} <span class=\"badge {E(schedule.LastResult)}\">{E(schedule.LastResult)}</span>{(schedule.LastMessage is { } m ? " " + E(m) : string.Empty)}</dd>");
+        }
+
+        html.Append("</dl></section>");
+    }
 
     private static void Backups(StringBuilder html, ServiceInstance instance, IReadOnlyList<BackupRecord> backups)
     {

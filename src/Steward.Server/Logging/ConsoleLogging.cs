@@ -36,6 +36,11 @@ internal static class ConsoleLogging
         }
 
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        // The dashboard's session keys are kept like the broker's other keys: files of the data directory, only
+        // the broker's to read (docs/observability.md); the warning that they are not encrypted at rest would
+        // otherwise open every start's log.
+        logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
         return logging;
     }
 }

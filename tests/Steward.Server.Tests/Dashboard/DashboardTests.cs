@@ -29,6 +29,8 @@ public sealed class DashboardTests(ObservedBroker broker) : IAsyncLifetime
         (await osb.WaitAsync(id, provision.Str("operation"))).Str("state").ShouldBe("succeeded");
         var token = (await osb.BindReadyAsync(id, "b-" + id, Catalogs.Redis, Catalogs.RedisStandalone)).GetProperty("steward_api").GetProperty("token").GetString()!;
         var first = (await osb.BackupAsync(id)).Text("id");
+        var schedule = await osb.SendAsync(HttpMethod.Put, $"/api/v1/instances/{id}/backup-schedule", new { every = "6h", keep_last = 8 }, version: null);
+        schedule.Status.ShouldBe(HttpStatusCode.OK, schedule.ToString());
         var pid = (await osb.ApiAsync($"/instances/{id}")).Body.GetProperty("process").GetProperty("pid").GetInt32();
         Processes.Kill(pid, 9);
         await WaitAsync(async () => (await osb.ApiAsync($"/incidents?instance={id}")).Body.GetProperty("incidents").EnumerateArray().Any(i => i.GetProperty("state").GetString() == "resolved"));
@@ -46,6 +48,8 @@ public sealed class DashboardTests(ObservedBroker broker) : IAsyncLifetime
         await Expect(page.Locator("h1")).ToHaveTextAsync(id);
         await Expect(page.GetByTestId("health-status")).ToHaveTextAsync("healthy");
         await Expect(page.Locator($"tr[data-backup='{first}']")).ToContainTextAsync("succeeded");
+        await Expect(page.GetByTestId("schedule")).ToContainTextAsync("every 6h, keeps last 8 · set for this instance");
+        await Expect(page.GetByTestId("recoverable")).ToContainTextAsync("1 backup to restore from");
         var incident = page.Locator("details.incident").First;
         await Expect(incident).ToContainTextAsync("killed-by-signal");
         await Expect(incident).ToContainTextAsync("resolved");
@@ -73,6 +77,7 @@ public sealed class DashboardTests(ObservedBroker broker) : IAsyncLifetime
         await Expect(rows).ToHaveCountAsync(2, new() { Timeout = 60_000 });
         await Expect(rows.Filter(new() { HasText = "succeeded" })).ToHaveCountAsync(2, new() { Timeout = 60_000 });
         (await page.EvaluateAsync<int>("() => window.stewardMarker")).ShouldBe(42, "the backup's end arrived through the event stream, without a reload");
+        await Expect(page.GetByTestId("recoverable")).ToContainTextAsync("2 backups to restore from");
         await Browser.ShotAsync(page, "dashboard-after-backup");
 
         // The strict Content-Security-Policy held: nothing was refused, and it is on the page's response.
