@@ -60,6 +60,7 @@ internal static class DashboardEndpoints
         instance.MapGet("/confirm/{action}", ConfirmAsync);
         instance.MapPost("/backups", BackUpAsync);
         instance.MapPost("/restore", RestoreAsync);
+        instance.MapPost("/rebuild", RebuildAsync);
         return app;
     }
 
@@ -138,9 +139,43 @@ internal static class DashboardEndpoints
                     <form method="post" action="{back}/restore"><input type="hidden" name="csrf" value="{token}"><input type="hidden" name="backup_id" value="{E(backup.Id)}">
                     <button type="submit" class="danger">Replace the data of {E(instance.Id)}</button> <a href="{back}">Cancel</a></form>
                     """, instanceId: instance.Id);
+            case "rebuild":
+                var newest = (await store.ListBackupsAsync(instance.Id, http.RequestAborted)).Where(b => b.State == BackupState.Succeeded).MaxBy(b => b.StartedAt);
+                if (newest is null)
+                {
+                    return Page("Rebuild " + instance.Id, $"""
+                        <h1>{E(instance.Id)} cannot be rebuilt from here</h1>
+                        <p class="warning">It has no succeeded backup to rebuild from. An empty rebuild (all data lost) is only offered by the CLI: <code>steward rebuild {E(instance.Id)} --empty</code>.</p>
+                        <p><a href="{back}">Back to {E(instance.Id)}</a></p>
+                        """, StatusCodes.Status409Conflict, instance.Id);
+                }
+
+                return Page("Rebuild " + instance.Id, $"""
+                    <h1>Rebuild {E(instance.Id)} from {E(newest.Id)}?</h1>
+                    <p class="warning">Whatever runs of <strong>{E(instance.Id)}</strong> is stopped, all its current files are moved aside (kept under the broker's <code>preserved</code> directory), and it is recreated from its newest backup <code>{E(newest.Id)}</code>
+                    ({E(newest.Kind)}, taken {Time(newest.StartedAt)}, {Bytes(newest.PlaintextBytes)}). Writes made since that backup are <strong>lost</strong>.
+                    It keeps its address and every binding's credentials; clients are disconnected until the rebuilt server passes its health check.</p>
+                    <form method="post" action="{back}/rebuild"><input type="hidden" name="csrf" value="{token}">
+                    <button type="submit" class="danger">Rebuild {E(instance.Id)} from {E(newest.Id)}</button> <a href="{back}">Cancel</a></form>
+                    """, instanceId: instance.Id);
             default:
                 return NotFound();
         }
+    }
+
+    private static async Task<IResult> RebuildAsync(string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] IAntiforgery csrf, [FromServices] InstanceBroker broker)
+    {
+        if (!await csrf.IsRequestValidAsync(http))
+        {
+            return CsrfRefused();
+        }
+
+        if (await InstanceAsync(http, store, instanceId) is not { } instance)
+        {
+            return NotFound();
+        }
+
+        return await ActAsync(instance, async () => await broker.RebuildAsync(instance.Id, RebuildRequest.Latest, Identity(), http.RequestAborted));
     }
 
     private static async Task<IResult> BackUpAsync(string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] IAntiforgery csrf, [FromServices] BackupService backups)

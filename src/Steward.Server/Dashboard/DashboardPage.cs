@@ -72,6 +72,11 @@ internal sealed class DashboardPage(IServiceProvider services)
         html.Append("<section id=\"health\"><h2>Health</h2>");
         html.Append($"<p><span class=\"badge {name}\" data-testid=\"health-status\">{name}</span> {E(h?.Detail ?? "not checked yet")}");
         html.Append(h?.LastCheck is { } at ? $" · last check {Time(at)}" : string.Empty).Append("</p>");
+        if (instance.State is InstanceState.Ready or InstanceState.Quarantined)
+        {
+            html.Append($"<p><a class=\"button\" href=\"/dashboard/instances/{Uri.EscapeDataString(instance.Id)}/confirm/rebuild\">Rebuild…</a> <small class=\"quiet\">recreate it from its newest backup, keeping its address and credentials</small></p>");
+        }
+
         var history = _events.Recent(instance.Id, "health");
         if (history.Count > 0)
         {

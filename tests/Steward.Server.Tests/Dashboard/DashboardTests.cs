@@ -80,6 +80,18 @@ public sealed class DashboardTests(ObservedBroker broker) : IAsyncLifetime
         await Expect(page.GetByTestId("recoverable")).ToContainTextAsync("2 backups to restore from");
         await Browser.ShotAsync(page, "dashboard-after-backup");
 
+        // Rebuild: the confirmation names the backup and the loss, the instance comes back healthy from it.
+        var newest = (await osb.ApiAsync($"/instances/{id}/backups")).Body.GetProperty("backups").EnumerateArray().Select(b => b.GetProperty("id").GetString()!).Where(b => b != first).Single();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Rebuild…" }).ClickAsync();
+        await Expect(page.Locator("main")).ToContainTextAsync($"recreated from its newest backup {newest}");
+        await Expect(page.Locator("main")).ToContainTextAsync("Writes made since that backup are lost");
+        await Browser.ShotAsync(page, "dashboard-confirm-rebuild");
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Rebuild {id} from {newest}" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(dashboardUrl);
+        await WaitAsync(async () => (await osb.ApiAsync($"/instances/{id}")).Body.GetProperty("last_operation") is var op
+            && op.GetProperty("kind").GetString() == "rebuild" && op.GetProperty("state").GetString() == "succeeded");
+        await Expect(page.GetByTestId("health-status")).ToHaveTextAsync("healthy", new() { Timeout = 60_000 });
+
         // The strict Content-Security-Policy held: nothing was refused, and it is on the page's response.
         violations.ShouldBeEmpty();
         var response = await context.APIRequest.GetAsync(dashboardUrl);
@@ -123,7 +135,9 @@ public sealed class DashboardTests(ObservedBroker broker) : IAsyncLifetime
         var wrong = context.APIRequest.CreateFormData();
         wrong.Set("csrf", "not-the-token");
         (await context.APIRequest.PostAsync($"/dashboard/instances/{mine}/backups", new() { Form = wrong })).Status.ShouldBe(400);
+        (await context.APIRequest.PostAsync($"/dashboard/instances/{mine}/rebuild", new() { Form = context.APIRequest.CreateFormData() })).Status.ShouldBe(400);
         (await osb.ApiAsync($"/instances/{mine}/backups")).Body.GetProperty("backups").GetArrayLength().ShouldBe(0);
+        (await osb.ApiAsync($"/instances/{mine}")).Body.GetProperty("last_operation").GetProperty("kind").GetString().ShouldBe("provision", "no rebuild was started");
 
         // A forged request for the other instance, with this session's valid token, is not found either.
         await page.GotoAsync($"/dashboard/instances/{mine}/confirm/backup");
