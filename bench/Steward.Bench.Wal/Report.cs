@@ -28,7 +28,7 @@ internal static class Report
         s.AppendLine("Steward's (`steward-wal push`: curl → broker → zstd 3 → age → filesystem, catalog row, then 200), and");
         s.AppendLine("pgBackRest 2.45 `archive-push` with `archive-async=y`, zstd 3, AES-256-CBC, `process-max=1`.");
         s.AppendLine("Archive lag is PostgreSQL's own bookkeeping: from a segment's `.ready` file appearing in `pg_wal/archive_status` to its `.done` (polled every 25 ms).");
-        s.AppendLine("Run it: `dotnet run -c Release --project bench/Steward.Bench.Wal -- --write docs/benchmarks.md` (as root, like the tests; needs `apt-get install pgbackrest`); a quick look: `-- --scale 5 --seconds 10 --wal-gb 0.1`.");
+        s.AppendLine(Inv($"This run: `dotnet run -c Release --project bench/Steward.Bench.Wal -- --scale {o.Scale} --seconds {o.Seconds} --clients {o.Clients} --wal-gb {o.WalGigabytes} --write docs/benchmarks.md` (as root, like the tests; needs `apt-get install pgbackrest`); a quick look: `-- --scale 5 --seconds 10 --wal-gb 0.1`."));
         s.AppendLine();
         s.AppendLine("| archive_command | TPS | TPS vs no archiving | WAL written | segments | lag p50 | lag p99 | lag max | drained after the run |");
         s.AppendLine("|---|---|---|---|---|---|---|---|---|");
@@ -58,12 +58,21 @@ internal static class Report
         return s.ToString();
     }
 
-    /// <summary>Replaces the section between the markers (keeping a hand-written analysis there), or appends it.</summary>
+    /// <summary>
+    /// Replaces the section between the markers, or appends it. The analysis is written by a person from the
+    /// figures: an existing "Where the time goes" part is carried over in place of the placeholder.
+    /// </summary>
     public static async Task WriteAsync(string path, string section, CancellationToken ct)
     {
         var text = File.Exists(path) ? await File.ReadAllTextAsync(path, ct) : "# Benchmarks\n";
         var a = text.IndexOf(Start, StringComparison.Ordinal);
         var b = text.IndexOf(End, StringComparison.Ordinal);
+        var analysis = a >= 0 && b > a ? text[a..b].IndexOf("### Where the time goes", StringComparison.Ordinal) : -1;
+        if (analysis >= 0)
+        {
+            section = section.Replace("<!-- analysis -->", text[(a + analysis)..b].TrimEnd('\n'), StringComparison.Ordinal);
+        }
+
         text = a >= 0 && b > a ? text[..a] + section.TrimEnd('\n') + text[(b + End.Length)..] : text.TrimEnd('\n') + "\n\n" + section;
         await File.WriteAllTextAsync(path, text, ct);
     }
