@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Steward.Security;
+using Steward.State.Sqlite;
 using Steward.Server.Tests.Infrastructure;
 
 namespace Steward.Bench.Backup;
@@ -24,9 +26,10 @@ internal sealed record Target(string Id, int Port, string DataDir, string AdminU
         var load = await Shell.TimeAsync($"{PgBin}/pgbench -i -q -I dtGvp -s {scale} {Shell.Quote(uri)}", null, ct);
         Console.WriteLine($"  loaded in {load.WallSeconds:F1} s");
 
-        var db = Path.Combine(server.DataDir, "steward.db");
-        var row = await Shell.RunAsync($"sqlite3 -separator ' ' {Shell.Quote(db)} \"SELECT admin_user, admin_password FROM instances WHERE id = '{id}'\"", null, ct);
-        var (user, password) = (row.Split(' ', 2)[0], row.Split(' ', 2)[1]);
+        // The state database keeps the administrator's password sealed with the broker's credential key.
+        var store = new SqliteStateStore(Path.Combine(server.DataDir, "steward.db"), CredentialKey.LoadOrCreate(Path.Combine(server.DataDir, CredentialKey.FileName)));
+        var record = await store.GetInstanceAsync(id, ct) ?? throw new InvalidOperationException($"instance {id} is not in the state database");
+        var (user, password) = (record.AdminUser, record.AdminPassword);
         var identityFile = Path.Combine(server.DataDir, "backup-identity.txt");
         var recipient = File.ReadLines(identityFile).First(l => l.StartsWith("# public key: ", StringComparison.Ordinal))["# public key: ".Length..].Trim();
         var target = new Target(id, port, dataDir, user, password, recipient, identityFile, 0, 0);
