@@ -3,11 +3,15 @@
 #   sh scripts/install-deps.sh          servers and tools for running Steward
 #   sh scripts/install-deps.sh --test   plus what the test suite needs (Node.js for the S3 test server,
 #                                       promtool from prometheus, chromium for the dashboard browser tests)
+#   sh scripts/install-deps.sh --bench  plus what the benchmarks compare against (Patroni with etcd)
 set -eu
 
-packages="postgresql-15 postgresql-client-15 redis-server redis-tools zstd libzstd1 age util-linux procps tzdata curl"
+packages="postgresql-15 postgresql-client-15 redis-server redis-tools haproxy zstd libzstd1 age util-linux procps tzdata curl"
 if [ "${1:-}" = "--test" ]; then
   packages="$packages nodejs npm prometheus chromium"
+fi
+if [ "${1:-}" = "--bench" ]; then
+  packages="$packages patroni etcd-server python3-etcd"
 fi
 
 missing=""

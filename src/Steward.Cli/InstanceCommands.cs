@@ -171,6 +171,10 @@ internal static class InstanceCommands
         Row("last operation", LastOperation(i));
         Row("created", i.GetProperty("created_at").GetString());
         fields.Write();
+        if (i.TryGetProperty("members", out var members) && members.ValueKind == JsonValueKind.Array)
+        {
+            HaCommands.WriteMembers(members);
+        }
         return ExitCodes.Success;
     }
 

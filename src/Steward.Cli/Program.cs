@@ -82,6 +82,11 @@ Cmd("unbind", "Remove a binding; its credentials stop working", (r, c, ct) =>
 Cmd("delete", "Delete an instance, its processes and its data", (r, c, ct) =>
     InstanceCommands.DeleteAsync(c, r.GetValue(instanceId)!, !r.GetValue(noWait), ct), instanceId, noWait);
 
+var member = new Option<string?>("--to") { Description = "The standby to promote (default: the most advanced streaming standby)" };
+Cmd("members", "Members of a highly available instance: role, state, WAL position, lag", (r, c, ct) => HaCommands.MembersAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
+Cmd("switchover", "Make a standby of a highly available instance the primary, without losing a write", (r, c, ct) =>
+    HaCommands.SwitchoverAsync(c, r.GetValue(instanceId)!, r.GetValue(member), ct), instanceId, member);
+
 var incidents = new Command("incidents", "Failures the supervisor recorded: what happened, why, what was done");
 root.Subcommands.Add(incidents);
 var instanceFilter = new Option<string?>("--instance") { Description = "Only this instance's incidents" };

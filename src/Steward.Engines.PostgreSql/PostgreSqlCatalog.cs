@@ -8,6 +8,7 @@ internal static class PostgreSqlCatalog
     public const string ServiceId = "5d2f7a3e-3c1b-4e0a-9d57-8f0a1c2b3d4e";
     public const string StandalonePlanId = "7c8e9f10-2a3b-4c5d-8e6f-0a1b2c3d4e5f";
     public const string StandaloneLargePlanId = "9a0b1c2d-3e4f-4a5b-9c6d-7e8f9a0b1c2d";
+    public const string HaPlanId = "3f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
 
     private static readonly MaintenanceInfo Maintenance = new("1.0.0", "PostgreSQL 15 from Debian, Steward configuration 1");
 
@@ -21,6 +22,7 @@ internal static class PostgreSqlCatalog
         [
             Plan(StandalonePlanId, "standalone", "A single PostgreSQL server: 256 MB memory, 100 connections", new PlanLimits(256, 100)),
             Plan(StandaloneLargePlanId, "standalone-large", "A single PostgreSQL server: 1 GB memory, 300 connections", new PlanLimits(1024, 300)),
+            Plan(HaPlanId, "ha", "A primary and two synchronous standbys (ANY 1) behind one stable endpoint, automatic failover: 256 MB memory and 100 connections per server", new PlanLimits(256, 100)) with { Members = 3 },
         ],
     };
 

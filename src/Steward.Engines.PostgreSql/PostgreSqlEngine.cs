@@ -109,6 +109,7 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
             .AppendLine("max_wal_senders = 5")
             .AppendLine("wal_keep_size = '256MB'")
             .Append(await Wal.WalHelper.ConfigureAsync(context, _wal, cancellationToken))
+            .AppendLine(CultureInfo.InvariantCulture, $"include_if_exists = '{Path.Combine(context.Paths.ConfigDir, "replication.conf")}'")
             .ToString();
         await context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "postgresql.conf"), conf, cancellationToken);
         await context.Runtime.WriteFileAsync(

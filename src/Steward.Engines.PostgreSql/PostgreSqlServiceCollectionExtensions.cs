@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Steward.Backup.Engines;
 using Steward.Engines.PostgreSql;
 using Steward.Engines.PostgreSql.Backup;
+using Steward.Engines.PostgreSql.Replication;
+using Steward.HighAvailability;
 
 namespace Steward.Engines;
 
@@ -15,6 +17,7 @@ public static class PostgreSqlServiceCollectionExtensions
         services.AddSingleton<IDataServiceEngine>(sp => sp.GetRequiredService<PostgreSqlEngine>());
         services.AddSingleton<IBackupMethod>(sp => new PostgreSqlPhysicalBackup(sp.GetRequiredService<PostgreSqlEngine>()));
         services.AddSingleton<IBackupMethod>(sp => new PostgreSqlLogicalBackup(sp.GetRequiredService<PostgreSqlEngine>()));
+        services.AddSingleton<IReplicationEngine>(sp => new PostgreSqlReplication(sp.GetRequiredService<PostgreSqlEngine>()));
         return services;
     }
 }

@@ -12,6 +12,7 @@ using Steward.Server.Broker;
 using Steward.Server.Configuration;
 using Steward.Server.Dashboard;
 using Steward.Server.Events;
+using Steward.Server.HighAvailability;
 using Steward.Server.Http;
 using Steward.Server.Logging;
 using Steward.Server.Metrics;
@@ -37,6 +38,7 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.RequestHeaderEncodingSelecto
 builder.Services.AddSettings<StewardOptions>(settings);
 builder.Services.AddSettings<SupervisionOverrides>(settings);
 builder.Services.AddSettings<BackupOptions>(settings);
+builder.Services.AddSettings<HaOptions>(settings);
 builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<StewardOptions>>().Value with { Supervision = sp.GetRequiredService<IOptions<SupervisionOverrides>>().Value });
 
 var services = builder.Services;
@@ -79,6 +81,7 @@ services.AddSingleton<BindingBroker>();
 services.AddStewardObservability();
 services.AddStewardAuthentication();
 services.AddStewardDashboard(settings);
+services.AddHighAvailability();
 
 var app = builder.Build();
 if (app.Services.InvalidSettings() is { Count: > 0 } invalid)

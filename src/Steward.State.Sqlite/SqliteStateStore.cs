@@ -45,6 +45,7 @@ public sealed partial class SqliteStateStore : IStateStore
         await ExecAsync(conn, "PRAGMA journal_mode=WAL;", cancellationToken);
         await ExecAsync(conn, Schema.Create, cancellationToken);
         await CreateWalTablesAsync(conn, cancellationToken);
+        await ExecAsync(conn, HaMembersSchema, cancellationToken);
         foreach (var (table, column, definition) in Schema.AddedColumns)
         {
             var present = await QueryAsync($"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c", r => 1, cancellationToken, ("$c", column));
@@ -140,7 +141,7 @@ public sealed partial class SqliteStateStore : IStateStore
     }
 
     public async Task<IReadOnlySet<int>> AllocatedPortsAsync(CancellationToken cancellationToken) =>
-        (await QueryAsync("SELECT port FROM instances WHERE port IS NOT NULL AND state <> 'Deleted'", r => r.GetInt32(0), cancellationToken)).ToHashSet();
+        (await QueryAsync("SELECT port FROM instances WHERE port IS NOT NULL AND state <> 'Deleted' UNION SELECT port FROM ha_members", r => r.GetInt32(0), cancellationToken)).ToHashSet();
 
     public async Task<ServiceBinding?> GetBindingAsync(string instanceId, string bindingId, CancellationToken cancellationToken) =>
         (await QueryAsync($"SELECT {BindingColumns} FROM bindings WHERE id = $id AND instance_id = $instance", ReadBinding, cancellationToken, ("$id", bindingId), ("$instance", instanceId))).FirstOrDefault();

@@ -14,7 +14,7 @@ namespace Steward.Server.Broker;
 /// The OSB binding rules. Bindings are synchronous (201 with credentials), yet each is a recorded
 /// operation, so a broker killed mid-bind finishes or undoes it at its next start.
 /// </summary>
-internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, StewardOptions options, TimeProvider time, CredentialKey keys)
+internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, StewardOptions options, TimeProvider time, CredentialKey keys, HighAvailability.HaCredentials ha)
 {
     public async Task<IResult> CreateAsync(string instanceId, string bindingId, RequestBody body, RequestIdentity identity, CancellationToken cancellationToken)
     {
@@ -53,7 +53,7 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
                 }
 
                 return existing.State == BindingState.Created
-                    ? OsbJson.Result(new { credentials = Credentials(instance, existing) })
+                    ? OsbJson.Result(new { credentials = await CredentialsAsync(instance, existing, cancellationToken) })
                     : throw StewardException.Concurrency($"binding {bindingId} is being changed");
             }
 
@@ -91,7 +91,7 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
             throw new StewardException(ErrorCode.Internal, op.Description);
         }
 
-        return OsbJson.Result(new { credentials = Credentials(instance, binding) }, StatusCodes.Status201Created);
+        return OsbJson.Result(new { credentials = await CredentialsAsync(instance, binding, cancellationToken) }, StatusCodes.Status201Created);
     }
 
     public async Task<IResult> DeleteAsync(string instanceId, string bindingId, string? serviceId, string? planId, RequestIdentity identity, CancellationToken cancellationToken)
@@ -146,7 +146,7 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
 
         return OsbJson.Result(new
         {
-            credentials = Credentials(instance, binding),
+            credentials = await CredentialsAsync(instance, binding, cancellationToken),
             parameters = JsonDocument.Parse(binding.ParametersJson).RootElement,
         });
     }
@@ -169,9 +169,9 @@ internal sealed class BindingBroker(IStateStore store, EngineRegistry engines, O
     /// The engine's credentials plus the binding's instance-scoped API access: the developer's self-service
     /// path to Steward's API for this instance (and only this one).
     /// </summary>
-    private Dictionary<string, object> Credentials(ServiceInstance instance, ServiceBinding binding)
+    private async Task<Dictionary<string, object>> CredentialsAsync(ServiceInstance instance, ServiceBinding binding, CancellationToken cancellationToken)
     {
-        var credentials = new Dictionary<string, object>(engines.Engine(instance.ServiceId).Credentials(engines.Context(instance), binding));
+        var credentials = await ha.DecorateAsync(instance, new Dictionary<string, object>(engines.Engine(instance.ServiceId).Credentials(engines.Context(instance), binding)), cancellationToken);
         if (binding.ApiToken is { } token)
         {
             credentials["steward_api"] = new Dictionary<string, string>

@@ -172,6 +172,8 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
             return OsbJson.Empty();
         }
 
+        HighAvailability.HaRules.RequireUpdatable(engines.Plan(serviceId, instance.PlanId), plan, merged != instance.ParametersJson);
+
         if (!acceptsIncomplete)
         {
             throw new StewardException(ErrorCode.AsyncRequired, "This service plan requires client support for asynchronous service operations (accepts_incomplete=true).");
@@ -248,6 +250,7 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
         }
 
         await RequireIdleAsync(instance, cancellationToken);
+        HighAvailability.HaRules.RequireRestorable(engines.Plan(instance.ServiceId, instance.PlanId));
         if (backups.IsRunning(id))
         {
             throw StewardException.Concurrency($"a backup of instance {id} is running; restore once it has finished");

@@ -3,6 +3,7 @@ using Steward.Server.Api;
 using Steward.Server.Backups.Wal;
 using Steward.Server.Dashboard;
 using Steward.Server.Events;
+using Steward.Server.HighAvailability;
 using Steward.Server.Metrics;
 using Steward.Server.Osb;
 
@@ -25,6 +26,7 @@ internal static class StewardEndpoints
         api.MapWalApi();
         api.MapRebuildApi();
         api.MapDashboardLinks();
+        api.MapHaApi();
 
         // WAL archive_command / restore_command: the instance's own archive secret, checked by the endpoints.
         app.MapWalEndpoints();

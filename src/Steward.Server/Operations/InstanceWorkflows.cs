@@ -23,6 +23,7 @@ internal sealed partial class InstanceWorkflows(
     BackupService backups,
     ProgressBoard progress,
     Fence fence,
+    HighAvailability.HaProvisioning ha,
     StewardOptions options,
     TimeProvider time,
     ILogger<InstanceWorkflows> logger)
@@ -60,7 +61,7 @@ internal sealed partial class InstanceWorkflows(
 
         var instance = await InstanceAsync(op, cancellationToken);
         var engine = engines.Engine(instance.ServiceId);
-        var steps = new List<Step>
+        var steps = ha.IsHighlyAvailable(instance) ? [.. ha.ProvisionSteps(instance.Id)] : new List<Step>
         {
             new("allocate", "allocating a port", async ct =>
             {
@@ -83,6 +84,7 @@ internal sealed partial class InstanceWorkflows(
         try
         {
             op = await RunStepsAsync(op, steps, cancellationToken);
+            instance = await InstanceAsync(op, cancellationToken);
             await SaveAsync(instance with { State = InstanceState.Ready }, cancellationToken);
             return await FinishAsync(op, OperationState.Succeeded, "instance provisioned", null, cancellationToken);
         }
@@ -92,6 +94,8 @@ internal sealed partial class InstanceWorkflows(
 
             // A failed provision leaves nothing behind: no process, no directory, no port.
             await Runtime.DeleteAsync(Runtime.PathsFor(instance.InternalId), CancellationToken.None);
+            await ha.ForgetAsync(instance.Id, CancellationToken.None);
+            instance = await InstanceAsync(op, CancellationToken.None);
             await SaveAsync(instance with { State = InstanceState.Failed, Port = null }, CancellationToken.None);
             return await FinishAsync(op with { InstanceUsable = false }, OperationState.Failed, description, ex, CancellationToken.None);
         }
@@ -162,6 +166,7 @@ internal sealed partial class InstanceWorkflows(
                 await store.DeleteBindingAsync(instance.Id, binding.Id, cancellationToken);
             }
 
+            await ha.ForgetAsync(instance.Id, cancellationToken);
             await SaveAsync(instance with { State = InstanceState.Deleted, Port = null }, cancellationToken);
             return await FinishAsync(op, OperationState.Succeeded, "instance deleted", null, cancellationToken);
         }

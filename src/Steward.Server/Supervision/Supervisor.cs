@@ -78,9 +78,9 @@ internal sealed class Supervisor(
                 continue;
             }
 
-            if (instance.State != InstanceState.Ready)
+            if (instance.State != InstanceState.Ready || engines.Plan(instance.ServiceId, instance.PlanId).HighlyAvailable)
             {
-                continue;
+                continue; // highly available instances are the HaController's
             }
 
             if (engines.Unavailable(instance.ServiceId) is { } unavailable)

@@ -1,0 +1,32 @@
+using Steward.Engines;
+
+namespace Steward.HighAvailability;
+
+/// <summary>
+/// What a data service engine offers highly available plans: make a member a primary or a standby, clone a
+/// standby from the primary, observe where a member stands, promote one. Contexts are per member (its own
+/// port and directory); every method that changes state is idempotent.
+/// </summary>
+public interface IReplicationEngine
+{
+    /// <summary>The service (catalog id) this replication belongs to.</summary>
+    string ServiceId { get; }
+
+    /// <summary>Writes the member's replication settings: a primary when <see cref="ReplicationRole.PrimaryPort"/> is null, else a standby of it.</summary>
+    Task ConfigureMemberAsync(EngineContext member, ReplicationRole role, CancellationToken cancellationToken);
+
+    /// <summary>Fills the empty data directory of <paramref name="target"/> with a copy of <paramref name="source"/>'s, taken live.</summary>
+    Task CloneAsync(EngineContext target, EngineContext source, CancellationToken cancellationToken);
+
+    /// <summary>Asks the member where it stands; throws when it does not answer.</summary>
+    Task<MemberObservation> ObserveAsync(EngineContext member, CancellationToken cancellationToken);
+
+    /// <summary>Makes a running member re-read the settings <see cref="ConfigureMemberAsync"/> wrote (a standby follows a new primary).</summary>
+    Task ReloadAsync(EngineContext member, CancellationToken cancellationToken);
+
+    /// <summary>The last WAL position a cleanly stopped member wrote (its shutdown checkpoint), read from its data directory.</summary>
+    Task<ulong?> StoppedPositionAsync(EngineContext member, CancellationToken cancellationToken);
+
+    /// <summary>Makes a standby a primary and waits until it accepts writes.</summary>
+    Task PromoteAsync(EngineContext member, CancellationToken cancellationToken);
+}

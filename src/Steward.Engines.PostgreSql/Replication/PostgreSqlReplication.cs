@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Text;
+using Npgsql;
+using Steward.HighAvailability;
+
+namespace Steward.Engines.PostgreSql.Replication;
+
+/// <summary>
+/// Streaming replication between the members of a highly available PostgreSQL instance. Every member gets
+/// the same synchronous settings (<c>ANY 1 (node1, node2, node3)</c>), so whichever member is promoted
+/// already requires the others' acknowledgement; standbys follow timeline switches (<c>latest</c>).
+/// Replication connections authenticate with Steward's admin role through a passfile, never an argument.
+/// </summary>
+internal sealed class PostgreSqlReplication(PostgreSqlEngine engine) : IReplicationEngine
+{
+    public string ServiceId => PostgreSqlCatalog.ServiceId;
+
+    public static string ReplicationConf(EngineContext member) => Path.Combine(member.Paths.ConfigDir, "replication.conf");
+
+    private static string PassFile(EngineContext member) => Path.Combine(member.Paths.ConfigDir, "replication.pgpass");
+
+    public async Task ConfigureMemberAsync(EngineContext member, ReplicationRole role, CancellationToken cancellationToken)
+    {
+        await WritePassFileAsync(member, cancellationToken);
+        var names = string.Join(", ", role.SynchronousNames);
+        var conf = new StringBuilder()
+            .AppendLine("# Written by Steward: streaming replication of this highly available instance.")
+            .AppendLine("hot_standby = on")
+            .AppendLine("hot_standby_feedback = on")
+            .AppendLine("wal_log_hints = on")
+            .AppendLine("synchronous_commit = on")
+            .AppendLine(CultureInfo.InvariantCulture, $"synchronous_standby_names = '{(role.SynchronousNames.Count == 0 ? string.Empty : $"ANY {role.Quorum} ({names})")}'")
+            .AppendLine("wal_sender_timeout = '10s'")
+            .AppendLine("wal_receiver_timeout = '10s'")
+            .AppendLine("wal_receiver_status_interval = '1s'")
+            .AppendLine("wal_retrieve_retry_interval = '200ms'")
+            .AppendLine("recovery_target_timeline = 'latest'");
+        if (role.PrimaryPort is { } primary)
+        {
+            conf.AppendLine(CultureInfo.InvariantCulture,
+                $"primary_conninfo = 'host={member.Host} port={primary} user={member.Instance.AdminUser} passfile={PassFile(member)} application_name={role.SlotName} connect_timeout=2'");
+        }
+
+        await member.Runtime.WriteFileAsync(ReplicationConf(member), conf.ToString(), cancellationToken);
+        var signal = Path.Combine(member.Paths.DataDir, "standby.signal");
+        if (role.IsStandby)
+        {
+            await member.Runtime.WriteFileAsync(signal, string.Empty, cancellationToken);
+        }
+        else
+        {
+            File.Delete(signal);
+        }
+    }
+
+    public async Task CloneAsync(EngineContext target, EngineContext source, CancellationToken cancellationToken)
+    {
+        await WritePassFileAsync(target, cancellationToken);
+        var result = await target.Runtime.RunToolAsync(
+            target.Paths,
+            Path.Combine(engine.BinDir, "pg_basebackup"),
+            ["-h", source.Host, "-p", source.Port.ToString(CultureInfo.InvariantCulture), "-U", source.Instance.AdminUser, "-D", target.Paths.DataDir, "-X", "stream", "-c", "fast", "-w"],
+            new Dictionary<string, string> { ["PGPASSFILE"] = PassFile(target), ["PGCONNECT_TIMEOUT"] = "5" },
+            cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"pg_basebackup from port {source.Port} failed with exit code {result.ExitCode}: {string.Join(" | ", result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(5))}");
+        }
+    }
+
+    public async Task<MemberObservation> ObserveAsync(EngineContext member, CancellationToken cancellationToken)
+    {
+        await using var conn = await PostgreSqlEngine.OpenAdminAsync(member, "postgres", cancellationToken);
+        MemberObservation observation;
+        await using (var cmd = new NpgsqlCommand(
+            """
+            SELECT pg_is_in_recovery(),
+                   CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END,
+                   pg_last_wal_receive_lsn()::text,
+                   pg_last_wal_replay_lsn()::text,
+                   CASE WHEN pg_is_in_recovery()
+                        THEN GREATEST((SELECT max(received_tli) FROM pg_stat_wal_receiver), (pg_control_checkpoint()).timeline_id,
+                                      (SELECT max(('x' || substr(name, 1, 8))::bit(32)::int) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{8}\.history$'))
+                        ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END
+            """,
+            conn))
+        await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
+        {
+            await r.ReadAsync(cancellationToken);
+            observation = new MemberObservation(
+                r.GetBoolean(0),
+                r.IsDBNull(4) ? 0 : Convert.ToInt64(r.GetValue(4), CultureInfo.InvariantCulture),
+                Lsn.Parse(r.IsDBNull(1) ? null : r.GetString(1)),
+                Lsn.Parse(r.IsDBNull(2) ? null : r.GetString(2)),
+                Lsn.Parse(r.IsDBNull(3) ? null : r.GetString(3)));
+        }
+
+        if (observation.InRecovery)
+        {
+            return observation;
+        }
+
+        var replicas = new List<ReplicaObservation>();
+        await using (var cmd = new NpgsqlCommand("SELECT application_name, state, sync_state, flush_lsn::text, replay_lsn::text FROM pg_stat_replication ORDER BY application_name", conn))
+        await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await r.ReadAsync(cancellationToken))
+            {
+                replicas.Add(new ReplicaObservation(
+                    r.GetString(0),
+                    r.IsDBNull(1) ? "unknown" : r.GetString(1),
+                    r.IsDBNull(2) ? "unknown" : r.GetString(2),
+                    Lsn.Parse(r.IsDBNull(3) ? null : r.GetString(3)),
+                    Lsn.Parse(r.IsDBNull(4) ? null : r.GetString(4))));
+            }
+        }
+
+        return observation with { Replicas = replicas };
+    }
+
+    public async Task PromoteAsync(EngineContext member, CancellationToken cancellationToken)
+    {
+        await using var conn = await PostgreSqlEngine.OpenAdminAsync(member, "postgres", cancellationToken);
+        await using (var recovery = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn))
+        {
+            if (await recovery.ExecuteScalarAsync(cancellationToken) is false)
+            {
+                return;
+            }
+        }
+
+        await using var promote = new NpgsqlCommand("SELECT pg_promote(true, 60)", conn);
+        if (await promote.ExecuteScalarAsync(cancellationToken) is not true)
+        {
+            throw new InvalidOperationException($"the standby on port {member.Port} did not finish its promotion within 60 s");
+        }
+    }
+
+    public async Task ReloadAsync(EngineContext member, CancellationToken cancellationToken)
+    {
+        await using var conn = await PostgreSqlEngine.OpenAdminAsync(member, "postgres", cancellationToken);
+        await using var reload = new NpgsqlCommand("SELECT pg_reload_conf()", conn);
+        await reload.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<ulong?> StoppedPositionAsync(EngineContext member, CancellationToken cancellationToken)
+    {
+        var result = await member.Runtime.RunToolAsync(member.Paths, Path.Combine(engine.BinDir, "pg_controldata"), [member.Paths.DataDir], null, cancellationToken);
+        if (!result.Succeeded)
+        {
+            return null;
+        }
+
+        var line = result.Output.Split('\n').FirstOrDefault(l => l.StartsWith("Latest checkpoint location:", StringComparison.Ordinal));
+        return line is null ? null : Lsn.Parse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim());
+    }
+
+    private static Task WritePassFileAsync(EngineContext member, CancellationToken cancellationToken)
+    {
+        static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace(":", "\\:", StringComparison.Ordinal);
+        return member.Runtime.WriteFileAsync(PassFile(member), $"{member.Host}:*:*:{Escape(member.Instance.AdminUser)}:{Escape(member.Instance.AdminPassword)}\n", cancellationToken);
+    }
+}

@@ -1,0 +1,34 @@
+using System.Globalization;
+using Steward.HighAvailability;
+using Steward.Server.Operations;
+using Steward.Instances;
+
+namespace Steward.Server.HighAvailability;
+
+/// <summary>
+/// Adds to a highly available instance's credentials what a client needs to follow the primary without the
+/// endpoint: every slot's address (the slot ports never change) and, for PostgreSQL, a multi-host URI with
+/// <c>target_session_attrs=read-write</c>. The stable endpoint stays the default <c>uri</c>/<c>host</c>/<c>port</c>.
+/// </summary>
+internal sealed class HaCredentials(IHaMemberStore members, EngineRegistry engines)
+{
+    public async Task<Dictionary<string, object>> DecorateAsync(ServiceInstance instance, Dictionary<string, object> credentials, CancellationToken cancellationToken)
+    {
+        if (!engines.Plan(instance.ServiceId, instance.PlanId).HighlyAvailable)
+        {
+            return credentials;
+        }
+
+        var ports = HaFailover.Slots(await members.ListMembersAsync(instance.Id, cancellationToken)).Select(m => m.Port).ToList();
+        var hosts = string.Join(",", ports.Select(p => "127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture)));
+        credentials["members"] = hosts;
+        if (credentials.TryGetValue("uri", out var uri) && uri is string u && u.StartsWith("postgresql://", StringComparison.Ordinal))
+        {
+            var at = u.LastIndexOf('@');
+            var slash = u.IndexOf('/', at);
+            credentials["multihost_uri"] = $"{u[..(at + 1)]}{hosts}{u[slash..]}?target_session_attrs=read-write";
+        }
+
+        return credentials;
+    }
+}

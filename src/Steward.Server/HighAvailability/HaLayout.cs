@@ -1,0 +1,30 @@
+using Steward.Engines;
+using Steward.HighAvailability;
+using Steward.Instances;
+using Steward.Runtime;
+using Steward.Server.Operations;
+
+namespace Steward.Server.HighAvailability;
+
+/// <summary>
+/// Where the parts of a highly available instance live: each member in <c>members/&lt;name&gt;/</c> and the
+/// stable endpoint in <c>proxy/</c>, all under the instance's own directory, so deleting the instance stops
+/// and removes every one of them.
+/// </summary>
+internal sealed class HaLayout(EngineRegistry engines)
+{
+    public const string FencedMarker = "FENCED";
+
+    public IInstanceRuntime Runtime => engines.Runtime;
+
+    public InstancePaths Member(ServiceInstance instance, HaMember member) =>
+        new(Path.Combine(Runtime.PathsFor(instance.InternalId).Root, "members", member.Name));
+
+    public InstancePaths Proxy(ServiceInstance instance) => new(Path.Combine(Runtime.PathsFor(instance.InternalId).Root, "proxy"));
+
+    /// <summary>The engine context of one member: the instance's identity and credentials, the member's port and files.</summary>
+    public EngineContext Context(ServiceInstance instance, HaMember member) =>
+        engines.Context(instance with { Port = member.Port }) with { Paths = Member(instance, member) };
+
+    public bool IsFencedOnDisk(ServiceInstance instance, HaMember member) => File.Exists(Path.Combine(Member(instance, member).Root, FencedMarker));
+}

@@ -1,0 +1,29 @@
+using Steward.Catalog;
+using Steward.Errors;
+
+namespace Steward.Server.HighAvailability;
+
+/// <summary>What highly available instances do not support (yet), refused before anything changes.</summary>
+internal static class HaRules
+{
+    public static void RequireUpdatable(ServicePlan current, ServicePlan target, bool parametersChange)
+    {
+        if (current.HighlyAvailable != target.HighlyAvailable)
+        {
+            throw StewardException.BadRequest($"changing between the single-server plan '{(current.HighlyAvailable ? target.Name : current.Name)}' and the highly available plan '{(current.HighlyAvailable ? current.Name : target.Name)}' is not supported; create a new instance and restore a backup into it");
+        }
+
+        if (current.HighlyAvailable && (parametersChange || current.Id != target.Id))
+        {
+            throw StewardException.BadRequest($"the parameters of an instance on the highly available plan '{current.Name}' cannot be changed in place yet");
+        }
+    }
+
+    public static void RequireRestorable(ServicePlan plan)
+    {
+        if (plan.HighlyAvailable)
+        {
+            throw StewardException.BadRequest($"restoring into an instance on the highly available plan '{plan.Name}' is not supported yet; restore into a standalone instance");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Options;
+using Steward.HighAvailability;
+using Steward.Server.Configuration;
+using Steward.State.Sqlite;
+
+namespace Steward.Server.HighAvailability;
+
+/// <summary>Registers high availability: the member store, the controller (a hosted service) and the switchover.</summary>
+internal static class HaServiceCollectionExtensions
+{
+    public static IServiceCollection AddHighAvailability(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<HaOptions>>().Value);
+        // Its own handle on the state file (the IStateStore registration may be wrapped, e.g. by event recording);
+        // the table is created by the state store's initialization.
+        services.AddSingleton<IHaMemberStore>(sp => new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<Steward.Security.CredentialKey>()));
+        services.AddSingleton<HaLayout>();
+        services.AddSingleton<HaRegistry>();
+        services.AddSingleton<HaProxy>();
+        services.AddSingleton<HaMembers>();
+        services.AddSingleton<HaProvisioning>();
+        services.AddSingleton<HaFailover>();
+        services.AddSingleton<HaController>();
+        services.AddHostedService(sp => sp.GetRequiredService<HaController>());
+        services.AddSingleton<HaSwitchover>();
+        services.AddSingleton<HaTopologyView>();
+        services.AddSingleton<HaCredentials>();
+        return services;
+    }
+}
