@@ -43,12 +43,12 @@ internal sealed class HaTopologyView(IHaMemberStore members, EngineRegistry engi
 {
     public async Task<object> DescribeAsync(ServiceInstance instance, CancellationToken cancellationToken)
     {
-        var plan = engines.Plan(instance.ServiceId, instance.PlanId);
-        var list = plan.HighlyAvailable ? await members.ListMembersAsync(instance.Id, cancellationToken) : [];
+        var highlyAvailable = engines.HighlyAvailable(instance);
+        var list = highlyAvailable ? await members.ListMembersAsync(instance.Id, cancellationToken) : [];
         return new
         {
             instance_id = instance.Id,
-            highly_available = plan.HighlyAvailable,
+            highly_available = highlyAvailable,
             endpoint = new { host = "127.0.0.1", port = instance.Port },
             members = list.Select(m => Member(instance, m)).ToList(),
         };
@@ -56,7 +56,7 @@ internal sealed class HaTopologyView(IHaMemberStore members, EngineRegistry engi
 
     /// <summary>The members list alone, for the instance details; null for single-server plans.</summary>
     public async Task<IReadOnlyList<object>?> MembersAsync(ServiceInstance instance, CancellationToken cancellationToken) =>
-        engines.Plan(instance.ServiceId, instance.PlanId).HighlyAvailable
+        engines.HighlyAvailable(instance)
             ? [.. (await members.ListMembersAsync(instance.Id, cancellationToken)).Select(m => Member(instance, m))]
             : null;
 

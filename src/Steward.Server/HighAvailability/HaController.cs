@@ -84,7 +84,7 @@ internal sealed class HaController(
         var seen = new HashSet<string>();
         foreach (var instance in await store.ListInstancesAsync(cancellationToken))
         {
-            if (instance.State != InstanceState.Ready || !engines.Plan(instance.ServiceId, instance.PlanId).HighlyAvailable)
+            if (instance.State != InstanceState.Ready || !engines.HighlyAvailable(instance) || engines.Unavailable(instance.ServiceId) is not null)
             {
                 continue;
             }

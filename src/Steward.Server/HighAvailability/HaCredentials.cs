@@ -14,7 +14,7 @@ internal sealed class HaCredentials(IHaMemberStore members, EngineRegistry engin
 {
     public async Task<Dictionary<string, object>> DecorateAsync(ServiceInstance instance, Dictionary<string, object> credentials, CancellationToken cancellationToken)
     {
-        if (!engines.Plan(instance.ServiceId, instance.PlanId).HighlyAvailable)
+        if (!engines.HighlyAvailable(instance))
         {
             return credentials;
         }

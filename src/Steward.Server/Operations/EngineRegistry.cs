@@ -57,6 +57,12 @@ internal sealed class EngineRegistry
         Engine(serviceId).Offering.FindPlan(planId)
         ?? throw StewardException.BadRequest($"unknown plan_id '{planId}' for service '{Engine(serviceId).Offering.Name}'");
 
+    /// <summary>
+    /// True when the instance's plan runs members (a primary and standbys); read from the catalog entry, so it
+    /// also answers for an instance whose engine cannot run here.
+    /// </summary>
+    public bool HighlyAvailable(ServiceInstance instance) => Offering(instance.ServiceId).FindPlan(instance.PlanId)?.HighlyAvailable ?? false;
+
     public EngineContext Context(ServiceInstance instance) =>
         new(instance, Plan(instance.ServiceId, instance.PlanId), _runtime.PathsFor(instance.InternalId), _runtime);
 }

@@ -78,7 +78,7 @@ internal sealed class Supervisor(
                 continue;
             }
 
-            if (instance.State != InstanceState.Ready || engines.Plan(instance.ServiceId, instance.PlanId).HighlyAvailable)
+            if (instance.State != InstanceState.Ready || engines.HighlyAvailable(instance))
             {
                 continue; // highly available instances are the HaController's
             }
