@@ -59,9 +59,14 @@ public sealed class RedisEngine : IDataServiceEngine, IDataRescue
             .AppendLine("enable-protected-configs local")
             // Disk-based sync sends an exact, length-prefixed RDB. Diskless sync ends the stream with an EOF mark
             // that redis-cli removes by truncating its output file, which it cannot do on a pipe (--rdb -).
-            .AppendLine("repl-diskless-sync no")
-            .ToString();
-        return context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "redis.conf"), conf, cancellationToken);
+            .AppendLine("repl-diskless-sync no");
+        if (context.Plan.HighlyAvailable)
+        {
+            // The member's replication settings (master or replica of whom), written by the HA controller before every start.
+            conf.AppendLine(CultureInfo.InvariantCulture, $"include {Path.Combine(context.Paths.ConfigDir, "replication.conf")}");
+        }
+
+        return context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "redis.conf"), conf.ToString(), cancellationToken);
     }
 
     public ProcessLaunch Launch(EngineContext context) =>
@@ -120,9 +125,27 @@ public sealed class RedisEngine : IDataServiceEngine, IDataRescue
         await conn.ExecuteAsync(["ACL", "SAVE"], cancellationToken);
     }
 
-    /// <summary>Redis users live in the ACL file beside the data, which a restore does not replace; re-applying is enough.</summary>
+    /// <summary>
+    /// Redis users live in the ACL file beside the data, which a restore does not replace, and which a replica
+    /// does not get from its master: the server ends up with exactly Steward's admin user and the given bindings
+    /// (users of bindings revoked meanwhile are deleted, closing their connections).
+    /// </summary>
     public async Task ReconcileCredentialsAsync(EngineContext context, IReadOnlyList<ServiceBinding> bindings, CancellationToken cancellationToken)
     {
+        await using (var conn = await AdminAsync(context, cancellationToken))
+        {
+            var keep = bindings.Select(b => b.Username).Append(context.Instance.AdminUser).Append("default").ToHashSet(StringComparer.Ordinal);
+            if (await conn.ExecuteAsync(["ACL", "USERS"], cancellationToken) is RespValue.Array { Items: { } users })
+            {
+                foreach (var stale in users.Select(u => u.AsText()).OfType<string>().Where(u => !keep.Contains(u)))
+                {
+                    await conn.ExecuteAsync(["ACL", "DELUSER", stale], cancellationToken);
+                }
+
+                await conn.ExecuteAsync(["ACL", "SAVE"], cancellationToken);
+            }
+        }
+
         foreach (var binding in bindings)
         {
             await CreateCredentialsAsync(context, binding, cancellationToken);

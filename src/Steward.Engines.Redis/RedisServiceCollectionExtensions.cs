@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Steward.Backup.Engines;
 using Steward.Engines.Redis;
 using Steward.Engines.Redis.Backup;
+using Steward.Engines.Redis.Replication;
+using Steward.HighAvailability;
 
 namespace Steward.Engines;
 
@@ -12,7 +14,9 @@ public static class RedisServiceCollectionExtensions
     public static IServiceCollection AddRedisEngine(this IServiceCollection services, RedisEngineOptions? options = null)
     {
         var resolved = options ?? new RedisEngineOptions();
-        services.AddSingleton<IDataServiceEngine>(_ => new RedisEngine(resolved));
+        services.AddSingleton(_ => new RedisEngine(resolved));
+        services.AddSingleton<IDataServiceEngine>(sp => sp.GetRequiredService<RedisEngine>());
+        services.AddSingleton<IReplicationEngine>(sp => new RedisReplication(sp.GetRequiredService<RedisEngine>()));
         services.AddSingleton<IBackupMethod>(_ => new RedisRdbBackup(resolved));
         return services;
     }

@@ -12,6 +12,19 @@ public interface IReplicationEngine
     /// <summary>The service (catalog id) this replication belongs to.</summary>
     string ServiceId { get; }
 
+    /// <summary>
+    /// True when a write is acknowledged only once a standby has it (PostgreSQL's synchronous commit), so a
+    /// failover to the most advanced standby loses no acknowledged write; false for asynchronous replication
+    /// (Redis), where writes the primary acknowledged but had not yet sent can be lost.
+    /// </summary>
+    bool Synchronous { get; }
+
+    /// <summary>
+    /// True when users and passwords travel with the replicated data (PostgreSQL roles): credentials are created
+    /// on the primary only. False when each server keeps its own (Redis ACL files): every member gets them.
+    /// </summary>
+    bool UsersReplicate { get; }
+
     /// <summary>Writes the member's replication settings: a primary when <see cref="ReplicationRole.PrimaryPort"/> is null, else a standby of it.</summary>
     Task ConfigureMemberAsync(EngineContext member, ReplicationRole role, CancellationToken cancellationToken);
 
@@ -24,7 +37,10 @@ public interface IReplicationEngine
     /// <summary>Makes a running member re-read the settings <see cref="ConfigureMemberAsync"/> wrote (a standby follows a new primary).</summary>
     Task ReloadAsync(EngineContext member, CancellationToken cancellationToken);
 
-    /// <summary>The last WAL position a cleanly stopped member wrote (its shutdown checkpoint), read from its data directory.</summary>
+    /// <summary>
+    /// The last position a cleanly stopped member wrote (PostgreSQL: its shutdown checkpoint; Redis: its final
+    /// replication offset minus one), read from its data directory: a standby that received past it holds everything.
+    /// </summary>
     Task<ulong?> StoppedPositionAsync(EngineContext member, CancellationToken cancellationToken);
 
     /// <summary>Makes a standby a primary and waits until it accepts writes.</summary>

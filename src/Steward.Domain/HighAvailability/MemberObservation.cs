@@ -13,5 +13,9 @@ public sealed record MemberObservation(bool InRecovery, long Timeline, ulong? Fl
     public ulong Position => InRecovery ? Math.Max(ReceiveLsn ?? 0, ReplayLsn ?? 0) : FlushLsn ?? 0;
 }
 
-/// <summary>One standby as the primary sees it (pg_stat_replication).</summary>
-public sealed record ReplicaObservation(string Name, string State, string SyncState, ulong? FlushLsn, ulong? ReplayLsn);
+/// <summary>One standby as the primary sees it (PostgreSQL's pg_stat_replication, Redis' INFO replication).</summary>
+public sealed record ReplicaObservation(string Name, string State, string SyncState, ulong? FlushLsn, ulong? ReplayLsn)
+{
+    /// <summary>The replica's port, where the primary reports it (Redis names replicas by address, not by slot).</summary>
+    public int? Port { get; init; }
+}

@@ -15,6 +15,10 @@ internal sealed class PostgreSqlReplication(PostgreSqlEngine engine) : IReplicat
 {
     public string ServiceId => PostgreSqlCatalog.ServiceId;
 
+    public bool Synchronous => true;
+
+    public bool UsersReplicate => true;
+
     public static string ReplicationConf(EngineContext member) => Path.Combine(member.Paths.ConfigDir, "replication.conf");
 
     private static string PassFile(EngineContext member) => Path.Combine(member.Paths.ConfigDir, "replication.pgpass");

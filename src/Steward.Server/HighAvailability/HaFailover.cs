@@ -180,6 +180,17 @@ internal sealed class HaFailover(
         var after = await ObserveAsync(instance, chosen, cancellationToken);
         evidence["promoted_member"] = chosen.Name;
         evidence["promoted_at_lsn"] = Lsn.Format(observed!.Position);
+        var synchronous = Replication(instance).Synchronous;
+        if (!synchronous)
+        {
+            // Asynchronous replication: what the old primary had been seen to hold beyond the promoted position
+            // is lost (a lower bound: it may have acknowledged more after its last check).
+            evidence["replication"] = "asynchronous";
+            evidence["primary_offset_last_seen"] = watch.PrimaryLsn;
+            evidence["promoted_at_offset"] = observed.Position;
+            evidence["lost_bytes_at_least"] = watch.PrimaryLsn is { } last && last > observed.Position ? last - observed.Position : 0UL;
+        }
+
         evidence["timeline_after"] = after.Timeline;
         watch.Timeline = after.Timeline;
         watch.PrimaryFailures = 0;
@@ -194,7 +205,8 @@ internal sealed class HaFailover(
         now = time.GetUtcNow();
         incident = incident.With(now, "routed", $"the endpoint on port {instance.Port} leads to {chosen.Name} (port {chosen.Port}); the other standbys follow it") with
         {
-            Summary = $"primary {failed?.Name ?? "(unknown)"} failed ({diagnosis.Class.Name()}); {chosen.Name} promoted, no acknowledged write lost" + (failed is null ? string.Empty : $"; {failed.Name} fenced and preserved in {layout.Member(instance, failed).Root}"),
+            Summary = $"primary {failed?.Name ?? "(unknown)"} failed ({diagnosis.Class.Name()}); {chosen.Name} promoted, " +
+                (synchronous ? "no acknowledged write lost" : "asynchronous replication: writes the old primary acknowledged but had not sent are lost (see lost_bytes_at_least)") + (failed is null ? string.Empty : $"; {failed.Name} fenced and preserved in {layout.Member(instance, failed).Root}"),
         };
         await store.SaveIncidentAsync(incident, cancellationToken);
     }
@@ -311,6 +323,15 @@ internal sealed class HaFailover(
         var members = await memberStore.ListMembersAsync(instance.Id, cancellationToken);
         var size = engines.Plan(instance.ServiceId, instance.PlanId).Members;
         await Replication(instance).ConfigureMemberAsync(layout.Context(instance, primary), HaMembers.Role(primary, primary, size), cancellationToken);
+        try
+        {
+            await builder.ReconcileUsersAsync(instance, primary, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            HaLog.CheckFailed(logger, instance.Id, ex); // retried at the next follow; the endpoint is led to the primary regardless
+        }
+
         foreach (var standby in members.Where(m => m.Role == MemberRole.Standby))
         {
             var context = layout.Context(instance, standby);

@@ -12,7 +12,7 @@ namespace Steward.Server.HighAvailability;
 /// Builds, starts and configures members. A fenced member is never started, whatever asks: the durable role
 /// and the FENCED file in its directory both say no.
 /// </summary>
-internal sealed class HaMembers(HaLayout layout, EngineRegistry engines, IEnumerable<IReplicationEngine> replications, StewardOptions options, TimeProvider time)
+internal sealed class HaMembers(HaLayout layout, EngineRegistry engines, IEnumerable<IReplicationEngine> replications, Steward.State.IStateStore store, StewardOptions options, TimeProvider time)
 {
     private readonly IReadOnlyList<IReplicationEngine> _replications = replications.ToList();
 
@@ -50,6 +50,22 @@ internal sealed class HaMembers(HaLayout layout, EngineRegistry engines, IEnumer
         await engine.ConfigureAsync(context, cancellationToken);
         await Replication(instance).ConfigureMemberAsync(context, Role(member, primary, slots), cancellationToken);
         await StartAsync(instance, member, cancellationToken);
+        await ReconcileUsersAsync(instance, member, cancellationToken);
+    }
+
+    /// <summary>
+    /// Where users do not replicate (Redis), gives the member exactly the instance's current bindings: a new
+    /// standby, and a promoted one, which may have missed a bind or an unbind while it was down.
+    /// </summary>
+    public async Task ReconcileUsersAsync(ServiceInstance instance, HaMember member, CancellationToken cancellationToken)
+    {
+        if (Replication(instance).UsersReplicate)
+        {
+            return;
+        }
+
+        var bindings = (await store.ListBindingsAsync(instance.Id, cancellationToken)).Where(b => b.State == BindingState.Created).ToList();
+        await engines.Engine(instance.ServiceId).ReconcileCredentialsAsync(layout.Context(instance, member), bindings, cancellationToken);
     }
 
     /// <summary>Starts a member (if it is not running) and waits until it answers its protocol check.</summary>

@@ -23,7 +23,7 @@ internal sealed class HaProvisioning(
     TimeProvider time)
 {
     /// <summary>True when the instance's plan runs members instead of one server.</summary>
-    public bool IsHighlyAvailable(ServiceInstance instance) => engines.Plan(instance.ServiceId, instance.PlanId).HighlyAvailable;
+    public bool IsHighlyAvailable(ServiceInstance instance) => engines.HighlyAvailable(instance);
 
     public IReadOnlyList<Step> ProvisionSteps(string instanceId) =>
     [
@@ -34,6 +34,36 @@ internal sealed class HaProvisioning(
         new("synchronous", "switching on synchronous replication", ct => SynchronousAsync(instanceId, ct), Rerun: true),
         new("endpoint", "starting the stable endpoint", ct => EndpointAsync(instanceId, ct), Rerun: true),
     ];
+
+    /// <summary>
+    /// Runs a credentials change (bind, unbind) where the instance keeps its users: its one server, or the
+    /// primary through the endpoint when users replicate (PostgreSQL), or else every running member (Redis ACLs);
+    /// a member missed here is reconciled when it is built or promoted.
+    /// </summary>
+    public async Task ForEachUserStoreAsync(ServiceInstance instance, Func<Steward.Engines.EngineContext, Task> action, CancellationToken cancellationToken)
+    {
+        if (!IsHighlyAvailable(instance) || builder.Replication(instance).UsersReplicate)
+        {
+            await action(engines.Context(instance));
+            return;
+        }
+
+        var list = await members.ListMembersAsync(instance.Id, cancellationToken);
+        var primary = list.FirstOrDefault(m => m.Role == MemberRole.Primary)
+            ?? throw new InvalidOperationException($"instance {instance.Id} has no primary right now (a failover is under way); try again");
+        await action(layout.Context(instance, primary));
+        foreach (var standby in list.Where(m => m.Role == MemberRole.Standby && layout.Runtime.GetStatus(layout.Member(instance, m)) is Steward.Runtime.ProcessStatus.Running))
+        {
+            try
+            {
+                await action(layout.Context(instance, standby));
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Not answering: it gets the users when it is promoted or replaced.
+            }
+        }
+    }
 
     /// <summary>Forgets the members of an instance whose files are gone (deleted, or a failed provision cleaned up).</summary>
     public async Task ForgetAsync(string instanceId, CancellationToken cancellationToken)

@@ -55,8 +55,8 @@ internal sealed class HaSwitchover(
             ?? throw StewardException.Concurrency($"instance {instance.Id} has no primary right now (a failover is under way)");
         var replication = failover.Replication(instance);
         var primaryView = await replication.ObserveAsync(layout.Context(instance, primary), cancellationToken);
-        var streaming = primaryView.Replicas.Where(r => r.State == "streaming").Select(r => r.Name).ToHashSet();
-        var standbys = members.Where(m => m.Role == MemberRole.Standby && streaming.Contains(m.SlotName)).ToList();
+        ReplicaObservation? Seen(HaMember m) => primaryView.Replicas.FirstOrDefault(r => r.Name == m.SlotName || r.Port == m.Port);
+        var standbys = members.Where(m => m.Role == MemberRole.Standby && Seen(m)?.State == "streaming").ToList();
         HaMember target;
         if (to is not null)
         {
@@ -67,8 +67,7 @@ internal sealed class HaSwitchover(
         }
         else
         {
-            var flush = primaryView.Replicas.ToDictionary(r => r.Name, r => r.FlushLsn ?? 0);
-            target = standbys.OrderByDescending(m => flush.GetValueOrDefault(m.SlotName)).ThenBy(m => m.Slot).FirstOrDefault()
+            target = standbys.OrderByDescending(m => Seen(m)?.FlushLsn ?? 0).ThenBy(m => m.Slot).FirstOrDefault()
                 ?? throw StewardException.Concurrency($"instance {instance.Id} has no streaming standby to switch over to");
         }
 
@@ -83,7 +82,7 @@ internal sealed class HaSwitchover(
         for (var i = 0; i < 100; i++)
         {
             seen = await replication.ObserveAsync(targetContext, cancellationToken);
-            if (stoppedAt is { } s && seen.ReceiveLsn > s)
+            if (stoppedAt is { } s && seen.Position > s)
             {
                 break;
             }
@@ -91,12 +90,12 @@ internal sealed class HaSwitchover(
             await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
         }
 
-        if (stoppedAt is null || seen?.ReceiveLsn is not { } received || received <= stoppedAt)
+        if (stoppedAt is null || seen?.Position is not { } received || received <= stoppedAt)
         {
             // The target does not hold everything: the old primary comes back as it was.
             await builder.StartAsync(instance, primary, cancellationToken);
             await proxy.RouteAsync(instance, HaFailover.Slots(members), primary, cancellationToken);
-            throw new StewardException(ErrorCode.Internal, $"switchover abandoned: {target.Name} received up to {Lsn.Format(seen?.ReceiveLsn)}, not past {primary.Name}'s shutdown checkpoint {Lsn.Format(stoppedAt)}; {primary.Name} is the primary again");
+            throw new StewardException(ErrorCode.Internal, $"switchover abandoned: {target.Name} received up to {Lsn.Format(seen?.Position)}, not past {primary.Name}'s shutdown checkpoint {Lsn.Format(stoppedAt)}; {primary.Name} is the primary again");
         }
 
         await replication.PromoteAsync(targetContext, cancellationToken);

@@ -190,7 +190,7 @@ internal sealed partial class InstanceWorkflows(
         var engine = engines.Engine(instance.ServiceId);
         try
         {
-            op = await RunStepsAsync(op, [new("credentials", "creating credentials", ct => engine.CreateCredentialsAsync(engines.Context(instance), binding, ct), Rerun: true)], cancellationToken);
+            op = await RunStepsAsync(op, [new("credentials", "creating credentials", ct => ha.ForEachUserStoreAsync(instance, c => engine.CreateCredentialsAsync(c, binding, ct), ct), Rerun: true)], cancellationToken);
             await store.SaveBindingAsync(binding with { State = BindingState.Created }, cancellationToken);
             return await FinishAsync(op, OperationState.Succeeded, "binding created", null, cancellationToken);
         }
@@ -198,7 +198,7 @@ internal sealed partial class InstanceWorkflows(
         {
             try
             {
-                await engine.RevokeCredentialsAsync(engines.Context(instance), binding, CancellationToken.None);
+                await ha.ForEachUserStoreAsync(instance, c => engine.RevokeCredentialsAsync(c, binding, CancellationToken.None), CancellationToken.None);
             }
             catch (Exception)
             {
@@ -222,7 +222,7 @@ internal sealed partial class InstanceWorkflows(
         var engine = engines.Engine(instance.ServiceId);
         try
         {
-            op = await RunStepsAsync(op, [new("revoke", "revoking credentials", ct => engine.RevokeCredentialsAsync(engines.Context(instance), binding, ct), Rerun: true)], cancellationToken);
+            op = await RunStepsAsync(op, [new("revoke", "revoking credentials", ct => ha.ForEachUserStoreAsync(instance, c => engine.RevokeCredentialsAsync(c, binding, ct), ct), Rerun: true)], cancellationToken);
             await store.DeleteBindingAsync(instance.Id, binding.Id, cancellationToken);
             return await FinishAsync(op, OperationState.Succeeded, "binding deleted", null, cancellationToken);
         }

@@ -5,18 +5,24 @@ using Steward.Server.Tests.Infrastructure;
 
 namespace Steward.Server.Tests.HighAvailability;
 
-/// <summary>One PostgreSQL instance on the ha plan, as a test sees it through the broker's API and the servers themselves.</summary>
+/// <summary>One instance on an ha plan (PostgreSQL unless told), as a test sees it through the broker's API and the servers themselves.</summary>
 public sealed class HaInstance
 {
     public const string HaPlan = "3f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
 
-    private readonly StewardServer _broker;
+    public const string RedisHaPlan = "e6f7a8b9-c0d1-4e2f-9a3b-4c5d6e7f8091";
 
-    private HaInstance(StewardServer broker, string id, JsonElement credentials)
+    private readonly StewardServer _broker;
+    private readonly string _service;
+    private readonly string _plan;
+
+    private HaInstance(StewardServer broker, string id, JsonElement credentials, string service, string plan)
     {
         _broker = broker;
         Id = id;
         Credentials = credentials;
+        _service = service;
+        _plan = plan;
     }
 
     public string Id { get; }
@@ -25,12 +31,12 @@ public sealed class HaInstance
 
     public string Uri => Credentials.GetProperty("uri").GetString()!;
 
-    public static async Task<HaInstance> CreateAsync(StewardServer broker)
+    public static async Task<HaInstance> CreateAsync(StewardServer broker, string service = Catalogs.PostgreSql, string plan = HaPlan)
     {
         var id = "ha-" + Guid.NewGuid().ToString("N")[..8];
-        await broker.Client.ProvisionReadyAsync(id, Catalogs.PostgreSql, HaPlan);
-        var credentials = await broker.Client.BindReadyAsync(id, "b-" + id, Catalogs.PostgreSql, HaPlan);
-        var instance = new HaInstance(broker, id, credentials);
+        await broker.Client.ProvisionReadyAsync(id, service, plan);
+        var credentials = await broker.Client.BindReadyAsync(id, "b-" + id, service, plan);
+        var instance = new HaInstance(broker, id, credentials, service, plan);
         await instance.WaitAsync("two standbys streaming", m => m.Count(x => x.Role == "standby" && x.State == "streaming") == 2);
         return instance;
     }
@@ -110,7 +116,7 @@ public sealed class HaInstance
 
     public async Task DeleteAsync()
     {
-        var done = await _broker.Client.WaitAsync(Id, (await _broker.Client.DeprovisionAsync(Id, Catalogs.PostgreSql, HaPlan)).Str("operation"));
+        var done = await _broker.Client.WaitAsync(Id, (await _broker.Client.DeprovisionAsync(Id, _service, _plan)).Str("operation"));
         (done.Status == System.Net.HttpStatusCode.Gone || done.Str("state") == "succeeded").ShouldBeTrue(done.ToString());
     }
 }

@@ -30,9 +30,12 @@ public sealed class WriteLoad : IAsyncDisposable
 
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
 
-    public static async Task<WriteLoad> StartAsync(string uri)
+    public static Task<WriteLoad> StartAsync(string uri) => StartWithAsync(ToConnectionString(uri));
+
+    /// <summary>The same load over an Npgsql connection string (a multi-host one, for example).</summary>
+    public static async Task<WriteLoad> StartWithAsync(string connectionString, int commandTimeoutSeconds = 10)
     {
-        var csb = new NpgsqlConnectionStringBuilder(ToConnectionString(uri)) { Pooling = false, Timeout = 3, CommandTimeout = 10 };
+        var csb = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Timeout = 3, CommandTimeout = commandTimeoutSeconds };
         await using (var conn = new NpgsqlConnection(csb.ConnectionString))
         {
             await conn.OpenAsync();
