@@ -64,18 +64,27 @@ internal sealed class PatroniCluster : IAsyncDisposable
         var cluster = new PatroniCluster(root, name, etcdPort, nodes);
         var etcdDir = Path.Combine(root, "etcd");
         Directory.CreateDirectory(etcdDir);
-        cluster.Spawn("etcd", ["--name", "bench", "--data-dir", etcdDir, "--listen-client-urls", $"http://127.0.0.1:{etcdPort}", "--advertise-client-urls", $"http://127.0.0.1:{etcdPort}",
-            "--listen-peer-urls", $"http://127.0.0.1:{FreePort()}", "--log-outputs", Path.Combine(root, "etcd.log")], etcdDir, asServiceUser: false);
-        foreach (var node in nodes)
+        var peer = $"http://127.0.0.1:{FreePort()}";
+        try
         {
-            Directory.CreateDirectory(node.Directory);
-            await File.WriteAllTextAsync(Path.Combine(node.Directory, "patroni.yml"), cluster.Config(node, ttl, loopWait, retryTimeout), ct);
-            Chown(node.Directory);
-            cluster.StartNode(node);
-        }
+            cluster.Spawn("etcd", ["--name", "bench", "--data-dir", etcdDir, "--listen-client-urls", $"http://127.0.0.1:{etcdPort}", "--advertise-client-urls", $"http://127.0.0.1:{etcdPort}",
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", $"bench={peer}", "--logger", "zap"], etcdDir, asServiceUser: false, log: Path.Combine(root, "etcd.log"));
+            foreach (var node in nodes)
+            {
+                Directory.CreateDirectory(node.Directory);
+                await File.WriteAllTextAsync(Path.Combine(node.Directory, "patroni.yml"), cluster.Config(node, ttl, loopWait, retryTimeout), ct);
+                Chown(node.Directory);
+                cluster.StartNode(node);
+            }
 
-        await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(180), ct);
-        return cluster;
+            await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(300), ct);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
     }
 
     public void StartNode(Node node) =>

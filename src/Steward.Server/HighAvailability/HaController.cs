@@ -120,7 +120,9 @@ internal sealed class HaController(
             try
             {
                 var instance = await store.GetInstanceAsync(instanceId, cancellationToken);
-                if (instance is { State: InstanceState.Ready })
+
+                // An operation not yet resumed after a broker restart (a plan change half done) owns the members.
+                if (instance is { State: InstanceState.Ready } && await store.LatestInstanceOperationAsync(instanceId, cancellationToken) is not { State: Steward.Operations.OperationState.InProgress })
                 {
                     await SuperviseAsync(instance, watch, cancellationToken);
                 }

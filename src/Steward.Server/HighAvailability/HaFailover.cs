@@ -252,7 +252,7 @@ internal sealed class HaFailover(
                 continue;
             }
 
-            var next = members.Select(m => int.Parse(m.Name[1..], CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max() + 1;
+            var next = layout.NextMemberNumber(instance, members);
             var port = members.LastOrDefault(m => m.Slot == slot)?.Port ?? throw new InvalidOperationException($"slot {slot} of {instance.Id} has no port");
             var member = new HaMember
             {

@@ -26,5 +26,18 @@ internal sealed class HaLayout(EngineRegistry engines)
     public EngineContext Context(ServiceInstance instance, HaMember member) =>
         engines.Context(instance with { Port = member.Port }) with { Paths = Member(instance, member) };
 
+    /// <summary>
+    /// The number of the next member name (m1, m2, …): above every recorded member and every member directory
+    /// left on disk (fenced members kept from before a plan change), so no name is ever reused.
+    /// </summary>
+    public int NextMemberNumber(ServiceInstance instance, IEnumerable<HaMember> members)
+    {
+        var dir = Path.Combine(Runtime.PathsFor(instance.InternalId).Root, "members");
+        var onDisk = Directory.Exists(dir) ? Directory.EnumerateDirectories(dir).Select(Path.GetFileName) : [];
+        return members.Select(m => m.Name).Concat(onDisk!)
+            .Select(n => n is ['m', .. var digits] && int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var k) ? k : 0)
+            .DefaultIfEmpty(0).Max() + 1;
+    }
+
     public bool IsFencedOnDisk(ServiceInstance instance, HaMember member) => File.Exists(Path.Combine(Member(instance, member).Root, FencedMarker));
 }

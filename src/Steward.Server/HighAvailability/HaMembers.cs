@@ -45,6 +45,12 @@ internal sealed class HaMembers(HaLayout layout, EngineRegistry engines, IEnumer
     {
         var engine = engines.Engine(instance.ServiceId);
         var context = layout.Context(instance, member);
+        if (Directory.Exists(context.Paths.Root))
+        {
+            // A build cut short (a broker killed mid-way) may have left the member's server running: stopped before its files are replaced.
+            await layout.Runtime.StopAsync(context.Paths, 9, TimeSpan.Zero, cancellationToken);
+        }
+
         await layout.Runtime.CreateDirectoriesAsync(context.Paths, cancellationToken);
         await Replication(instance).CloneAsync(context, layout.Context(instance, primary), cancellationToken);
         await engine.ConfigureAsync(context, cancellationToken);

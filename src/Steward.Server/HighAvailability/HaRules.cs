@@ -10,7 +10,12 @@ internal static class HaRules
     {
         if (current.HighlyAvailable != target.HighlyAvailable)
         {
-            throw StewardException.BadRequest($"changing between the single-server plan '{(current.HighlyAvailable ? target.Name : current.Name)}' and the highly available plan '{(current.HighlyAvailable ? current.Name : target.Name)}' is not supported; create a new instance and restore a backup into it");
+            if (parametersChange)
+            {
+                throw StewardException.BadRequest($"changing between the plans '{current.Name}' and '{target.Name}' adds or removes servers; change the parameters in a separate update");
+            }
+
+            return; // members are added (the single server becomes the primary) or removed (the primary becomes the single server)
         }
 
         if (current.HighlyAvailable && (parametersChange || current.Id != target.Id))

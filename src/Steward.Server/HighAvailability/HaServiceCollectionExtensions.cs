@@ -19,6 +19,7 @@ internal static class HaServiceCollectionExtensions
         services.AddSingleton<HaProxy>();
         services.AddSingleton<HaMembers>();
         services.AddSingleton<HaProvisioning>();
+        services.AddSingleton<HaConversion>();
         services.AddSingleton<HaFailover>();
         services.AddSingleton<HaController>();
         services.AddHostedService(sp => sp.GetRequiredService<HaController>());

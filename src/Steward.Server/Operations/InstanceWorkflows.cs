@@ -24,6 +24,7 @@ internal sealed partial class InstanceWorkflows(
     ProgressBoard progress,
     Fence fence,
     HighAvailability.HaProvisioning ha,
+    HighAvailability.HaConversion conversion,
     StewardOptions options,
     TimeProvider time,
     ILogger<InstanceWorkflows> logger)
@@ -106,9 +107,17 @@ internal sealed partial class InstanceWorkflows(
         var payload = JsonSerializer.Deserialize<UpdatePayload>(op.PayloadJson!)!;
         var instance = await InstanceAsync(op, cancellationToken);
         var target = instance with { PlanId = payload.PlanId, ParametersJson = payload.ParametersJson };
+        var previousPlan = engines.Plan(instance.ServiceId, payload.PreviousPlanId);
+        var converts = HighAvailability.HaConversion.Converts(previousPlan, engines.Plan(instance.ServiceId, payload.PlanId));
+        var current = instance with { PlanId = payload.PreviousPlanId, ParametersJson = payload.PreviousParametersJson };
         try
         {
-            op = await RunStepsAsync(op, ApplySteps(target), cancellationToken);
+            op = await RunStepsAsync(
+                op,
+                !converts ? ApplySteps(target)
+                    : previousPlan.HighlyAvailable ? conversion.ToSingleServerSteps(current, target, EnsureRunningAsync)
+                    : conversion.ToHighAvailabilitySteps(current, target),
+                cancellationToken);
             await SaveAsync(target with { State = InstanceState.Ready }, cancellationToken);
             return await FinishAsync(op, OperationState.Succeeded, "instance updated", null, cancellationToken);
         }
@@ -116,6 +125,14 @@ internal sealed partial class InstanceWorkflows(
         {
             var description = await FailureAsync("updating", op, ex, target);
             var previous = instance with { PlanId = payload.PreviousPlanId, ParametersJson = payload.PreviousParametersJson, State = InstanceState.Ready };
+            if (converts)
+            {
+                // Members half added or removed are not undone blindly: the files are where the failed step left them,
+                // and nothing restarts the instance from a layout that no longer matches its plan.
+                await SaveAsync(previous with { State = InstanceState.Quarantined }, CancellationToken.None);
+                return await FinishAsync(op with { InstanceUsable = false }, OperationState.Failed, description + "; the plan change stopped at that step: the instance is quarantined with its files left in place for an operator (docs/high-availability.md)", ex, CancellationToken.None);
+            }
+
             var usable = true;
             try
             {

@@ -41,6 +41,9 @@ public sealed class HaInstance
         return instance;
     }
 
+    /// <summary>An instance that became highly available by a plan change, with the credentials of an existing binding.</summary>
+    public static HaInstance Attach(StewardServer broker, string id, JsonElement credentials, string service, string plan) => new(broker, id, credentials, service, plan);
+
     public async Task<IReadOnlyList<Member>> MembersAsync()
     {
         var reply = await _broker.Client.ApiAsync($"/instances/{Id}/members");
