@@ -27,6 +27,8 @@ Console.WriteLine($"steward-bench-ha: {trials} PostgreSQL / {redisTrials} Redis 
 // The client: same for every system. Reconnects after any error, 3 s connect and command timeouts.
 const int CommandTimeout = 3;
 var results = new List<Trial>();
+var replicatedLost = 0;
+var replicatedTotal = 0;
 
 // Production HA settings; only the failover budget is raised so 2 × N failovers of one instance are allowed.
 await using var server = await StewardServer.StartAsync(new Dictionary<string, string> { ["STEWARD_HA_FAILOVER_LIMIT"] = "1000" });
@@ -59,14 +61,13 @@ var standaloneUri = (await server.Client.BindReadyAsync(standaloneId, "b-" + sta
 var standaloneRate = await RateAsync(WriteLoad.ToConnectionString(standaloneUri));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: ha {haRate:F0} commits/s, standalone {standaloneRate:F0} commits/s"));
 await ha.DeleteAsync();
+await WriteAsync();
 
 // ---- Steward, Redis ha ------------------------------------------------------------------------------------------
 var redis = await HaInstance.CreateAsync(server, Catalogs.Redis, HaInstance.RedisHaPlan);
 var redisPort = redis.Credentials.GetProperty("port").GetInt32();
 var redisUser = redis.Credentials.GetProperty("username").GetString()!;
 var redisPassword = redis.Credentials.GetProperty("password").GetString()!;
-var replicatedLost = 0;
-var replicatedTotal = 0;
 for (var i = 1; i <= redisTrials && !ct.IsCancellationRequested; i++)
 {
     await RunTrialAsync("steward-redis", "kill -9", i, async () =>
@@ -103,6 +104,7 @@ for (var i = 1; i <= redisTrials && !ct.IsCancellationRequested; i++)
 }
 
 await redis.DeleteAsync();
+await WriteAsync();
 
 // ---- Patroni, tuned and default --------------------------------------------------------------------------------
 foreach (var (label, ttl, loopWait, retryTimeout, n) in new[] { ("patroni-tuned", 8, 1, 3, patroniTrials), ("patroni-default", 30, 10, 10, patroniDefaultTrials) })
@@ -147,21 +149,29 @@ foreach (var (label, ttl, loopWait, retryTimeout, n) in new[] { ("patroni-tuned"
         {
             await cluster.DisposeAsync();
         }
+
+        await WriteAsync();
     }
 }
 
-var section = Section();
-Console.WriteLine(section);
-if (write is not null)
-{
-    var text = File.Exists(write) ? await File.ReadAllTextAsync(write, ct) : string.Empty;
-    var start = text.IndexOf("<!-- ha:start -->", StringComparison.Ordinal);
-    var end = text.IndexOf("<!-- ha:end -->", StringComparison.Ordinal);
-    text = start >= 0 && end > start ? text[..start] + section.TrimEnd('\n') + text[(end + "<!-- ha:end -->".Length)..] : text.TrimEnd('\n') + "\n\n" + section;
-    await File.WriteAllTextAsync(write, text.TrimEnd('\n') + "\n", ct);
-}
-
+Console.WriteLine(await WriteAsync());
 return failures.Count == 0 ? 0 : 1;
+
+// The section so far, written after every system (a run cut short keeps what it measured).
+async Task<string> WriteAsync()
+{
+    var section = Section();
+    if (write is not null)
+    {
+        var text = File.Exists(write) ? await File.ReadAllTextAsync(write, CancellationToken.None) : string.Empty;
+        var start = text.IndexOf("<!-- ha:start -->", StringComparison.Ordinal);
+        var end = text.IndexOf("<!-- ha:end -->", StringComparison.Ordinal);
+        text = start >= 0 && end > start ? text[..start] + section.TrimEnd('\n') + text[(end + "<!-- ha:end -->".Length)..] : text.TrimEnd('\n') + "\n\n" + section;
+        await File.WriteAllTextAsync(write, text.TrimEnd('\n') + "\n", CancellationToken.None);
+    }
+
+    return section;
+}
 
 async Task RunTrialAsync(string system, string fault, int i, Func<Task<Trial>> trial)
 {
