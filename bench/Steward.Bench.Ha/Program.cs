@@ -44,7 +44,7 @@ foreach (var fault in new[] { "kill -9", "SIGSTOP" })
             await ha.WaitAsync("full redundancy", m => m.Count(x => x.Role == "standby" && x.State == "streaming") == 2, seconds: 300);
             var primary = await ha.PrimaryAsync();
             var load = await WriteLoad.StartWithAsync(WriteLoad.ToConnectionString(ha.Uri), CommandTimeout);
-            var (seconds, injected) = await FaultAsync(load, fault, Processes.Under(primary.Directory), restart: null);
+            var (seconds, injected) = await FaultAsync(load, fault, () => Processes.Under(primary.Directory), restart: null);
             var stored = await RetryAsync(() => ha.StoredIdsAsync());
             await TruncateAsync(WriteLoad.ToConnectionString(ha.Uri));
             return new Trial("steward-pg", fault, seconds, load.Acknowledged.Count, load.Acknowledged.Count(id => !stored.Contains(id)), load.Errors);
@@ -79,11 +79,12 @@ for (var i = 1; i <= redisTrials && !ct.IsCancellationRequested; i++)
         await using (load)
         {
             await load.WaitForMoreAsync(200, TimeSpan.FromSeconds(30));
-            injected = load.Clock.Elapsed;
             foreach (var pid in Processes.Under(primary.Directory))
             {
-                Processes.Kill(pid, 9);
+                Signals.Send(pid, 9);
             }
+
+            injected = load.Clock.Elapsed;
 
             await load.WaitForMoreAsync(1, TimeSpan.FromSeconds(120));
             await load.WaitForMoreAsync(200, TimeSpan.FromSeconds(60));
@@ -130,7 +131,7 @@ foreach (var (label, ttl, loopWait, retryTimeout, n) in new[] { ("patroni-tuned"
                     var load = await WriteLoad.StartWithAsync(cs, CommandTimeout);
 
                     // The node fails: the patroni daemon and its PostgreSQL together (a crash or a freeze of the machine).
-                    var (seconds, _) = await FaultAsync(load, fault, Processes.Under(leader.Directory), restart: fault == "kill -9" ? () => cluster.StartNode(leader) : null);
+                    var (seconds, _) = await FaultAsync(load, fault, () => Processes.Under(leader.Directory), restart: fault == "kill -9" ? () => cluster.StartNode(leader) : null);
                     var stored = await RetryAsync(() => StoredIdsAsync(cs));
                     await TruncateAsync(cs);
                     return new Trial(label, fault, seconds, load.Acknowledged.Count, load.Acknowledged.Count(id => !stored.Contains(id)), load.Errors);
@@ -190,24 +191,28 @@ async Task RunTrialAsync(string system, string fault, int i, Func<Task<Trial>> t
 
 // Injects the fault into every process of the failing node once 20 writes were acknowledged, waits for writes to
 // resume, then for 20 more; returns the failover time. SIGSTOP is undone (SIGCONT) once writes resumed elsewhere.
-async Task<(double Seconds, TimeSpan Injected)> FaultAsync(WriteLoad load, string fault, IReadOnlyList<int> node, Action? restart)
+async Task<(double Seconds, TimeSpan Injected)> FaultAsync(WriteLoad load, string fault, Func<IReadOnlyList<int>> processes, Action? restart)
 {
     TimeSpan injected;
     await using (load)
     {
         await load.WaitForMoreAsync(20, TimeSpan.FromSeconds(30));
-        injected = load.Clock.Elapsed;
+        var node = processes(); // now, with the client's own backend among them
+        // kill(2) directly, every process of the node within microseconds (spawning kill(1) per process takes
+        // seconds on a loaded machine, and writes acknowledged meanwhile would count as after the fault).
         foreach (var pid in node)
         {
-            Processes.Kill(pid, fault == "kill -9" ? 9 : 19);
+            Signals.Send(pid, fault == "kill -9" ? 9 : 19);
         }
+
+        injected = load.Clock.Elapsed;
 
         await load.WaitForMoreAsync(1, TimeSpan.FromSeconds(180));
         if (fault == "SIGSTOP")
         {
             foreach (var pid in node)
             {
-                Processes.Kill(pid, 18);
+                Signals.Send(pid, 18);
             }
         }
 
@@ -328,6 +333,12 @@ string? ArgValue(string name)
 {
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+internal static class Signals
+{
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static extern int Send(int pid, int signal);
 }
 
 internal sealed record Trial(string System, string Fault, double Seconds, int Acked, int Lost, int Errors);
