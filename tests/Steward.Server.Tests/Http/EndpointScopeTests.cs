@@ -96,8 +96,8 @@ public sealed class EndpointScopeTests(SupervisedBrokerFixture broker) : IDispos
 
         endpoints.ShouldContain(e => e.Pattern == "/api/v1/instances/{instanceId}/members" && e.Method == "GET", "the enumeration sees the HA endpoints");
         (await SendAsync("GET", $"/api/v1/instances/{mine}/members", Bearer(token))).Status.ShouldBe(HttpStatusCode.OK, "a token reads its own instance's members");
-        var own = await SendAsync("POST", $"/api/v1/instances/{mine}/switchover", Bearer(token), new { });
-        own.Status.ShouldBe(HttpStatusCode.Forbidden, $"a switchover is the operator's, not a binding holder's, even on its own instance: {own}");
+        var switchover = await SendAsync("POST", $"/api/v1/instances/{mine}/switchover", Bearer(token), new { });
+        switchover.Status.ShouldBe(HttpStatusCode.Forbidden, $"a switchover is the operator's, not a binding holder's, even on its own instance: {switchover}");
         // /wal/* is called by an instance's archive_command with that instance's archive secret, not broker credentials or tokens (WalArchivingTests).
         foreach (var endpoint in endpoints.Where(e => !e.Anonymous && !IsDashboard(e.Pattern)))
         {
