@@ -90,7 +90,7 @@ for (var i = 1; i <= redisTrials && !ct.IsCancellationRequested; i++)
             await load.WaitForMoreAsync(200, TimeSpan.FromSeconds(60));
         }
 
-        var seconds = FirstAfter(load.Timeline, injected);
+        var seconds = FirstAfter(load.Timeline, load.Sent, injected);
         var stored = await RetryAsync(async () =>
         {
             await using var conn = await RespConnection.ConnectAsync("127.0.0.1", redisPort, redisUser, redisPassword, ct);
@@ -207,7 +207,19 @@ async Task<(double Seconds, TimeSpan Injected)> FaultAsync(WriteLoad load, strin
 
         injected = load.Clock.Elapsed;
 
-        await load.WaitForMoreAsync(1, TimeSpan.FromSeconds(180));
+        // Writes resumed: a write *sent* after the fault was acknowledged (one in flight may be acknowledged at once,
+        // and continuing a frozen node then would end the freeze after milliseconds).
+        var waited = Stopwatch.StartNew();
+        while (!(load.Sent.Where(x => x.At > injected).Select(x => x.Id).DefaultIfEmpty(long.MaxValue).Min() is var first && load.Acknowledged.Any(id => id >= first)))
+        {
+            if (waited.Elapsed > TimeSpan.FromSeconds(180))
+            {
+                throw new TimeoutException($"no write sent after the {fault} was acknowledged within 180 s ({load.Errors} client errors)");
+            }
+
+            await Task.Delay(20, ct);
+        }
+
         if (fault == "SIGSTOP")
         {
             foreach (var pid in node)
@@ -220,16 +232,15 @@ async Task<(double Seconds, TimeSpan Injected)> FaultAsync(WriteLoad load, strin
         await load.WaitForMoreAsync(20, TimeSpan.FromSeconds(60));
     }
 
-    return (FirstAfter(load.Timeline, injected), injected);
+    return (FirstAfter(load.Timeline, load.Sent, injected), injected);
 }
 
-// The first write acknowledged after the injection that was *sent* after it: the first ack whose id is above every
-// id acknowledged before the injection.
-static double FirstAfter(IEnumerable<(TimeSpan At, long Id)> timeline, TimeSpan injected)
+// The first write acknowledged that was *sent* after the injection (ids are sent in order by one client): a write
+// in flight at the fault and acknowledged just after it says nothing about the failover.
+static double FirstAfter(IEnumerable<(TimeSpan At, long Id)> timeline, IEnumerable<(TimeSpan At, long Id)> sent, TimeSpan injected)
 {
-    var list = timeline.ToList();
-    var before = list.Where(x => x.At <= injected).Select(x => x.Id).DefaultIfEmpty(0).Max();
-    return (list.Where(x => x.At > injected && x.Id > before).Min(x => x.At) - injected).TotalSeconds;
+    var firstSent = sent.Where(x => x.At > injected).Min(x => x.Id);
+    return (timeline.Where(x => x.Id >= firstSent).Min(x => x.At) - injected).TotalSeconds;
 }
 
 async Task<T> RetryAsync<T>(Func<Task<T>> read)

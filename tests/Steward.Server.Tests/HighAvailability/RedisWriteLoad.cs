@@ -32,6 +32,9 @@ public sealed class RedisWriteLoad : IAsyncDisposable
 
     public ConcurrentQueue<(TimeSpan At, long Id)> Timeline { get; } = new();
 
+    /// <summary>When each write was sent (a write acknowledged just after a fault may have been sent before it).</summary>
+    public ConcurrentQueue<(TimeSpan At, long Id)> Sent { get; } = new();
+
     public ConcurrentQueue<string> ErrorMessages { get; } = new();
 
     public int Errors;
@@ -68,6 +71,7 @@ public sealed class RedisWriteLoad : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             var id = Interlocked.Increment(ref _next);
+            Sent.Enqueue((Clock.Elapsed, id));
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));

@@ -26,6 +26,9 @@ public sealed class WriteLoad : IAsyncDisposable
 
     public ConcurrentQueue<(TimeSpan At, long Id)> Timeline { get; } = new();
 
+    /// <summary>When each write was sent (a write acknowledged just after a fault may have been sent before it).</summary>
+    public ConcurrentQueue<(TimeSpan At, long Id)> Sent { get; } = new();
+
     public int Errors;
 
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
@@ -86,6 +89,7 @@ public sealed class WriteLoad : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             var id = Interlocked.Increment(ref _next);
+            Sent.Enqueue((Clock.Elapsed, id));
             try
             {
                 if (conn is null)
