@@ -14,8 +14,9 @@ internal sealed partial class InstanceBroker
     /// source's instance tokens. Anything else is refused (404 for a source the caller may not see) and nothing is
     /// created.
     /// </summary>
-    private async Task<BackupRecord> CloneSourceAsync(CloneRequest clone, string serviceId, string organization, string space, CancellationToken cancellationToken)
+    private async Task<BackupRecord> CloneSourceAsync(CloneRequest clone, string serviceId, string planId, string organization, string space, CancellationToken cancellationToken)
     {
+        HighAvailability.HaRules.RequireClonableInto(engines.Plan(serviceId, planId));
         var source = await store.GetInstanceAsync(clone.InstanceId, cancellationToken);
         var visible = source is not null && source.State is InstanceState.Ready or InstanceState.Quarantined;
         var sameSpace = visible && source!.OrganizationGuid == organization && source.SpaceGuid == space;

@@ -47,6 +47,8 @@ internal sealed partial class InstanceBroker
             throw StewardException.Concurrency($"a backup of instance {id} is running; rebuild once it has finished");
         }
 
+        HighAvailability.HaRules.RequireRebuildable(engines.Plan(instance.ServiceId, instance.PlanId));
+
         var backup = await RebuildSourceAsync(instance, request, cancellationToken);
 
         // The incident the rebuild is recorded in: the instance's unresolved one (a quarantine says "rebuild or

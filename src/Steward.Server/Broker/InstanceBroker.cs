@@ -71,7 +71,7 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
             }
         }
 
-        var cloneSource = clone is null ? null : await CloneSourceAsync(clone, serviceId, organization, space, cancellationToken);
+        var cloneSource = clone is null ? null : await CloneSourceAsync(clone, serviceId, planId, organization, space, cancellationToken);
         if (existing is not null)
         {
             await store.PurgeInstanceAsync(id, cancellationToken);

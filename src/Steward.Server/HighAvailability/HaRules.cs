@@ -31,4 +31,20 @@ internal static class HaRules
             throw StewardException.BadRequest($"restoring into an instance on the highly available plan '{plan.Name}' is not supported yet; restore into a standalone instance");
         }
     }
+
+    public static void RequireRebuildable(ServicePlan plan)
+    {
+        if (plan.HighlyAvailable)
+        {
+            throw StewardException.BadRequest($"rebuilding an instance on the highly available plan '{plan.Name}' is not supported yet (the HA controller replaces a failed member); to start over from a backup, change the plan to a standalone one, rebuild, and change it back");
+        }
+    }
+
+    public static void RequireClonableInto(ServicePlan plan)
+    {
+        if (plan.HighlyAvailable)
+        {
+            throw StewardException.BadRequest($"cloning into the highly available plan '{plan.Name}' is not supported yet; clone into a standalone plan, then change its plan");
+        }
+    }
 }

@@ -1,10 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
+using Steward.Backup.Sources;
 using Steward.Backups;
 using Steward.Engines;
+using Steward.Engines.PostgreSql.Wal;
 using Steward.Instances;
 using Steward.Operations;
 using Steward.Server.Backups;
+using Steward.Server.Backups.Wal;
 using Steward.Supervision;
 
 namespace Steward.Server.Operations;
@@ -27,7 +30,8 @@ internal sealed partial class InstanceWorkflows
             ? null
             : await store.GetBackupAsync(payload.BackupId, cancellationToken) ?? throw new InvalidOperationException($"backup {payload.BackupId} of operation {op.Id} is missing");
         var method = backup is null ? null : backups.Method(engine.Offering.Name, backup.Kind);
-        var host = backup is null ? null : new RestoreHost(backup, context, engine, backups, progress.Track(op.Id), ct => EnsureRunningAsync(instance, ct), options.StopGrace);
+        var report = progress.Track(op.Id);
+        var host = backup is null ? null : new RestoreHost(backup, context, engine, backups, report, ct => EnsureRunningAsync(instance, ct), options.StopGrace);
         var incident = await store.GetIncidentAsync(payload.IncidentId, cancellationToken);
 
         async Task Note(string kind, string detail, CancellationToken ct, Func<Incident, Incident>? change = null)
@@ -60,6 +64,17 @@ internal sealed partial class InstanceWorkflows
                 await (method is { RestoresWholeDataDirectory: true } ? engine.InitializeForRestoreAsync(context, ct) : engine.InitializeAsync(context, ct));
 
                 await engine.ConfigureAsync(context, ct);
+                if (backup is not null && AsPointInTime(backup, engine) is { } endOfBackup)
+                {
+                    // The instance archives WAL: started on the backup's own timeline, the rebuilt server would write
+                    // WAL under names the archive already holds. It replays to the end of the backup and promotes
+                    // onto a new timeline instead, as a restore does.
+                    await UnpackForRecoveryAsync(context, host!, endOfBackup, ct);
+                    await ReplayAsync(instance, context, report, ct);
+                    await RecoverySettings.RemoveAsync(context, context.Paths.DataDir, ct);
+                    return;
+                }
+
                 if (method is { RestoresWholeDataDirectory: true })
                 {
                     await method.RestoreAsync(context, host!, ct);
@@ -81,16 +96,16 @@ internal sealed partial class InstanceWorkflows
         try
         {
             op = await RunStepsAsync(op, steps, cancellationToken);
-            var report = RebuildReport.Of(op, backup, incident!.PreservedPath, time.GetUtcNow());
+            var achieved = RebuildReport.Of(op, backup, incident!.PreservedPath, time.GetUtcNow());
             await SaveAsync(instance with { State = InstanceState.Ready }, cancellationToken);
-            await Note("rebuilt", report.Summary, cancellationToken, i => i with
+            await Note("rebuilt", achieved.Summary, cancellationToken, i => i with
             {
                 State = IncidentState.Resolved,
-                Summary = $"{i.Summary}; rebuilt: {report.Summary}",
-                Evidence = new Dictionary<string, object?>(i.Evidence) { ["rebuild"] = report.Evidence },
+                Summary = $"{i.Summary}; rebuilt: {achieved.Summary}",
+                Evidence = new Dictionary<string, object?>(i.Evidence) { ["rebuild"] = achieved.Evidence },
             });
-            await WriteReportAsync(report, incident!, cancellationToken);
-            return await FinishAsync(op, OperationState.Succeeded, report.Summary + $" (incident {incident!.Id})", null, cancellationToken);
+            await WriteReportAsync(achieved, incident!, cancellationToken);
+            return await FinishAsync(op, OperationState.Succeeded, achieved.Summary + $" (incident {incident!.Id})", null, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -113,7 +128,18 @@ internal sealed partial class InstanceWorkflows
         }
     }
 
-    private Incident NewRebuildIncident(Operation op, RebuildPayload payload, ServiceInstance instance)
+    /// <summary>Unpacks a physical backup as the (empty) data directory, with the recovery settings that replay to <paramref name="target"/>.</summary>
+    private static async Task UnpackForRecoveryAsync(EngineContext context, RestoreHost host, PointInTimePayload target, CancellationToken cancellationToken)
+    {
+        var staging = Path.Combine(context.Paths.Root, "restore-staging");
+        await host.CreateDirectoryAsync(staging, cancellationToken);
+        await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "tar", Arguments = ["-x", "-f", "-", "-C", staging], Name = "tar -x" })), cancellationToken);
+        await RecoverySettings.WriteAsync(context, staging, target.Settings, cancellationToken);
+        Directory.Delete(context.Paths.DataDir, recursive: true);
+        Directory.Move(staging, context.Paths.DataDir);
+    }
+
+        private Incident NewRebuildIncident(Operation op, RebuildPayload payload, ServiceInstance instance)
     {
         var now = time.GetUtcNow();
         var problem = Runtime.DataDirectoryProblem(Runtime.PathsFor(instance.InternalId));

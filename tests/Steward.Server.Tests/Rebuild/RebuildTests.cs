@@ -53,6 +53,13 @@ public sealed class RebuildTests(RebuildBroker broker)
         rebuild.GetProperty("recovery_time_seconds").GetDouble().ShouldBeGreaterThan(0);
         rebuild.GetProperty("data_loss_window_seconds").GetDouble().ShouldBeGreaterThanOrEqualTo(0);
         done.GetProperty("description").GetString()!.ShouldContain(preserved);
+
+        // The instance archives WAL: the rebuilt server continues on a new timeline, so its WAL never collides with
+        // what the archive holds from before, and archiving goes on without a failure.
+        await Sql.ExecAsync(uri, "INSERT INTO orders SELECT g, 'after' FROM generate_series(6001, 7000) g");
+        var wal = await WaitAsync(async () => (await Osb.ApiAsync($"/instances/{id}/wal")).Body is var w && w.GetProperty("timeline").ValueKind == JsonValueKind.Number && w.GetProperty("timeline").GetInt32() > 1 ? w : default, 60);
+        wal.GetProperty("archiving").GetBoolean().ShouldBeTrue(wal.GetRawText());
+        wal.GetRawText().ShouldNotContain("\"last_failed_segment\":\"", Case.Sensitive, "archiving failed after the rebuild");
         await Osb.DeprovisionGoneAsync(id, Pg, PgPlan);
     }
 
