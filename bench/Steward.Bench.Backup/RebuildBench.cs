@@ -136,7 +136,9 @@ internal static class RebuildBench
           (pgbrRestore is { } t ? $" and {(wall <= 1.2 * t ? "met" : "not met")} against pgBackRest ({F(wall / t)}×)." : "."));
         L("The restore step is Steward's streaming restore (storage → age → zstd → SHA-256 check → `tar -x`), so its gap to the shell restore is the");
         L("restore gap measured in the backup section above (issue 12); the steps around it (record, fence, preserve, credentials, verify) are what a");
-        L("rebuild adds to a raw restore: stopping nothing (the server is already gone), one rename, the server start and its first answer.");
+        L("rebuild adds to a raw restore: stopping nothing (the server is already gone), one rename, the server start and its first answer. On an instance");
+        L("that archives WAL (the default) the restore step also starts the server in recovery, replays to the end of the backup (fetching WAL");
+        L("through the broker) and promotes it onto a new timeline, so that its WAL never collides with the archive: that is part of the restore step's time.");
         L(End);
         return sb.ToString();
     }
