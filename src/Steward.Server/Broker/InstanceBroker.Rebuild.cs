@@ -51,9 +51,12 @@ internal sealed partial class InstanceBroker
 
         var backup = await RebuildSourceAsync(instance, request, cancellationToken);
 
-        // The incident the rebuild is recorded in: the instance's unresolved one (a quarantine says "rebuild or
-        // delete it"), or a new one.
-        var open = (await store.ListIncidentsAsync(id, cancellationToken)).FirstOrDefault(i => i.State != IncidentState.Resolved);
+        // The incident the rebuild is recorded in: the instance's quarantine (it says "rebuild or delete it") or another
+        // unresolved failure of its server, or a new one. Failures of its backups or WAL archiving are theirs to resolve.
+        var unresolved = (await store.ListIncidentsAsync(id, cancellationToken))
+            .Where(i => i.State != IncidentState.Resolved && i.Class is not (FailureClass.BackupFailed or FailureClass.WalArchiveBehind))
+            .ToList();
+        var open = unresolved.FirstOrDefault(i => i.State == IncidentState.Quarantined) ?? unresolved.FirstOrDefault();
         var incidentId = open?.Id ?? "inc-" + Secrets.Token(12);
         var op = operations.Create(id, null, OperationKind.Rebuild, backup is null ? "empty rebuild requested" : $"rebuild from backup {backup.Id} requested", identity);
         op = op with { PayloadJson = JsonSerializer.Serialize(new RebuildPayload(backup?.Id, request.Empty, request.Reason, incidentId, $"{instance.InternalId}.{op.Id}")) };
