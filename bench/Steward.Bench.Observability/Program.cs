@@ -26,7 +26,7 @@ await server.StopAsync();
 var seedClock = Stopwatch.StartNew();
 var store = new SqliteStateStore(Path.Combine(server.DataDir, "steward.db"), CredentialKey.LoadOrCreate(Path.Combine(server.DataDir, CredentialKey.FileName)));
 await store.InitializeAsync(default);
-var now = DateTimeOffset.UtcNow;
+var now = TimeProvider.System.GetUtcNow();
 for (var i = 0; i < instances; i++)
 {
     var id = $"bench-{i:D4}";
@@ -151,7 +151,7 @@ var report = new StringBuilder();
 report.AppendLine("<!-- observability:start -->");
 report.AppendLine("## Metrics and dashboard");
 report.AppendLine();
-report.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Measured by `bench/Steward.Bench.Observability` on {DateTime.UtcNow:yyyy-MM-dd} (UTC) in {clock.Elapsed.TotalMinutes:0.0} min, {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at the end (the machine is shared)."));
+report.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Measured by `bench/Steward.Bench.Observability` on {now:yyyy-MM-dd} (UTC) in {clock.Elapsed.TotalMinutes:0.0} min, {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at the end (the machine is shared)."));
 report.AppendLine(string.Create(CultureInfo.InvariantCulture, $"A real `steward-server` on a state store seeded with {instances} Redis instances (each with 3 succeeded backups and one incident; quarantined, so"));
 report.AppendLine("no 1 000 servers run and every per-instance series exists) plus one instance with 100 backups and 100 incidents. Each request is");
 report.AppendLine("sequential over one keep-alive connection after 3 unmeasured warm-ups; CPU = the broker's user+system time from");

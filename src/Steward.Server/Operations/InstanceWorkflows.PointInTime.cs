@@ -37,17 +37,7 @@ internal sealed partial class InstanceWorkflows
                 op,
                 [
                     new("archive", "archiving the WAL written so far", ct => ArchiveCurrentAsync(context, ct)),
-                    new("fetch", $"unpacking base backup {backup.Id} beside the live data", async ct =>
-                    {
-                        if (Directory.Exists(staging))
-                        {
-                            Directory.Delete(staging, recursive: true);
-                        }
-
-                        await host.CreateDirectoryAsync(staging, ct);
-                        await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "tar", Arguments = ["-x", "-f", "-", "-C", staging], Name = "tar -x" })), ct);
-                        await RecoverySettings.WriteAsync(context, staging, payload.Settings, ct);
-                    }),
+                    new("fetch", $"unpacking base backup {backup.Id} beside the live data", ct => UnpackForRecoveryAsync(context, host, staging, payload.Settings, ct)),
                     new("swap", "stopping the server and putting the restored data in place", async ct =>
                     {
                         if (!Directory.Exists(staging))
@@ -127,6 +117,19 @@ internal sealed partial class InstanceWorkflows
         {
             progress.Forget(op.Id);
         }
+    }
+
+    /// <summary>Unpacks a physical backup into an empty <paramref name="staging"/> directory with the recovery settings that replay to a target.</summary>
+    private static async Task UnpackForRecoveryAsync(Engines.EngineContext context, RestoreHost host, string staging, Dictionary<string, string> settings, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        await host.CreateDirectoryAsync(staging, cancellationToken);
+        await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "tar", Arguments = ["-x", "-f", "-", "-C", staging], Name = "tar -x" })), cancellationToken);
+        await RecoverySettings.WriteAsync(context, staging, settings, cancellationToken);
     }
 
     /// <summary>

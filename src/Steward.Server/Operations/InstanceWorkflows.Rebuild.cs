@@ -1,13 +1,11 @@
 using System.Globalization;
 using System.Text.Json;
-using Steward.Backup.Sources;
 using Steward.Backups;
 using Steward.Engines;
 using Steward.Engines.PostgreSql.Wal;
 using Steward.Instances;
 using Steward.Operations;
 using Steward.Server.Backups;
-using Steward.Server.Backups.Wal;
 using Steward.Supervision;
 
 namespace Steward.Server.Operations;
@@ -69,7 +67,10 @@ internal sealed partial class InstanceWorkflows
                     // The instance archives WAL: started on the backup's own timeline, the rebuilt server would write
                     // WAL under names the archive already holds. It replays to the end of the backup and promotes
                     // onto a new timeline instead, as a restore does.
-                    await UnpackForRecoveryAsync(context, host!, endOfBackup, ct);
+                    var staging = Path.Combine(context.Paths.Root, "restore-staging");
+                    await UnpackForRecoveryAsync(context, host!, staging, endOfBackup.Settings, ct);
+                    Directory.Delete(context.Paths.DataDir, recursive: true);
+                    Directory.Move(staging, context.Paths.DataDir);
                     await ReplayAsync(instance, context, report, ct);
                     await RecoverySettings.RemoveAsync(context, context.Paths.DataDir, ct);
                     return;
@@ -128,18 +129,7 @@ internal sealed partial class InstanceWorkflows
         }
     }
 
-    /// <summary>Unpacks a physical backup as the (empty) data directory, with the recovery settings that replay to <paramref name="target"/>.</summary>
-    private static async Task UnpackForRecoveryAsync(EngineContext context, RestoreHost host, PointInTimePayload target, CancellationToken cancellationToken)
-    {
-        var staging = Path.Combine(context.Paths.Root, "restore-staging");
-        await host.CreateDirectoryAsync(staging, cancellationToken);
-        await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "tar", Arguments = ["-x", "-f", "-", "-C", staging], Name = "tar -x" })), cancellationToken);
-        await RecoverySettings.WriteAsync(context, staging, target.Settings, cancellationToken);
-        Directory.Delete(context.Paths.DataDir, recursive: true);
-        Directory.Move(staging, context.Paths.DataDir);
-    }
-
-        private Incident NewRebuildIncident(Operation op, RebuildPayload payload, ServiceInstance instance)
+    private Incident NewRebuildIncident(Operation op, RebuildPayload payload, ServiceInstance instance)
     {
         var now = time.GetUtcNow();
         var problem = Runtime.DataDirectoryProblem(Runtime.PathsFor(instance.InternalId));

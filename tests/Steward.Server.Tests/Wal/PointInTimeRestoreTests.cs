@@ -17,9 +17,9 @@ public sealed class PointInTimeRestoreTests(WalBroker broker)
         var uri = await Pitr.InstanceAsync(osb, id);
         await osb.BackupAsync(id);
         var c1 = await Pitr.InsertAsync(uri, 1);
-        await Task.Delay(1200);
+        await Pitr.WaitServerClockAsync(uri, c1 + TimeSpan.FromMilliseconds(1200));
         var c2 = await Pitr.InsertAsync(uri, 2);
-        await Task.Delay(300);
+        await Pitr.WaitServerClockAsync(uri, c2 + TimeSpan.FromMilliseconds(300));
         var c3 = await Pitr.InsertAsync(uri, 3);
         var point = await osb.PostAsync($"/instances/{id}/restore-points", new { name = "after-3" });
         point.Status.ShouldBe(HttpStatusCode.Created, point.ToString());
@@ -31,7 +31,7 @@ public sealed class PointInTimeRestoreTests(WalBroker broker)
         latest.Str("description")!.ShouldContain("timeline 2");
         (await Pitr.RowsAsync(uri)).ShouldBe("1,2,3,4");
         var onTimeline2 = await Pitr.InsertAsync(uri, 5);
-        await Task.Delay(1200);
+        await Pitr.WaitServerClockAsync(uri, onTimeline2 + TimeSpan.FromMilliseconds(1200));
 
         // The data is destroyed; a time between the commits of rows 1 and 2 brings back exactly row 1.
         await Sql.ExecAsync(uri, "DELETE FROM t");
@@ -99,7 +99,7 @@ public sealed class PointInTimeRestoreTests(WalBroker broker)
 
         await Refused(new { to_restore_point = "never-made" }, "has no restore point 'never-made'");
         await Refused(new { to_time = earliest.AddMinutes(-5).UtcDateTime.ToString("O") }, "before the earliest recoverable time");
-        await Refused(new { to_time = DateTimeOffset.UtcNow.AddHours(1).UtcDateTime.ToString("O") }, "after the latest recoverable time");
+        await Refused(new { to_time = (await Pitr.ServerClockAsync(uri)).AddHours(1).UtcDateTime.ToString("O") }, "after the latest recoverable time");
         await Refused(new { to_lsn = "FF/0" }, "after the latest archived LSN");
         await Refused(new { to_time = "yesterday" }, "not an RFC 3339 time");
         await Refused(new { to_time = "2026-11-29T10:00:00" }, "with a zone");

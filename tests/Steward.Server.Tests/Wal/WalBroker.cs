@@ -55,7 +55,22 @@ internal static class Pitr
     public static async Task<DateTimeOffset> InsertAsync(string uri, int v)
     {
         await Sql.ExecAsync(uri, $"INSERT INTO t (v) VALUES ({v})");
-        return DateTimeOffset.Parse((await Sql.ScalarAsync(uri, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"))!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal);
+        return await ServerClockAsync(uri);
+    }
+
+    /// <summary>The instance's server clock, the one recovery targets are read against.</summary>
+    public static async Task<DateTimeOffset> ServerClockAsync(string uri) =>
+        DateTimeOffset.Parse((await Sql.ScalarAsync(uri, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"))!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal);
+
+    /// <summary>Polls the server's clock until it has passed <paramref name="at"/>, so commits before and after it are told apart by time.</summary>
+    public static async Task WaitServerClockAsync(string uri, DateTimeOffset at, int seconds = 30)
+    {
+        var clock = Stopwatch.StartNew();
+        while (await ServerClockAsync(uri) < at)
+        {
+            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(seconds), $"the server's clock did not pass {at:O}");
+            await Task.Delay(50);
+        }
     }
 
     public static async Task<string> RowsAsync(string uri) =>

@@ -15,6 +15,9 @@ namespace Steward.Server.Tests.Backups.Schedules;
 /// </summary>
 public sealed class ScheduledBackupTests
 {
+    /// <summary>The clock the real broker process runs on: these tests check what it schedules against it.</summary>
+    private static readonly TimeProvider BrokerClock = TimeProvider.System;
+
     [Fact]
     public async Task A_seconds_level_cron_fires_on_time_keeps_the_last_two_and_the_pinned_backup_and_survives_kill_9()
     {
@@ -43,7 +46,7 @@ public sealed class ScheduledBackupTests
         }
 
         var schedule = await ScheduleAsync(osb, id);
-        schedule.Body.GetProperty("next_run_at").GetDateTimeOffset().ShouldBeGreaterThan(DateTimeOffset.UtcNow - TimeSpan.FromSeconds(1));
+        schedule.Body.GetProperty("next_run_at").GetDateTimeOffset().ShouldBeGreaterThan(BrokerClock.GetUtcNow() - TimeSpan.FromSeconds(1));
         schedule.Body.GetProperty("backup_overdue").GetBoolean().ShouldBeFalse();
         var details = (await osb.ApiAsync($"/instances/{id}")).Body.GetProperty("backup");
         details.GetProperty("schedule").GetProperty("cron").GetString().ShouldBe("*/5 * * * * *");
@@ -60,7 +63,7 @@ public sealed class ScheduledBackupTests
         all.ShouldContain(b => b.GetProperty("id").GetString() == manual && b.GetProperty("pinned").GetBoolean());
 
         await server.KillAsync();
-        var killedAt = DateTimeOffset.UtcNow;
+        var killedAt = BrokerClock.GetUtcNow();
         await server.StartProcessAsync();
         (await ScheduleAsync(osb, id)).Str("cron").ShouldBe("*/5 * * * * *", "the schedule is durable");
         await WaitUntilAsync(async () => (await ScheduledAsync(osb, id, manual)).Any(b => b.GetProperty("started_at").GetDateTimeOffset() > killedAt && b.GetProperty("state").GetString() == "succeeded"), TimeSpan.FromSeconds(30));
@@ -145,7 +148,7 @@ public sealed class ScheduledBackupTests
         // A daily run due in a few seconds, while storage is down: it fails at the s3 stage, opens an incident,
         // is retried, and the retry after storage returns resolves the incident.
         s3.Kill();
-        var due = DateTimeOffset.UtcNow.AddSeconds(6);
+        var due = BrokerClock.GetUtcNow().AddSeconds(6);
         var cron = string.Create(CultureInfo.InvariantCulture, $"{due.Second} {due.Minute} {due.Hour} * * *");
         (await osb.SendAsync(HttpMethod.Put, $"/api/v1/instances/{id}/backup-schedule", new { cron }, version: null)).Status.ShouldBe(HttpStatusCode.OK);
         Reply failing;
