@@ -39,6 +39,10 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
 
     public string? Unavailable { get; }
 
+    /// <summary>
+    /// initdb with data checksums on, so damage to a page is detected when it is read (and by
+    /// <c>pg_checksums</c>/<c>pg_amcheck</c>) rather than served as data.
+    /// </summary>
     public async Task InitializeAsync(EngineContext context, CancellationToken cancellationToken)
     {
         var pwfile = Path.Combine(context.Paths.ConfigDir, "initdb.pw");
@@ -48,7 +52,7 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
             var result = await context.Runtime.RunToolAsync(
                 context.Paths,
                 Path.Combine(_binDir, "initdb"),
-                ["-D", context.Paths.DataDir, "-U", context.Instance.AdminUser, "--pwfile", pwfile, "--auth", "scram-sha-256", "--encoding", "UTF8", "--no-locale", "--no-instructions"],
+                ["-D", context.Paths.DataDir, "-U", context.Instance.AdminUser, "--pwfile", pwfile, "--auth", "scram-sha-256", "--encoding", "UTF8", "--no-locale", "--data-checksums", "--no-instructions"],
                 null,
                 cancellationToken);
             if (!result.Succeeded)

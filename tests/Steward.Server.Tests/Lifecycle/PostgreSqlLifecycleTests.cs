@@ -64,6 +64,7 @@ public sealed class PostgreSqlLifecycleTests(BrokerFixture broker)
             (await ScalarAsync(conn, "SELECT body FROM notes WHERE id = 1")).ShouldBe("hello");
             (await ScalarAsync(conn, "SHOW max_connections")).ShouldBe("40");
             (await ScalarAsync(conn, "SHOW listen_addresses")).ShouldBe("127.0.0.1");
+            (await ScalarAsync(conn, "SHOW data_checksums")).ShouldBe("on", "a damaged page must be detected when read");
         }
 
         // Same binding again: 200 with the same credentials; same id with other parameters: 409.
