@@ -107,9 +107,9 @@ Sub(backup, "list", "List an instance's backups", (r, c, ct) => BackupCommands.L
 Sub(backup, "show", "Show a backup: state, size, duration, throughput, failing stage, manifest", (r, c, ct) => BackupCommands.ShowAsync(c, r.GetValue(backupId)!, ct), backupId);
 Sub(backup, "delete", "Delete a backup (or cancel one that is running)", (r, c, ct) => BackupCommands.DeleteAsync(c, r.GetValue(backupId)!, ct), backupId);
 var restoreBackup = new Argument<string?>("backup") { Description = "Backup id (or give a point-in-time target instead)", Arity = ArgumentArity.ZeroOrOne };
-var toTime = new Option<string?>("--to-time") { Description = "Point-in-time restore to this RFC 3339 time (PostgreSQL)" };
-var toLsn = new Option<string?>("--to-lsn") { Description = "Point-in-time restore to this LSN, e.g. 0/3000028 (PostgreSQL)" };
-var toPoint = new Option<string?>("--to-restore-point") { Description = "Point-in-time restore to a named restore point (PostgreSQL)" };
+var toTime = new Option<string?>("--to-time") { Description = "Replay archived WAL to this RFC 3339 time (PostgreSQL)" };
+var toLsn = new Option<string?>("--to-lsn") { Description = "Replay archived WAL to this LSN, e.g. 0/3000028 (PostgreSQL)" };
+var toPoint = new Option<string?>("--to-restore-point") { Description = "Replay archived WAL to a named restore point (PostgreSQL)" };
 var latest = new Option<bool>("--latest") { Description = "Point-in-time restore to the latest archived state (PostgreSQL)" };
 Sub(backup, "restore", "Restore an instance from one of its backups, or to a point in time", (r, c, ct) =>
     r.GetValue(toTime) is not null || r.GetValue(toLsn) is not null || r.GetValue(toPoint) is not null || r.GetValue(latest)
@@ -127,12 +127,12 @@ var pointName = new Argument<string>("name") { Description = "Restore point name
 Sub(restorePoint, "create", "Create a named restore point (pg_create_restore_point)", (r, c, ct) => WalCommands.CreatePointAsync(c, r.GetValue(instanceId)!, r.GetValue(pointName)!, ct), instanceId, pointName);
 Sub(restorePoint, "list", "List an instance's restore points", (r, c, ct) => WalCommands.ListPointsAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
 
-var rebuildLatest = new Option<bool>("--latest") { Description = "Rebuild from the latest succeeded backup (the default)" };
+var rebuildLatest = new Option<bool>("--latest") { Description = "Rebuild to the latest recoverable point (the default): the newest backup and, for PostgreSQL, all archived WAL after it" };
 var rebuildEmpty = new Option<bool>("--empty") { Description = "Rebuild with no data at all (only when there is no backup to use)" };
 var rebuildReason = new Option<string?>("--reason") { Description = "Why, recorded with the rebuild's incident" };
 Cmd("rebuild", "Recreate an instance from scratch with a backup: same id, port and binding credentials; its old files are kept aside", (r, c, ct) =>
-    RebuildCommands.RebuildAsync(c, r.GetValue(instanceId)!, r.GetValue(backupOption), r.GetValue(rebuildLatest), r.GetValue(rebuildEmpty), r.GetValue(rebuildReason), !r.GetValue(noWait), ct),
-    instanceId, backupOption, rebuildLatest, rebuildEmpty, rebuildReason, noWait);
+    RebuildCommands.RebuildAsync(c, r.GetValue(instanceId)!, new RebuildCommands.Source(r.GetValue(backupOption), r.GetValue(rebuildLatest), r.GetValue(rebuildEmpty), r.GetValue(toTime), r.GetValue(toLsn), r.GetValue(toPoint)), r.GetValue(rebuildReason), !r.GetValue(noWait), ct),
+    instanceId, backupOption, rebuildLatest, toTime, toLsn, toPoint, rebuildEmpty, rebuildReason, noWait);
 
 var schedule = new Command("schedule", "Scheduled backups and their retention: set, show, delete");
 backup.Subcommands.Add(schedule);

@@ -6,20 +6,26 @@ namespace Steward.Cli;
 /// <summary><c>steward rebuild</c>: recreate a broken instance from scratch with a backup, same id, port and credentials.</summary>
 internal static class RebuildCommands
 {
-    public static async Task<int> RebuildAsync(StewardClient client, string instance, string? backup, bool latest, bool empty, string? reason, bool wait, CancellationToken ct)
+    /// <summary>What to rebuild from, as given on the command line; the broker checks that at most one is given.</summary>
+    public sealed record Source(string? Backup, bool Latest, bool Empty, string? ToTime, string? ToLsn, string? ToRestorePoint);
+
+    public static async Task<int> RebuildAsync(StewardClient client, string instance, Source source, string? reason, bool wait, CancellationToken ct)
     {
         var body = new Dictionary<string, object>();
-        if (backup is not null)
+        foreach (var (key, value) in new (string, string?)[] { ("backup_id", source.Backup), ("to_time", source.ToTime), ("to_lsn", source.ToLsn), ("to_restore_point", source.ToRestorePoint) })
         {
-            body["backup_id"] = backup;
+            if (value is not null)
+            {
+                body[key] = value;
+            }
         }
 
-        if (latest)
+        if (source.Latest)
         {
             body["latest"] = true;
         }
 
-        if (empty)
+        if (source.Empty)
         {
             body["empty"] = true;
         }
@@ -33,6 +39,11 @@ internal static class RebuildCommands
         var operation = started.GetProperty("operation").GetString()!;
         Console.WriteLine(operation);
         var from = started.TryGetProperty("backup_id", out var b) && b.ValueKind == JsonValueKind.String ? $"backup {b.GetString()}" : "nothing (empty)";
+        if (started.TryGetProperty("target", out var t) && t.ValueKind == JsonValueKind.String)
+        {
+            from += $" with its archived WAL replayed to {t.GetString()}";
+        }
+
         Console.Error.WriteLine($"rebuilding {instance} from {from}; recorded in incident {started.GetProperty("incident_id").GetString()}");
         if (!wait)
         {

@@ -68,6 +68,20 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
         return Task.CompletedTask;
     }
 
+    public async Task CopyFileAsync(string source, string destination, CancellationToken cancellationToken)
+    {
+        var partial = destination + ".copying";
+        await using (var from = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+        await using (var to = new FileStream(partial, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite, BufferSize = 1 << 16 }))
+        {
+            await from.CopyToAsync(to, cancellationToken);
+            to.Flush(flushToDisk: true);
+        }
+
+        Own(partial);
+        File.Move(partial, destination, overwrite: true);
+    }
+
     public async Task<ToolResult> RunToolAsync(InstancePaths paths, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
     {
         var psi = StartInfo(fileName, arguments, environment);

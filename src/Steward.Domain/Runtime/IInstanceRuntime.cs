@@ -17,6 +17,13 @@ public interface IInstanceRuntime
     Task WriteFileAsync(string path, string content, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Copies a file the server will read (e.g. from a preserved directory it cannot reach) to
+    /// <paramref name="destination"/>, owned by the service user and readable by it only; the name appears only
+    /// once the copy is complete and on disk.
+    /// </summary>
+    Task CopyFileAsync(string source, string destination, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Runs a short-lived tool for an instance as the service user, inside the instance's directory (so a
     /// tool orphaned by a broker crash is found and stopped with the instance), and captures its output.
     /// </summary>

@@ -80,6 +80,17 @@ public sealed partial class WalInspector(PostgreSqlEngine engine)
         return (r.GetString(0), r.GetInt32(1), new DateTimeOffset(r.GetDateTime(2).ToUniversalTime(), TimeSpan.Zero));
     }
 
+    /// <summary>
+    /// The commit time of the last transaction the server replayed in its recovery (it stays so after the promotion,
+    /// until the server restarts); null when it replayed none.
+    /// </summary>
+    public static async Task<DateTimeOffset?> LastReplayedCommitAsync(EngineContext context, CancellationToken cancellationToken)
+    {
+        await using var conn = await PostgreSqlEngine.OpenAdminAsync(context, "postgres", cancellationToken);
+        await using var cmd = new NpgsqlCommand("SELECT pg_last_xact_replay_timestamp()", conn);
+        return await cmd.ExecuteScalarAsync(cancellationToken) is DateTime at ? new DateTimeOffset(at.ToUniversalTime(), TimeSpan.Zero) : null;
+    }
+
     /// <summary>Whether the server has left recovery (promoted); null when it does not answer.</summary>
     public static async Task<(bool InRecovery, string? ReplayLsn)> RecoveryAsync(EngineContext context, CancellationToken cancellationToken)
     {

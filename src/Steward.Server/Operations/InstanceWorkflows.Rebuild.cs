@@ -44,7 +44,28 @@ internal sealed partial class InstanceWorkflows
             {
                 incident ??= NewRebuildIncident(op, payload, instance);
                 var what = backup is null ? "an empty instance (asked for explicitly)" : $"backup {backup.Id} ({backup.Kind}, taken {backup.StartedAt:u})";
+                if (payload.PointInTime is { } pit)
+                {
+                    what += $" and the archived WAL replayed to {pit.Description}";
+                }
+
                 await Note("rebuild-requested", $"rebuild requested (operation {op.Id}{(payload.Reason is null ? string.Empty : $", reason: {payload.Reason}")}): the instance is recreated from scratch with {what}", ct);
+            }),
+            new("archive", "archiving the WAL the server still holds", async ct =>
+            {
+                // The latest recoverable point includes what a server that still runs has written: its current segment
+                // is completed and archived first (best effort: a broken server may not manage it).
+                if (payload.PointInTime is { Target: "latest" })
+                {
+                    try
+                    {
+                        await ArchiveCurrentAsync(context, ct);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        await Note("not-archived", $"the server's current WAL could not be archived before it was stopped: {ex.Message}", ct);
+                    }
+                }
             }),
             new("fence", "stopping whatever is left of the instance", async ct =>
             {
@@ -62,16 +83,29 @@ internal sealed partial class InstanceWorkflows
                 await (method is { RestoresWholeDataDirectory: true } ? engine.InitializeForRestoreAsync(context, ct) : engine.InitializeAsync(context, ct));
 
                 await engine.ConfigureAsync(context, ct);
-                if (backup is not null && AsPointInTime(backup, engine) is { } endOfBackup)
+                if (backup is not null && (payload.PointInTime ?? AsPointInTime(backup, engine)) is { } recovery)
                 {
-                    // The instance archives WAL: started on the backup's own timeline, the rebuilt server would write
-                    // WAL under names the archive already holds. It replays to the end of the backup and promotes
-                    // onto a new timeline instead, as a restore does.
+                    // The instance archives WAL: the rebuilt server replays the archive to the target (to the end of
+                    // the backup when a backup was named) and promotes onto a new timeline, so its WAL never takes
+                    // names the archive already holds, as a restore does.
                     var staging = Path.Combine(context.Paths.Root, "restore-staging");
-                    await UnpackForRecoveryAsync(context, host!, staging, endOfBackup.Settings, ct);
+                    await UnpackForRecoveryAsync(context, host!, staging, recovery.Settings, ct);
+                    if (payload.PointInTime is not null && await GiveUnarchivedWalAsync(context, incident!.PreservedPath, staging, ct) is var given and > 0)
+                    {
+                        await Note("wal-rescued", $"{given} WAL segment file(s) the old server wrote but had not archived are replayed too, from its preserved pg_wal (a damaged one ends the replay there)", ct);
+                    }
+
                     Directory.Delete(context.Paths.DataDir, recursive: true);
                     Directory.Move(staging, context.Paths.DataDir);
                     await ReplayAsync(instance, context, report, ct);
+                    if (await WalInspector.LastReplayedCommitAsync(context, ct) is { } replayed)
+                    {
+                        await Note("replayed", $"archived WAL replayed to {recovery.Description}; the last transaction replayed committed at {replayed:yyyy-MM-dd HH:mm:ss.fff}Z", ct, i => i with
+                        {
+                            Evidence = new Dictionary<string, object?>(i.Evidence) { ["replayed_to"] = replayed.ToString("O", CultureInfo.InvariantCulture) },
+                        });
+                    }
+
                     await RecoverySettings.RemoveAsync(context, context.Paths.DataDir, ct);
                     return;
                 }
@@ -97,7 +131,7 @@ internal sealed partial class InstanceWorkflows
         try
         {
             op = await RunStepsAsync(op, steps, cancellationToken);
-            var achieved = RebuildReport.Of(op, backup, incident!.PreservedPath, time.GetUtcNow());
+            var achieved = RebuildReport.Of(op, backup, payload.PointInTime, incident!, time.GetUtcNow());
             await SaveAsync(instance with { State = InstanceState.Ready }, cancellationToken);
             await Note("rebuilt", achieved.Summary, cancellationToken, i => i with
             {
@@ -167,19 +201,61 @@ internal sealed partial class InstanceWorkflows
 
     private static readonly JsonSerializerOptions ReportJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>What a rebuild achieved: the recovery point (what the backup holds) and the recovery time.</summary>
+    /// <summary>
+    /// Hands the recovery the WAL segment files the old server wrote but had not archived (no <c>.done</c> status):
+    /// the tail the archive lacks when the server died before archiving it. PostgreSQL prefers the archive and reads
+    /// pg_wal only for what the archive lacks; it validates every record, so a damaged or stale file ends the replay
+    /// there (as crash recovery would), and after its promotion it archives the old timeline's segments it was
+    /// given. The step PostgreSQL's manual prescribes for a restore after a failure ("copy any unarchived WAL
+    /// segment files from the pg_wal directory of the old cluster"). Returns how many files were given.
+    /// </summary>
+    private async Task<int> GiveUnarchivedWalAsync(Engines.EngineContext context, string? preserved, string staging, CancellationToken cancellationToken)
+    {
+        var old = preserved is null ? null : Path.Combine(preserved, "data", "pg_wal");
+        if (old is null || !Directory.Exists(old))
+        {
+            return 0;
+        }
+
+        var given = 0;
+        foreach (var file in Directory.EnumerateFiles(old))
+        {
+            var name = Path.GetFileName(file);
+            var segment = name.Length == 24 && name.All(Uri.IsHexDigit);
+            var history = name.EndsWith(".history", StringComparison.Ordinal) && name.Length == 16 && name[..8].All(Uri.IsHexDigit);
+            var target = Path.Combine(staging, "pg_wal", name);
+            if ((segment || history) && !File.Exists(Path.Combine(old, "archive_status", name + ".done")) && !File.Exists(target))
+            {
+                await Runtime.CopyFileAsync(file, target, cancellationToken);
+                given++;
+            }
+        }
+
+        return given;
+    }
+
+    /// <summary>What a rebuild achieved: the recovery point (what the backup and the replayed WAL hold) and the recovery time.</summary>
     private sealed record RebuildReport(string Summary, IReadOnlyDictionary<string, object?> Evidence)
     {
-        public static RebuildReport Of(Operation op, BackupRecord? backup, string? preserved, DateTimeOffset finished)
+        public static RebuildReport Of(Operation op, BackupRecord? backup, Backups.Wal.PointInTimePayload? pointInTime, Incident incident, DateTimeOffset finished)
         {
+            var preserved = incident.PreservedPath;
             var recoveryTime = finished - op.CreatedAt;
-            var point = backup?.CompletedAt ?? backup?.StartedAt;
-            var lossWindow = point is { } p ? op.CreatedAt - p : (TimeSpan?)null;
+            var replayed = incident.Evidence.TryGetValue("replayed_to", out var r) && r?.ToString() is { } text
+                && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var t) ? t : (DateTimeOffset?)null;
+            var completed = backup?.CompletedAt ?? backup?.StartedAt;
+
+            // A time target is the state at that time; otherwise what the backup holds, or the last transaction replayed after it.
+            var point = pointInTime is { Point: { } target } && pointInTime.Target.StartsWith("time", StringComparison.Ordinal)
+                ? target
+                : replayed is { } last && (completed is null || last > completed) ? last : completed;
+            var lossWindow = point is { } p ? (op.CreatedAt > p ? op.CreatedAt - p : TimeSpan.Zero) : (TimeSpan?)null;
             var evidence = new Dictionary<string, object?>
             {
                 ["operation"] = op.Id,
                 ["backup_id"] = backup?.Id,
                 ["backup_kind"] = backup?.Kind,
+                ["target"] = pointInTime?.Description ?? (backup is null ? null : "the end of the backup"),
                 ["recovery_point"] = point?.ToString("O", CultureInfo.InvariantCulture),
                 ["data_loss_window_seconds"] = lossWindow is { } w ? Math.Round(w.TotalSeconds, 1) : null,
                 ["recovery_time_seconds"] = Math.Round(recoveryTime.TotalSeconds, 2),
@@ -189,7 +265,9 @@ internal sealed partial class InstanceWorkflows
             };
             var from = backup is null
                 ? "rebuilt empty (asked for explicitly)"
-                : string.Create(CultureInfo.InvariantCulture, $"rebuilt from backup {backup.Id} taken {point:u}: recovery point {point:u}, data written in the {lossWindow!.Value.TotalSeconds:0} s before the request is not in it");
+                : pointInTime is not null
+                    ? string.Create(CultureInfo.InvariantCulture, $"rebuilt from backup {backup.Id} taken {completed:u} and the archived WAL replayed to {pointInTime.Description}: recovery point {point:u}, {lossWindow!.Value.TotalSeconds:0.0} s before the request")
+                    : string.Create(CultureInfo.InvariantCulture, $"rebuilt from backup {backup.Id} taken {point:u}: recovery point {point:u}, data written in the {lossWindow!.Value.TotalSeconds:0} s before the request is not in it");
             var summary = string.Create(CultureInfo.InvariantCulture, $"{from}; recovered in {recoveryTime.TotalSeconds:0.0} s; the previous files are preserved in {preserved}");
             return new RebuildReport(summary, evidence);
         }

@@ -7,14 +7,17 @@ using Steward.Server.Tests.Supervision;
 
 namespace Steward.Server.Tests.Rebuild;
 
-/// <summary>A broker that supervises as quickly as the supervision tests' one (so a crash loop is quarantined in seconds) and keeps backups on its file system.</summary>
+/// <summary>
+/// A broker that supervises as quickly as the supervision tests' one (so a crash loop is quarantined in seconds),
+/// keeps backups on its file system and archives WAL every 2 s (so a write is recoverable within seconds).
+/// </summary>
 public sealed class RebuildBroker : IAsyncLifetime
 {
     public StewardServer Server { get; private set; } = null!;
 
     public OsbClient Client => Server.Client;
 
-    public async Task InitializeAsync() => Server = await StewardServer.StartAsync(SupervisedBrokerFixture.Settings);
+    public async Task InitializeAsync() => Server = await StewardServer.StartAsync(Wal.WalBroker.FastArchiving(new(SupervisedBrokerFixture.Settings)));
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }

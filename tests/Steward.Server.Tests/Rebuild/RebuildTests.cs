@@ -4,6 +4,7 @@ using Steward.Server.Tests.Backups;
 using Steward.Server.Tests.CommandLine;
 using Steward.Server.Tests.Infrastructure;
 using Steward.Server.Tests.Lifecycle;
+using Steward.Server.Tests.Wal;
 
 namespace Steward.Server.Tests.Rebuild;
 
@@ -24,6 +25,8 @@ public sealed class RebuildTests(RebuildBroker broker)
     {
         var id = "rb-rm-" + Guid.NewGuid().ToString("N")[..6];
         var (uri, token) = await PostgreSqlWithBackupAsync(id);
+        var lateCommit = await Pitr.ServerClockAsync(uri);
+        await Pitr.WaitRecoverableAsync(Osb, id, lateCommit);
         var before = await InstanceAsync(id);
         var directory = before.GetProperty("directory").GetString()!;
 
@@ -35,7 +38,8 @@ public sealed class RebuildTests(RebuildBroker broker)
         var done = await Osb.WaitOperationAsync(started.Str("operation")!);
         done.GetProperty("state").GetString().ShouldBe("succeeded", done.GetRawText());
 
-        (await Sql.ScalarAsync(uri, "SELECT count(*) FROM orders")).ShouldBe("5000", "the rows of the backup, not the ones written after it");
+        started.Str("target")!.ShouldContain("the latest archived state");
+        (await Sql.ScalarAsync(uri, "SELECT count(*) FROM orders")).ShouldBe("6000", "the latest recoverable point: the backup and every row archived after it");
         var after = await InstanceAsync(id);
         after.GetProperty("port").GetInt32().ShouldBe(before.GetProperty("port").GetInt32());
         after.GetProperty("directory").GetString().ShouldBe(directory);
@@ -52,6 +56,7 @@ public sealed class RebuildTests(RebuildBroker broker)
         var rebuild = incident.GetProperty("evidence").GetProperty("rebuild");
         rebuild.GetProperty("recovery_time_seconds").GetDouble().ShouldBeGreaterThan(0);
         rebuild.GetProperty("data_loss_window_seconds").GetDouble().ShouldBeGreaterThanOrEqualTo(0);
+        rebuild.GetProperty("recovery_point").GetDateTimeOffset().ShouldBeGreaterThanOrEqualTo(lateCommit - TimeSpan.FromSeconds(1), "the recovery point is the last replayed commit, not the backup");
         done.GetProperty("description").GetString()!.ShouldContain(preserved);
 
         // The instance archives WAL: the rebuilt server continues on a new timeline, so its WAL never collides with
@@ -67,9 +72,13 @@ public sealed class RebuildTests(RebuildBroker broker)
     public async Task A_quarantined_PostgreSQL_instance_without_pg_control_is_rebuilt_through_an_OSB_update_and_its_broken_files_are_kept()
     {
         var id = "rb-ctl-" + Guid.NewGuid().ToString("N")[..6];
-        var (uri, _) = await PostgreSqlWithBackupAsync(id);
-        var instance = await InstanceAsync(id);
+        var instance = await InstanceAsync(id, provision: true);
         var directory = instance.GetProperty("directory").GetString()!;
+
+        // Archiving fails from before the late rows on (the broker URL the server calls is wrong), so those rows are
+        // only in the server's own pg_wal when it breaks.
+        var (uri, _) = await PostgreSqlWithBackupAsync(id, beforeLateRows: () => File.WriteAllText(Path.Combine(directory, "config", "wal.url"), "http://127.0.0.1:9/wal/nowhere\n"));
+        var unarchived = await WaitAsync(async () => (await Osb.ApiAsync($"/instances/{id}/wal")).Body is var w && w.TryGetProperty("pending_segments", out var p) && p.GetInt32() > 0 ? w : default, 60);
         File.Delete(Path.Combine(directory, "data", "global", "pg_control"));
         Processes.Kill(instance.GetProperty("process").GetProperty("pid").GetInt32(), 9);
         var quarantine = await WaitAsync(async () => (await Osb.ApiAsync($"/incidents?instance={id}")).Body.GetProperty("incidents").EnumerateArray().FirstOrDefault(i => i.GetProperty("state").GetString() == "quarantined"), 60);
@@ -82,8 +91,9 @@ public sealed class RebuildTests(RebuildBroker broker)
         var last = await Osb.WaitAsync(id, update.Str("operation"), 180);
         last.Str("state").ShouldBe("succeeded", last.ToString());
 
-        (await Sql.ScalarAsync(uri, "SELECT count(*) FROM orders")).ShouldBe("5000");
+        (await Sql.ScalarAsync(uri, "SELECT count(*) FROM orders")).ShouldBe("6000", $"the rows never archived come back from the old server's pg_wal ({unarchived.GetRawText()})");
         var incident = await Osb.IncidentAsync(quarantine.GetProperty("id").GetString()!);
+        incident.GetProperty("timeline").EnumerateArray().Single(e => e.GetProperty("kind").GetString() == "wal-rescued").GetProperty("detail").GetString()!.ShouldContain("preserved pg_wal");
         incident.GetProperty("state").GetString().ShouldBe("resolved", "the quarantine's incident records the rebuild that ended it");
         var preserved = incident.GetProperty("preserved_path").GetString()!;
         File.Exists(Path.Combine(preserved, "QUARANTINED")).ShouldBeTrue();
@@ -92,6 +102,56 @@ public sealed class RebuildTests(RebuildBroker broker)
         File.Exists(Path.Combine(directory, "data", "global", "pg_control")).ShouldBeTrue();
         incident.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ShouldContain("rebuilt");
         await WaitAsync(async () => (await InstanceAsync(id)).GetProperty("health").GetProperty("status").GetString() == "healthy" ? "yes" : null, 30);
+        await Osb.DeprovisionGoneAsync(id, Pg, PgPlan);
+    }
+
+    [Fact]
+    public async Task A_rebuild_to_a_point_in_time_with_the_CLI_brings_back_exactly_what_was_committed_before_it_and_bad_targets_change_nothing()
+    {
+        var id = "rb-pit-" + Guid.NewGuid().ToString("N")[..6];
+        var (uri, token) = await PostgreSqlWithBackupAsync(id);
+        var good = await Pitr.ServerClockAsync(uri);
+        await Pitr.WaitServerClockAsync(uri, good + TimeSpan.FromMilliseconds(1200));
+        await Sql.ExecAsync(uri, "DELETE FROM orders WHERE id > 100");
+        var mistake = await Pitr.ServerClockAsync(uri);
+        await Pitr.WaitRecoverableAsync(Osb, id, mistake);
+        var pid = (await InstanceAsync(id)).GetProperty("process").GetProperty("pid").GetInt32();
+
+        // Targets that cannot be reached or read are refused before anything happens.
+        foreach (var (body, expected) in new (object, string)[]
+        {
+            (new { to_time = "yesterday" }, "is not an RFC 3339 time"),
+            (new { to_time = "2000-01-01T00:00:00Z" }, "is before the earliest recoverable time"),
+            (new { to_time = good.UtcDateTime.ToString("O"), backup_id = "bk-x" }, "at most one of"),
+            (new { to_lsn = "zz" }, "is not an LSN"),
+            (new { to_restore_point = "never-made" }, "has no restore point 'never-made'"),
+        })
+        {
+            var refused = await broker.Server.RequestRebuildAsync(id, body, token);
+            refused.Status.ShouldBe(HttpStatusCode.BadRequest, refused.ToString());
+            refused.Str("description")!.ShouldContain(expected);
+        }
+
+        (await InstanceAsync(id)).GetProperty("process").GetProperty("pid").GetInt32().ShouldBe(pid, "a refused rebuild touches nothing");
+        (await InstanceAsync(id)).GetProperty("last_operation").GetProperty("kind").GetString().ShouldNotBe("rebuild");
+
+        var between = good + ((mistake - good) / 2);
+        var tokenFile = Path.Combine(broker.Server.Root, "token-" + id);
+        await File.WriteAllTextAsync(tokenFile, token);
+        var cli = await Cli.RunAsync(
+            new Dictionary<string, string?> { ["STEWARD_URL"] = broker.Server.Url, ["STEWARD_USERNAME"] = null, ["STEWARD_PASSWORD"] = null, ["STEWARD_DATA_DIR"] = "/nonexistent" },
+            null,
+            "--token-file", tokenFile, "rebuild", id, "--to-time", between.UtcDateTime.ToString("O"), "--reason", "rows deleted by mistake");
+        cli.ExitCode.ShouldBe(0, cli.ToString());
+        cli.Stderr.ShouldContain("with its archived WAL replayed to " + between.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss"));
+        cli.Stderr.ShouldContain("done");
+
+        (await Sql.ScalarAsync(uri, "SELECT count(*) FROM orders")).ShouldBe("6000", "every row committed before the target, none of the deletion after it");
+        var incident = (await Osb.ApiAsync($"/incidents?instance={id}")).Body.GetProperty("incidents").EnumerateArray()
+            .Single(i => i.GetProperty("timeline").EnumerateArray().Any(e => e.GetProperty("kind").GetString() == "rebuilt"));
+        var rebuild = incident.GetProperty("evidence").GetProperty("rebuild");
+        rebuild.GetProperty("recovery_point").GetDateTimeOffset().ShouldBe(between, TimeSpan.FromMilliseconds(1));
+        rebuild.GetProperty("target").GetString()!.ShouldContain("on timeline 1");
         await Osb.DeprovisionGoneAsync(id, Pg, PgPlan);
     }
 
@@ -183,7 +243,10 @@ public sealed class RebuildTests(RebuildBroker broker)
         (await broker.Server.RequestRebuildAsync(mine, new { backup_id = "bk-none" }, token)).Status.ShouldBe(HttpStatusCode.NotFound);
         var both = await broker.Server.RequestRebuildAsync(mine, new { backup_id = "bk-none", empty = true }, token);
         both.Status.ShouldBe(HttpStatusCode.BadRequest);
-        both.Str("description")!.ShouldContain("at most one of backup_id, latest and empty");
+        both.Str("description")!.ShouldContain("at most one of backup_id, latest, to_time, to_lsn, to_restore_point and empty");
+        var noWal = await broker.Server.RequestRebuildAsync(mine, new { to_time = "2026-11-30T00:00:00Z" }, token);
+        noWal.Status.ShouldBe(HttpStatusCode.BadRequest, noWal.ToString());
+        noWal.Str("description")!.ShouldContain("has no archived WAL to replay to");
         var unknown = await broker.Server.RequestRebuildAsync(mine, new { to = "yesterday" }, token);
         unknown.Status.ShouldBe(HttpStatusCode.BadRequest);
         unknown.Str("description")!.ShouldContain("unknown field 'to'");
@@ -209,18 +272,31 @@ public sealed class RebuildTests(RebuildBroker broker)
     }
 
     /// <summary>A PostgreSQL instance with 5000 rows in a backup and 1000 more written after it.</summary>
-    private async Task<(string Uri, string Token)> PostgreSqlWithBackupAsync(string id)
+    private async Task<(string Uri, string Token)> PostgreSqlWithBackupAsync(string id, Action? beforeLateRows = null)
     {
-        await Osb.ProvisionReadyAsync(id, Pg, PgPlan);
+        if ((await Osb.ApiAsync($"/instances/{id}")).Status == HttpStatusCode.NotFound)
+        {
+            await Osb.ProvisionReadyAsync(id, Pg, PgPlan);
+        }
+
         var credentials = await Osb.BindReadyAsync(id, "app-" + id, Pg, PgPlan);
         var uri = credentials.GetProperty("uri").GetString()!;
         await Sql.ExecAsync(uri, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 5000) g");
         await Osb.BackupAsync(id);
+        beforeLateRows?.Invoke();
         await Sql.ExecAsync(uri, "INSERT INTO orders SELECT g, 'late' FROM generate_series(5001, 6000) g");
         return (uri, credentials.GetProperty("steward_api").GetProperty("token").GetString()!);
     }
 
-    private async Task<JsonElement> InstanceAsync(string id) => (await Osb.ApiAsync($"/instances/{id}")).Body;
+    private async Task<JsonElement> InstanceAsync(string id, bool provision = false)
+    {
+        if (provision)
+        {
+            await Osb.ProvisionReadyAsync(id, Pg, PgPlan);
+        }
+
+        return (await Osb.ApiAsync($"/instances/{id}")).Body;
+    }
 
     private async Task<T> WaitAsync<T>(Func<Task<T?>> probe, int seconds)
     {

@@ -53,7 +53,7 @@ internal sealed class RecoveryPlanner(IStateStore store, IWalCatalog catalog, Wa
             {
                 var w = await WindowOfAsync(instanceId, timelines, bases, timelines.Current, cancellationToken);
                 var b = w.Base ?? throw NoChain(instanceId, timelines.Current);
-                return Payload(b, target, timelines.Current, [], $"the latest archived state (WAL up to {Lsn.Format(w.LatestLsn)}, last commit {w.Latest:u})");
+                return Payload(b, target, timelines.Current, [], $"the latest archived state (WAL up to {Lsn.Format(w.LatestLsn)}, last commit {w.Latest:u})") with { Point = w.Latest };
             }
 
             case RecoveryTargetKind.Time:
@@ -82,7 +82,7 @@ internal sealed class RecoveryPlanner(IStateStore store, IWalCatalog catalog, Wa
                 {
 
                     // Nothing committed on that timeline between its last archived commit and the target: its end is the state at the target.
-                    return Payload(start, target, timeline, new() { ["recovery_target_timeline"] = Num(timeline) }, $"{Iso(at)} on timeline {timeline} (its end: nothing was committed on it after {Iso(latest)})");
+                    return Payload(start, target, timeline, new() { ["recovery_target_timeline"] = Num(timeline) }, $"{Iso(at)} on timeline {timeline} (its end: nothing was committed on it after {Iso(latest)})") with { Point = at };
                 }
 
                 return Payload(start, target, timeline, new()
@@ -90,7 +90,7 @@ internal sealed class RecoveryPlanner(IStateStore store, IWalCatalog catalog, Wa
                     ["recovery_target_time"] = at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff'+00'", CultureInfo.InvariantCulture),
                     ["recovery_target_inclusive"] = "on",
                     ["recovery_target_timeline"] = Num(timeline),
-                }, $"{Iso(at)} on timeline {timeline}");
+                }, $"{Iso(at)} on timeline {timeline}") with { Point = at };
             }
 
             case RecoveryTargetKind.Lsn:

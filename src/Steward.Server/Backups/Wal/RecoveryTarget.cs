@@ -55,8 +55,12 @@ internal enum RecoveryTargetKind
     RestorePoint,
 }
 
-/// <summary>A planned point-in-time restore, as its operation records it (so a resumed operation does the same).</summary>
-internal sealed record PointInTimePayload(string BackupId, string Target, int Timeline, Dictionary<string, string> Settings, string Description)
+/// <summary>
+/// A planned point-in-time restore, as its operation records it (so a resumed operation does the same).
+/// <paramref name="Point"/> is the time the restored data is of, where the plan knows it (a time target; the last
+/// archived commit for "latest").
+/// </summary>
+internal sealed record PointInTimePayload(string BackupId, string Target, int Timeline, Dictionary<string, string> Settings, string Description, DateTimeOffset? Point = null)
 {
     /// <summary>Marks the payload so a restore operation can tell it from a restore of a backup.</summary>
     public string Kind => "point-in-time";
