@@ -35,8 +35,11 @@ internal static class InstanceCommands
         return ExitCodes.Success;
     }
 
-    /// <summary>Where a clone's data comes from: another instance's backup (its latest by default), with that instance's token when it is in another organization or space.</summary>
-    public sealed record CloneFrom(string Instance, string? Backup, string? Token);
+    /// <summary>
+    /// Where a clone's data comes from: another instance's backup (its latest by default) or a point in its archived
+    /// WAL, with that instance's token when it is in another organization or space.
+    /// </summary>
+    public sealed record CloneFrom(string Instance, string? Backup, string? Token, string? ToTime = null, string? ToLsn = null, string? ToRestorePoint = null, bool Latest = false);
 
     public static async Task<int> CreateAsync(StewardClient client, string service, string plan, string? id, string[]? parameters, PlatformGuids guids, bool wait, CancellationToken ct, CloneFrom? clone = null)
     {
@@ -51,9 +54,17 @@ internal static class InstanceCommands
                 from["backup_id"] = clone.Backup;
             }
 
-            if (clone.Token is not null)
+            foreach (var (key, value) in new (string, string?)[] { ("to_time", clone.ToTime), ("to_lsn", clone.ToLsn), ("to_restore_point", clone.ToRestorePoint), ("token", clone.Token) })
             {
-                from["token"] = clone.Token;
+                if (value is not null)
+                {
+                    from[key] = value;
+                }
+            }
+
+            if (clone.Latest)
+            {
+                from["latest"] = true;
             }
 
             sent["clone_from"] = from;

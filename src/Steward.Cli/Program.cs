@@ -67,10 +67,18 @@ Cmd("catalog", "List services and plans", (r, c, ct) => InstanceCommands.Catalog
 var cloneFrom = new Option<string?>("--clone-from") { Description = "Create the instance as a clone of this instance's backup (same organization and space, or --clone-token-file)" };
 var backupOption = new Option<string?>("--backup") { Description = "The backup to use (default: the latest succeeded one)" };
 var cloneTokenFile = new Option<string?>("--clone-token-file") { Description = "File (or - for standard input) holding the source instance's API token, to clone across organizations or spaces" };
+var cloneToTime = new Option<string?>("--to-time") { Description = "With --clone-from (PostgreSQL with WAL archiving): the source as it was at this RFC 3339 time" };
+var cloneToLsn = new Option<string?>("--to-lsn") { Description = "With --clone-from: the source as it was at this LSN" };
+var cloneToPoint = new Option<string?>("--to-restore-point") { Description = "With --clone-from: the source as it was at this named restore point" };
+var cloneLatest = new Option<bool>("--latest") { Description = "With --clone-from: the source's latest archived state (instead of its latest backup)" };
 Cmd("create", "Create an instance and wait until it is ready", (r, c, ct) =>
     InstanceCommands.CreateAsync(c, r.GetValue(service)!, r.GetValue(plan)!, r.GetValue(id), r.GetValue(param), PlatformGuids.From(r.GetValue(organization), r.GetValue(space)), !r.GetValue(noWait), ct,
-        r.GetValue(cloneFrom) is { } source ? new InstanceCommands.CloneFrom(source, r.GetValue(backupOption), SecretInput.Read(r.GetValue(cloneTokenFile), "--clone-token-file")) : null),
-    service, plan, id, param, organization, space, noWait, cloneFrom, backupOption, cloneTokenFile);
+        r.GetValue(cloneFrom) is { } source
+            ? new InstanceCommands.CloneFrom(source, r.GetValue(backupOption), SecretInput.Read(r.GetValue(cloneTokenFile), "--clone-token-file"), r.GetValue(cloneToTime), r.GetValue(cloneToLsn), r.GetValue(cloneToPoint), r.GetValue(cloneLatest))
+            : r.GetValue(cloneToTime) is not null || r.GetValue(cloneToLsn) is not null || r.GetValue(cloneToPoint) is not null || r.GetValue(cloneLatest) || r.GetValue(backupOption) is not null
+                ? throw new CliException(ExitCodes.Usage, "--backup, --to-time, --to-lsn, --to-restore-point and --latest choose what a clone copies: give --clone-from too")
+                : null),
+    service, plan, id, param, organization, space, noWait, cloneFrom, backupOption, cloneToTime, cloneToLsn, cloneToPoint, cloneLatest, cloneTokenFile);
 Cmd("list", "List instances", (r, c, ct) => InstanceCommands.ListAsync(c, r.GetValue(json), ct), json);
 Cmd("show", "Show one instance", (r, c, ct) => InstanceCommands.ShowAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
 Cmd("update", "Change an instance's plan or parameters", (r, c, ct) =>

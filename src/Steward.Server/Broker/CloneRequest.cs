@@ -2,18 +2,21 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Steward.Errors;
 using Steward.Security;
+using Steward.Server.Backups.Wal;
 using Steward.Server.Http;
 
 namespace Steward.Server.Broker;
 
 /// <summary>
 /// The provision parameter <c>clone_from</c>: <c>{"instance_id": "…", "backup_id": "…", "token": "…"}</c>. The
-/// instance is created from that instance's backup (its latest succeeded one by default). <c>token</c> — the source
-/// instance's API token — authorizes a clone across organizations or spaces; it is never stored.
+/// instance is created from that instance's backup (its latest succeeded one by default), or — for PostgreSQL with
+/// WAL archiving — at a point in time of the source (<c>to_time</c>, <c>to_lsn</c>, <c>to_restore_point</c>, or
+/// <c>latest</c>: its latest archived state). <c>token</c> — the source instance's API token — authorizes a clone
+/// across organizations or spaces; it is never stored.
 /// </summary>
-internal sealed record CloneRequest(string InstanceId, string? BackupId, string? Token)
+internal sealed record CloneRequest(string InstanceId, string? BackupId, string? Token, RecoveryTarget? Target = null)
 {
-    private static readonly string[] Fields = ["instance_id", "backup_id", "token"];
+    private static readonly string[] Fields = ["instance_id", "backup_id", "to_time", "to_lsn", "to_restore_point", "latest", "token"];
 
     /// <summary>Splits <c>clone_from</c> off the provision parameters; returns it (or null) and the other parameters.</summary>
     public static (CloneRequest? Clone, string? Parameters) Extract(string? parameters)
@@ -47,9 +50,26 @@ internal sealed record CloneRequest(string InstanceId, string? BackupId, string?
             }
         }
 
-        return (new CloneRequest(instance, backup, body.OptionalString("token")), rest);
+        var (time, lsn, point, latest) = (body.OptionalString("to_time"), body.OptionalString("to_lsn"), body.OptionalString("to_restore_point"), body.OptionalBoolean("latest") ?? false);
+        var targets = (time is null ? 0 : 1) + (lsn is null ? 0 : 1) + (point is null ? 0 : 1) + (latest ? 1 : 0);
+        if (targets + (backup is null ? 0 : 1) > 1)
+        {
+            throw StewardException.BadRequest("parameters.clone_from: give at most one of backup_id, to_time, to_lsn, to_restore_point and latest");
+        }
+
+        RecoveryTarget? target;
+        try
+        {
+            target = targets == 0 ? null : RecoveryTarget.From(time, lsn, point, latest);
+        }
+        catch (StewardException ex)
+        {
+            throw StewardException.BadRequest($"parameters.clone_from: {ex.Message}");
+        }
+
+        return (new CloneRequest(instance, backup, body.OptionalString("token"), target), rest);
     }
 
     /// <summary>Never shows the token.</summary>
-    public override string ToString() => $"CloneRequest {{ InstanceId = {InstanceId}, BackupId = {BackupId ?? "latest"}, Token = {(Token is null ? "none" : "set")} }}";
+    public override string ToString() => $"CloneRequest {{ InstanceId = {InstanceId}, BackupId = {BackupId ?? "latest"}, Target = {Target?.Describe() ?? "none"}, Token = {(Token is null ? "none" : "set")} }}";
 }

@@ -1,4 +1,6 @@
 using Steward.Backups;
+using Steward.Engines.PostgreSql;
+using Steward.Server.Backups.Wal;
 using Steward.Errors;
 using Steward.Instances;
 using Steward.Security;
@@ -14,7 +16,7 @@ internal sealed partial class InstanceBroker
     /// source's instance tokens. Anything else is refused (404 for a source the caller may not see) and nothing is
     /// created.
     /// </summary>
-    private async Task<BackupRecord> CloneSourceAsync(CloneRequest clone, string serviceId, string planId, string organization, string space, CancellationToken cancellationToken)
+    private async Task<(BackupRecord Backup, PointInTimePayload? PointInTime)> CloneSourceAsync(CloneRequest clone, string serviceId, string planId, string organization, string space, CancellationToken cancellationToken)
     {
         HighAvailability.HaRules.RequireClonableInto(engines.Plan(serviceId, planId));
         var source = await store.GetInstanceAsync(clone.InstanceId, cancellationToken);
@@ -34,6 +36,17 @@ internal sealed partial class InstanceBroker
             throw StewardException.BadRequest($"instance {clone.InstanceId} is another service; a clone is of the same service");
         }
 
+        if (clone.Target is { } target)
+        {
+            if (engines.Engine(serviceId) is not PostgreSqlEngine { WalOptions: not null })
+            {
+                throw StewardException.BadRequest($"instance {source.Id} has no archived WAL to clone it at {target.Describe()}: a point in time needs PostgreSQL with WAL archiving; clone a backup (backup_id) instead");
+            }
+
+            var plan = await planner.PlanAsync(source.Id, target, cancellationToken);
+            return (await store.GetBackupAsync(plan.BackupId, cancellationToken) ?? throw new InvalidOperationException($"backup {plan.BackupId} is gone"), plan);
+        }
+
         if (clone.BackupId is { } backupId)
         {
             var chosen = await store.GetBackupAsync(backupId, cancellationToken);
@@ -42,10 +55,10 @@ internal sealed partial class InstanceBroker
                 throw StewardException.NotFound($"instance {source.Id} has no backup {backupId}");
             }
 
-            return chosen.State == BackupState.Succeeded ? chosen : throw StewardException.BadRequest($"backup {backupId} did not succeed; only a succeeded backup can be cloned");
+            return chosen.State == BackupState.Succeeded ? (chosen, null) : throw StewardException.BadRequest($"backup {backupId} did not succeed; only a succeeded backup can be cloned");
         }
 
-        return (await store.ListBackupsAsync(source.Id, cancellationToken)).FirstOrDefault(b => b.State == BackupState.Succeeded)
-            ?? throw StewardException.BadRequest($"instance {source.Id} has no succeeded backup to clone from; back it up first");
+        return ((await store.ListBackupsAsync(source.Id, cancellationToken)).FirstOrDefault(b => b.State == BackupState.Succeeded)
+            ?? throw StewardException.BadRequest($"instance {source.Id} has no succeeded backup to clone from; back it up first"), null);
     }
 }

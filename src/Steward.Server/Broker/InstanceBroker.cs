@@ -71,7 +71,7 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
             }
         }
 
-        var cloneSource = clone is null ? null : await CloneSourceAsync(clone, serviceId, planId, organization, space, cancellationToken);
+        var (cloneSource, clonePoint) = clone is null ? (null, null) : await CloneSourceAsync(clone, serviceId, planId, organization, space, cancellationToken);
         if (existing is not null)
         {
             await store.PurgeInstanceAsync(id, cancellationToken);
@@ -95,7 +95,7 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
             CreatedAt = now,
             UpdatedAt = now,
         };
-        var op = operations.Create(id, null, OperationKind.Provision, cloneSource is null ? "provisioning requested" : $"clone of {cloneSource.InstanceId} from backup {cloneSource.Id} requested", identity, cloneSource is null ? null : JsonSerializer.Serialize(new ClonePayload(cloneSource.InstanceId, cloneSource.Id)));
+        var op = operations.Create(id, null, OperationKind.Provision, cloneSource is null ? "provisioning requested" : $"clone of {cloneSource.InstanceId} from backup {cloneSource.Id}{(clonePoint is null ? string.Empty : $" at {clonePoint.Target}")} requested", identity, cloneSource is null ? null : JsonSerializer.Serialize(new ClonePayload(cloneSource.InstanceId, cloneSource.Id, clonePoint)));
         await store.SaveInstanceAsync(instance, cancellationToken);
         await store.SaveOperationAsync(op, cancellationToken);
         runner.Enqueue(op);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Steward.Engines.PostgreSql.Wal;
 using Steward.Instances;
 using Steward.Operations;
 using Steward.Server.Backups;
@@ -36,13 +37,26 @@ internal sealed partial class InstanceWorkflows
                     await ports.AllocateAsync(async port => await SaveAsync(instance = instance with { Port = port }, ct), ct);
                 }
             }),
-            new("restore", $"restoring backup {backup.Id} of {source.Id} ({backup.Kind})", async ct =>
+            new("restore", $"restoring backup {backup.Id} of {source.Id} ({backup.Kind}){(payload.PointInTime is { } pit ? $" and replaying its archived WAL to {pit.Description}" : string.Empty)}", async ct =>
             {
                 var context = engines.Context(Restoring());
                 await Runtime.CreateDirectoriesAsync(context.Paths, ct);
                 await (method.RestoresWholeDataDirectory ? engine.InitializeForRestoreAsync(engines.Context(instance), ct) : engine.InitializeAsync(context, ct));
                 await engine.ConfigureAsync(context, ct);
                 var host = new RestoreHost(backup, context, engine, backups, progress.Track(op.Id), c => EnsureRunningAsync(Restoring(), c), options.StopGrace);
+                if (payload.PointInTime is { } recovery)
+                {
+                    // The clone's restore_command reads the source's archive while this provisioning runs (WalEndpoints);
+                    // it promotes onto a timeline of its own, and archives from there into its own archive.
+                    var staging = Path.Combine(context.Paths.Root, "restore-staging");
+                    await UnpackForRecoveryAsync(context, host, staging, recovery.Settings, ct);
+                    Directory.Delete(context.Paths.DataDir, recursive: true);
+                    Directory.Move(staging, context.Paths.DataDir);
+                    await ReplayAsync(Restoring(), context, progress.Track(op.Id), ct);
+                    await RecoverySettings.RemoveAsync(context, context.Paths.DataDir, ct);
+                    return;
+                }
+
                 if (!method.RestoresWholeDataDirectory)
                 {
                     await EnsureRunningAsync(instance, ct);
@@ -68,7 +82,8 @@ internal sealed partial class InstanceWorkflows
         {
             op = await RunStepsAsync(op, steps, cancellationToken);
             await SaveAsync(instance with { State = InstanceState.Ready }, cancellationToken);
-            return await FinishAsync(op, OperationState.Succeeded, $"instance provisioned as a clone of {source.Id} from backup {backup.Id} taken {backup.StartedAt:u}", null, cancellationToken);
+            var at = payload.PointInTime is { } point ? $" with its archived WAL replayed to {point.Description}" : string.Empty;
+            return await FinishAsync(op, OperationState.Succeeded, $"instance provisioned as a clone of {source.Id} from backup {backup.Id} taken {backup.StartedAt:u}{at}", null, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -4,6 +4,7 @@ using Steward.Server.Tests.Backups;
 using Steward.Server.Tests.CommandLine;
 using Steward.Server.Tests.Infrastructure;
 using Steward.Server.Tests.Lifecycle;
+using Steward.Server.Tests.Wal;
 
 namespace Steward.Server.Tests.Rebuild;
 
@@ -118,6 +119,53 @@ public sealed class CloneTests(RebuildBroker broker)
         stored.ShouldNotContain(token, Case.Sensitive, "the token is never stored with the instance");
         await Osb.DeprovisionGoneAsync(clone, Catalogs.Redis, Catalogs.RedisStandalone);
         await Osb.DeprovisionGoneAsync(source, Catalogs.Redis, Catalogs.RedisStandalone);
+    }
+
+    [Fact]
+    public async Task A_PostgreSQL_clone_at_a_point_in_time_replays_the_sources_archive_and_then_archives_on_a_timeline_of_its_own()
+    {
+        var source = "cl-pit-" + Guid.NewGuid().ToString("N")[..6];
+        var clone = "cl-pit2-" + Guid.NewGuid().ToString("N")[..6];
+        var uri = await Pitr.InstanceAsync(Osb, source);
+        await Osb.BackupAsync(source);
+        var c1 = await Pitr.InsertAsync(uri, 1);
+        await Pitr.WaitServerClockAsync(uri, c1 + TimeSpan.FromMilliseconds(1200));
+        var c2 = await Pitr.InsertAsync(uri, 2);
+        await Pitr.WaitRecoverableAsync(Osb, source, c2);
+        var sourcePid = (await Osb.ApiAsync($"/instances/{source}")).Body.GetProperty("process").GetProperty("pid").GetInt32();
+
+        // A target the source's archive cannot reach creates nothing.
+        var early = await Osb.ProvisionAsync(clone, Pg, PgPlan, new { clone_from = new { instance_id = source, to_time = "2000-01-01T00:00:00Z" } });
+        early.Status.ShouldBe(HttpStatusCode.BadRequest, early.ToString());
+        early.Str("description")!.ShouldContain("is before the earliest recoverable time");
+        var both = await Osb.ProvisionAsync(clone, Pg, PgPlan, new { clone_from = new { instance_id = source, backup_id = "bk-x", latest = true } });
+        both.Status.ShouldBe(HttpStatusCode.BadRequest, both.ToString());
+        both.Str("description")!.ShouldContain("at most one of backup_id, to_time");
+        (await Osb.ApiAsync($"/instances/{clone}")).Status.ShouldBe(HttpStatusCode.NotFound);
+
+        var between = c1 + ((c2 - c1) / 2);
+        var result = await Cli.RunAsync(
+            new Dictionary<string, string?> { ["STEWARD_URL"] = broker.Server.Url, ["STEWARD_USERNAME"] = broker.Server.Username, ["STEWARD_PASSWORD"] = broker.Server.Password, ["STEWARD_ORGANIZATION"] = "org-1", ["STEWARD_SPACE"] = "space-1" },
+            null,
+            "create", "postgresql", "standalone", "--id", clone, "--clone-from", source, "--to-time", between.UtcDateTime.ToString("O"));
+        result.ExitCode.ShouldBe(0, result.ToString());
+        var cloneUri = (await Osb.BindReadyAsync(clone, "app-" + clone, Pg, PgPlan)).GetProperty("uri").GetString()!;
+        (await Pitr.RowsAsync(cloneUri)).ShouldBe("1", "the source as it was between the two commits");
+        (await Pitr.RowsAsync(uri)).ShouldBe("1,2", "the source keeps everything");
+        (await Osb.ApiAsync($"/instances/{source}")).Body.GetProperty("process").GetProperty("pid").GetInt32().ShouldBe(sourcePid);
+
+        // The clone archives into its own archive on a new timeline (recoverable from its own first backup on); the
+        // source's archive holds nothing of it.
+        await Osb.BackupAsync(clone);
+        var written = await Pitr.InsertAsync(cloneUri, 3);
+        await Pitr.WaitRecoverableAsync(Osb, clone, written);
+        var cloneWal = (await Pitr.StatusAsync(Osb, clone)).Body;
+        cloneWal.GetProperty("timeline").GetInt32().ShouldBe(2, cloneWal.GetRawText());
+        cloneWal.GetRawText().ShouldNotContain("\"last_failed_segment\":\"", Case.Sensitive, "archiving of the clone failed");
+        var sourceFiles = (await Osb.ApiAsync($"/instances/{source}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!).ToList();
+        sourceFiles.ShouldAllBe(name => name.StartsWith("00000001", StringComparison.Ordinal), "only the source writes into its archive");
+        await Osb.DeprovisionGoneAsync(clone, Pg, PgPlan);
+        await Osb.DeprovisionGoneAsync(source, Pg, PgPlan);
     }
 
     [Fact]

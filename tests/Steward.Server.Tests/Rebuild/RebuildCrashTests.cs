@@ -56,7 +56,7 @@ public sealed class RebuildCrashTests
         var done = await osb.WaitOperationAsync(operation);
         done.GetProperty("state").GetString().ShouldBe("succeeded", done.GetRawText() + "\n" + server.Log);
 
-        (await Sql.ScalarAsync(uri, "SELECT count(*) FROM orders")).ShouldBe("100000", "the backup's rows");
+        (await Sql.ScalarAsync(uri, "SELECT count(*) FROM orders")).ShouldBe("50000", "the latest recoverable point: the backup's rows and the deletion after it");
         var preserved = Directory.GetDirectories(preservedRoot).Where(d => Path.GetFileName(d).Contains(operation, StringComparison.Ordinal)).ToList();
         preserved.Count.ShouldBe(1, string.Join(", ", preserved));
         Directory.Exists(Path.Combine(preserved[0], "data", "base")).ShouldBeTrue("the instance's files as they were before the rebuild");
@@ -69,9 +69,11 @@ public sealed class RebuildCrashTests
     [Theory]
     [InlineData("at once")]
     [InlineData("while the backup is restored")]
+    [InlineData("while the source's archived WAL is replayed")]
     public async Task A_clone_interrupted_by_kill_9_finishes_after_a_restart_with_one_new_instance(string moment)
     {
-        await using var server = await StewardServer.StartAsync();
+        var pointInTime = moment.Contains("WAL", StringComparison.Ordinal);
+        await using var server = await StewardServer.StartAsync(Wal.WalBroker.FastArchiving());
         var osb = server.Client;
         var source = "cl-crash-" + Guid.NewGuid().ToString("N")[..6];
         var clone = source + "-copy";
@@ -79,14 +81,23 @@ public sealed class RebuildCrashTests
         var uri = (await osb.BindReadyAsync(source, "app-" + source, Pg, PgPlan)).GetProperty("uri").GetString()!;
         await Sql.ExecAsync(uri, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g");
         await osb.BackupAsync(source);
-        var before = server.InstanceDirectories();
+        if (pointInTime)
+        {
+            // WAL after the backup that only the replay brings into the clone.
+            await Sql.ExecAsync(uri, "INSERT INTO orders SELECT g, repeat('y', 200) FROM generate_series(100001, 150000) g");
+            await Wal.Pitr.WaitRecoverableAsync(osb, source, await Wal.Pitr.ServerClockAsync(uri));
+        }
 
-        var started = await osb.ProvisionAsync(clone, Pg, PgPlan, new { clone_from = new { instance_id = source } });
+        var before = server.InstanceDirectories();
+        var started = await osb.ProvisionAsync(clone, Pg, PgPlan, pointInTime ? new { clone_from = new { instance_id = source, latest = true } } : new { clone_from = new { instance_id = source } });
         started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (moment != "at once" && !server.InstanceDirectories().Except(before).Any(d => Directory.Exists(Path.Combine(d, "restore-staging"))))
+        Func<string, bool> reached = pointInTime
+            ? d => File.Exists(Path.Combine(d, "restore-staging", "recovery.signal")) || File.Exists(Path.Combine(d, "data", "recovery.signal"))
+            : d => Directory.Exists(Path.Combine(d, "restore-staging"));
+        while (moment != "at once" && !server.InstanceDirectories().Except(before).Any(reached))
         {
-            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(120), "the clone never reached its restore");
+            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(120), $"the clone never reached '{moment}'");
             await Task.Delay(2);
         }
 
@@ -95,10 +106,11 @@ public sealed class RebuildCrashTests
         var done = await osb.WaitAsync(clone, started.Str("operation"), 180);
         done.Str("state").ShouldBe("succeeded", done.ToString() + "\n" + server.Log);
         var cloneUri = (await osb.BindReadyAsync(clone, "app-" + clone, Pg, PgPlan)).GetProperty("uri").GetString()!;
-        (await Sql.ScalarAsync(cloneUri, "SELECT count(*) FROM orders")).ShouldBe("100000");
+        (await Sql.ScalarAsync(cloneUri, "SELECT count(*) FROM orders")).ShouldBe(pointInTime ? "150000" : "100000");
         var added = server.InstanceDirectories().Except(before).ToList();
         added.Count.ShouldBe(1, "one new instance directory");
         Directory.Exists(Path.Combine(added[0], "restore-staging")).ShouldBeFalse();
+        File.Exists(Path.Combine(added[0], "data", "recovery.signal")).ShouldBeFalse("the clone left recovery");
         server.ServerProcesses().Count(c => c.Contains("postgres -D", StringComparison.Ordinal)).ShouldBe(2, "the source's server and the clone's");
     }
 

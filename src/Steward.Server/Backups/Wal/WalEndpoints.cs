@@ -54,7 +54,7 @@ internal static class WalEndpoints
 
             try
             {
-                return await archive.FetchAsync(instanceId, wal, ct) is { } data
+                return await archive.FetchAsync(await ArchiveToReadAsync(instanceId, store, ct), wal, ct) is { } data
                     ? Results.Bytes(data, "application/octet-stream")
                     : Results.Text($"{name} is not in the archive\n", statusCode: StatusCodes.Status404NotFound);
             }
@@ -66,6 +66,23 @@ internal static class WalEndpoints
             }
         });
         return app;
+    }
+
+    /// <summary>
+    /// Whose archive an instance's restore_command reads: its own, except while it is being provisioned as a clone
+    /// at a point in time of another instance, when it replays that instance's archive (read only, and only until
+    /// the clone's provisioning ends).
+    /// </summary>
+    private static async Task<string> ArchiveToReadAsync(string instanceId, IStateStore store, CancellationToken ct)
+    {
+        if (await store.GetInstanceAsync(instanceId, ct) is { State: InstanceState.Provisioning }
+            && await store.LatestInstanceOperationAsync(instanceId, ct) is { Kind: Steward.Operations.OperationKind.Provision, State: Steward.Operations.OperationState.InProgress, PayloadJson: { } json }
+            && System.Text.Json.JsonSerializer.Deserialize<ClonePayload>(json) is { PointInTime: not null, SourceInstanceId: { } source })
+        {
+            return source;
+        }
+
+        return instanceId;
     }
 
     private static async Task<IResult?> AuthorizeAsync(HttpContext http, string instanceId, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, CancellationToken ct)

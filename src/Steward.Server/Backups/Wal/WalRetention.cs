@@ -14,7 +14,7 @@ namespace Steward.Server.Backups.Wal;
 internal sealed class WalRetention(IStateStore store, WalArchive archive) : IRetentionParticipant
 {
     public async Task<IReadOnlySet<string>> ProtectedBackupsAsync(string instanceId, CancellationToken cancellationToken) =>
-        await RestoringFromAsync(instanceId, cancellationToken) is { } id ? new HashSet<string>(StringComparer.Ordinal) { id } : new HashSet<string>();
+        new HashSet<string>(await RestoringFromAsync(instanceId, cancellationToken), StringComparer.Ordinal);
 
     public async Task AfterPruneAsync(RetentionOutcome outcome, CancellationToken cancellationToken)
     {
@@ -25,24 +25,41 @@ internal sealed class WalRetention(IStateStore store, WalArchive archive) : IRet
         }
 
         var cut = start.StopSegment;
-        if (await RestoringFromAsync(outcome.InstanceId, cancellationToken) is { } restoring
-            && outcome.Kept.FirstOrDefault(b => b.Id == restoring) is { } restoreBase && RecoveryPlanner.BaseOf(restoreBase) is { } from)
+        foreach (var restoring in await RestoringFromAsync(outcome.InstanceId, cancellationToken))
         {
-            cut = Math.Min(cut, from.StopSegment);
+            if (outcome.Kept.FirstOrDefault(b => b.Id == restoring) is { } restoreBase && RecoveryPlanner.BaseOf(restoreBase) is { } from)
+            {
+                cut = Math.Min(cut, from.StopSegment);
+            }
         }
 
         await archive.PruneAsync(outcome.InstanceId, cut, cancellationToken);
     }
 
-    /// <summary>The backup a restore or rebuild of the instance still in progress starts from, or null.</summary>
-    private async Task<string?> RestoringFromAsync(string instanceId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The backups of the instance that a restore or rebuild of it, or a clone of it, still in progress starts from
+    /// (with the WAL after them: a clone at a point in time replays the source's archive).
+    /// </summary>
+    private async Task<List<string>> RestoringFromAsync(string instanceId, CancellationToken cancellationToken)
     {
-        if (await store.LatestInstanceOperationAsync(instanceId, cancellationToken) is not { Kind: OperationKind.Restore or OperationKind.Rebuild, State: OperationState.InProgress, PayloadJson: { } json })
+        var from = new List<string>();
+        if (await store.LatestInstanceOperationAsync(instanceId, cancellationToken) is { Kind: OperationKind.Restore or OperationKind.Rebuild, State: OperationState.InProgress, PayloadJson: { } json })
         {
-            return null;
+            using var payload = JsonDocument.Parse(json);
+            if (payload.RootElement.TryGetProperty("BackupId", out var id) && id.GetString() is { } backup)
+            {
+                from.Add(backup);
+            }
         }
 
-        using var payload = JsonDocument.Parse(json);
-        return payload.RootElement.TryGetProperty("BackupId", out var id) ? id.GetString() : null;
+        foreach (var op in await store.ListInProgressOperationsAsync(cancellationToken))
+        {
+            if (op is { Kind: OperationKind.Provision, PayloadJson: { } clone } && JsonSerializer.Deserialize<Operations.ClonePayload>(clone) is { SourceInstanceId: var source, BackupId: { } backup } && source == instanceId)
+            {
+                from.Add(backup);
+            }
+        }
+
+        return from;
     }
 }
