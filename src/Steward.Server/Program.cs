@@ -72,6 +72,8 @@ services.AddSingleton<FailureClassifier>();
 services.AddSingleton<Fence>();
 services.AddSettings<PreservedOptions>(settings);
 services.AddHostedService<PreservedSweeper>();
+services.AddSettings<AutoRebuildOptions>(settings);
+services.AddHostedService<AutoRebuilder>();
 services.AddSingleton<Supervisor>();
 services.AddHostedService(sp => sp.GetRequiredService<Supervisor>());
 services.AddSingleton<BrokerLock>();

@@ -26,6 +26,13 @@ internal sealed partial class InstanceBroker
         return OsbJson.Result(new { operation = op.Id, backup_id = backupId, target, incident_id = incidentId }, StatusCodes.Status202Accepted);
     }
 
+    /// <summary>A rebuild the broker starts itself (<see cref="Rebuild.AutoRebuilder"/>) to the latest recoverable point; returns its operation id.</summary>
+    public async Task<string> StartAutomaticRebuildAsync(string id, string reason, CancellationToken cancellationToken)
+    {
+        var (op, _, _, _) = await StartRebuildAsync(id, RebuildRequest.Latest with { Reason = reason }, new RequestIdentity("steward auto-rebuild", null), cancellationToken);
+        return op.Id;
+    }
+
     /// <summary>The OSB update form: the spec's 202 body, the operation only.</summary>
     private async Task<IResult> RebuildThroughUpdateAsync(string id, RebuildRequest request, RequestIdentity identity, CancellationToken cancellationToken)
     {
