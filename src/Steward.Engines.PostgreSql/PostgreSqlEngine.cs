@@ -13,7 +13,7 @@ namespace Steward.Engines.PostgreSql;
 /// NOLOGIN role <c>app_owner</c>; every read-write binding is a LOGIN role that is a member of app_owner and
 /// acts as it, so tables created through one binding are usable through every other.
 /// </summary>
-public sealed class PostgreSqlEngine : IDataServiceEngine
+public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedDataDirectories
 {
     /// <summary>The database applications use.</summary>
     public const string Database = "app";
@@ -41,30 +41,10 @@ public sealed class PostgreSqlEngine : IDataServiceEngine
 
     /// <summary>
     /// initdb with data checksums on, so damage to a page is detected when it is read (and by
-    /// <c>pg_checksums</c>/<c>pg_amcheck</c>) rather than served as data.
+    /// <c>pg_checksums</c>/<c>pg_amcheck</c>) rather than served as data; then the application's database and
+    /// owner role, created before any server listens (see PostgreSqlEngine.Prepare.cs).
     /// </summary>
-    public async Task InitializeAsync(EngineContext context, CancellationToken cancellationToken)
-    {
-        var pwfile = Path.Combine(context.Paths.ConfigDir, "initdb.pw");
-        await context.Runtime.WriteFileAsync(pwfile, context.Instance.AdminPassword + "\n", cancellationToken);
-        try
-        {
-            var result = await context.Runtime.RunToolAsync(
-                context.Paths,
-                Path.Combine(_binDir, "initdb"),
-                ["-D", context.Paths.DataDir, "-U", context.Instance.AdminUser, "--pwfile", pwfile, "--auth", "scram-sha-256", "--encoding", "UTF8", "--no-locale", "--data-checksums", "--no-instructions"],
-                null,
-                cancellationToken);
-            if (!result.Succeeded)
-            {
-                throw new InvalidOperationException($"initdb failed with exit code {result.ExitCode}: {Tail(result.Output)}");
-            }
-        }
-        finally
-        {
-            File.Delete(pwfile);
-        }
-    }
+    public Task InitializeAsync(EngineContext context, CancellationToken cancellationToken) => PrepareAsync(context, 0, cancellationToken);
 
     /// <summary>initdb only fills the data directory, which the restore replaces whole; the rest is <see cref="ConfigureAsync"/>'s.</summary>
     public Task InitializeForRestoreAsync(EngineContext context, CancellationToken cancellationToken) => Task.CompletedTask;

@@ -126,11 +126,13 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
             process.StandardInput.Close();
         }
 
-        // The shim writes the server's pid as soon as it has forked it.
+        // The shim writes the server's pid as soon as it has forked it: usually within a few milliseconds, so
+        // the first checks are close together (a provision waits for this), later ones 20 ms apart.
         var pidFile = Path.Combine(paths.RunDir, "server.pid");
-        for (var i = 0; i < 100 && !File.Exists(pidFile); i++)
+        var waited = Stopwatch.StartNew();
+        while (!File.Exists(pidFile) && waited.Elapsed < TimeSpan.FromSeconds(2))
         {
-            await Task.Delay(20, cancellationToken);
+            await Task.Delay(waited.Elapsed < TimeSpan.FromMilliseconds(200) ? 1 : 20, cancellationToken);
         }
 
         if (!File.Exists(pidFile))

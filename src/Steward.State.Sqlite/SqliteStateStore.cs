@@ -57,6 +57,7 @@ public sealed partial class SqliteStateStore : IStateStore
 
         await SealLegacyCredentialsAsync(conn, cancellationToken);
         await ExecAsync(conn, ScheduleSchema, cancellationToken);
+        await ExecAsync(conn, PoolSchema, cancellationToken);
     }
 
     public async Task<ServiceBinding?> FindBindingByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>

@@ -96,4 +96,17 @@ public interface IInstanceRuntime
 
     /// <summary>The command line that runs <paramref name="fileName"/> as the service user.</summary>
     (string FileName, IReadOnlyList<string> Arguments) AsServiceUser(string fileName, IReadOnlyList<string> arguments);
+
+    /// <summary>The files of one warm-pool entry: beside the instances, on the same file system, so taking it is a rename.</summary>
+    InstancePaths PoolPathsFor(string entryId);
+
+    /// <summary>The names of the warm-pool entries that have files.</summary>
+    IReadOnlyList<string> ListPoolEntries();
+
+    /// <summary>
+    /// Gives the instance at <paramref name="paths"/> the data directory prepared at <paramref name="prepared"/> (a
+    /// rename) and removes the rest of the entry. Returns false when the entry's data directory is gone and the
+    /// instance has none either (nothing to adopt). Idempotent: when it moved already, only the rest is removed.
+    /// </summary>
+    Task<bool> AdoptPreparedAsync(InstancePaths prepared, InstancePaths paths, CancellationToken cancellationToken);
 }

@@ -25,6 +25,7 @@ internal sealed partial class InstanceWorkflows(
     Fence fence,
     HighAvailability.HaProvisioning ha,
     HighAvailability.HaConversion conversion,
+    Pool.WarmPool pool,
     StewardOptions options,
     TimeProvider time,
     ILogger<InstanceWorkflows> logger)
@@ -73,6 +74,12 @@ internal sealed partial class InstanceWorkflows(
             }),
             new("initialize", "creating the data directory", async ct =>
             {
+                if (await pool.TakeAsync(instance, ct) is { } prepared)
+                {
+                    instance = prepared;
+                    return;
+                }
+
                 var context = engines.Context(instance);
                 await Runtime.CreateDirectoriesAsync(context.Paths, ct);
                 await engine.InitializeAsync(context, ct);
@@ -305,6 +312,7 @@ internal sealed partial class InstanceWorkflows(
         using var deadline = new CancellationTokenSource(options.StartupTimeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         Exception? last = null;
+        var started = time.GetTimestamp();
         while (true)
         {
             var status = Runtime.GetStatus(context.Paths);
@@ -327,8 +335,8 @@ internal sealed partial class InstanceWorkflows(
 
             try
             {
-                // Short: a server usually answers within tens of milliseconds of its first refusal.
-                await Task.Delay(TimeSpan.FromMilliseconds(25), time, linked.Token);
+                // Short: a server usually answers within milliseconds of its first refusal (Redis) or tens of them (PostgreSQL).
+                await Task.Delay(TimeSpan.FromMilliseconds(time.GetElapsedTime(started) < TimeSpan.FromMilliseconds(250) ? 3 : 25), time, linked.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

@@ -9,7 +9,8 @@ public sealed class BrokerFixture : IAsyncLifetime
 
     public OsbClient Client => Server.Client;
 
-    public async Task InitializeAsync() => _server = await StewardServer.StartAsync();
+    // With a warm pool of one, so the shared tests provision both from the pool and from scratch.
+    public async Task InitializeAsync() => _server = await StewardServer.StartAsync(new Dictionary<string, string> { ["STEWARD_POOL_POSTGRESQL_SIZE"] = "1" });
 
     public async Task DisposeAsync()
     {

@@ -86,6 +86,9 @@ public sealed class StewardServer : IAsyncDisposable
         psi.Environment["STEWARD_PORT_RANGE"] = PortRange;
         psi.Environment["STEWARD_BROKER_USERNAME"] = Username;
         psi.Environment["STEWARD_BROKER_PASSWORD"] = Password;
+
+        // The warm pool costs initdb runs in the background: off unless a test asks for it (the shared broker does).
+        psi.Environment["STEWARD_POOL_POSTGRESQL_SIZE"] = "0";
         foreach (var (k, v) in _environment.Concat(overrides ?? new Dictionary<string, string>()))
         {
             psi.Environment[k] = v;
@@ -158,6 +161,9 @@ public sealed class StewardServer : IAsyncDisposable
             await p.WaitForExitAsync();
         }
     }
+
+    /// <summary>Where the warm pool keeps its entries' files.</summary>
+    public string PoolDir => Path.Combine(DataDir, "pool");
 
     /// <summary>The instance directories currently on disk.</summary>
     public IReadOnlyList<string> InstanceDirectories()

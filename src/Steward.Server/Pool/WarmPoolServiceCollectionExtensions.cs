@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Configuration;
+using Steward.Server.Configuration;
+using Steward.State;
+using Steward.State.Sqlite;
+
+namespace Steward.Server.Pool;
+
+/// <summary>Registers the warm pool.</summary>
+internal static class WarmPoolServiceCollectionExtensions
+{
+    public static IServiceCollection AddWarmPool(this IServiceCollection services, IConfiguration settings)
+    {
+        services.AddSettings<WarmPoolOptions>(settings);
+        services.AddSingleton<IPoolStore>(sp => sp.GetRequiredService<SqliteStateStore>());
+        services.AddSingleton<WarmPool>();
+        services.AddHostedService(sp => sp.GetRequiredService<WarmPool>());
+        return services;
+    }
+}
