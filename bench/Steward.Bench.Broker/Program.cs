@@ -58,6 +58,20 @@ async Task<(ProvisionBench.Result, ProvisionBench.Result, IReadOnlyList<StepBrea
     return (pg, redis, steps, polling);
 }
 
+// The same PostgreSQL series on a broker with a warm pool of 2, each provision made once the pool is full again (the
+// pool's steady state when instances are not created faster than it refills); refill times come from the broker's log.
+ProvisionBench.Result pgPool;
+IReadOnlyList<StepBreakdown.Row> poolSteps;
+IReadOnlyList<double> refills;
+await using (var server = await StewardServer.StartAsync(new Dictionary<string, string> { ["STEWARD_POOL_POSTGRESQL_SIZE"] = "2" }))
+{
+    Console.WriteLine("Steward, postgresql standalone, warm pool of 2:");
+    pgPool = await new ProvisionBench(server.Client).RunAsync(Service.PostgreSql, options.Instances, ct, () => WarmPoolLog.WaitFullAsync(server, 2, ct));
+    poolSteps = StepBreakdown.FromLog(server.Log, "bench-");
+    refills = WarmPoolLog.RefillTimes(server.Log);
+    await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "steward-bench-broker-pool.log"), server.Log, CancellationToken.None);
+}
+
 Baseline.Result pgBase, redisBase;
 using (var baseline = new Baseline())
 {
@@ -68,7 +82,7 @@ using (var baseline = new Baseline())
     redisBase = await baseline.RedisAsync(options.Instances, ct);
 }
 
-var figures = new Figures(options.Instances, options.PollSeconds, date, total.Elapsed, machine, await MachineInfo.LoadAsync(ct), pg, redis, pgBase, redisBase, steps, polling);
+var figures = new Figures(options.Instances, options.PollSeconds, date, total.Elapsed, machine, await MachineInfo.LoadAsync(ct), pg, redis, pgBase, redisBase, steps, polling) { WarmPool = new WarmPoolFigures(pgPool, poolSteps, Stats.Of(refills)) };
 var section = Report.Section(figures);
 Console.WriteLine();
 Console.WriteLine(section);

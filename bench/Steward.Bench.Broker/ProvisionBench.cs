@@ -11,9 +11,15 @@ internal sealed class ProvisionBench(OsbClient osb)
 
     public sealed record Result(Stats Provisioned, Stats Usable, Stats Deprovisioned, IReadOnlyList<string> Failures);
 
-    public async Task<Result> RunAsync(Service service, int instances, CancellationToken ct)
+    /// <summary>Runs the series; <paramref name="beforeEach"/> (unmeasured) runs before every instance, e.g. to wait for the warm pool.</summary>
+    public async Task<Result> RunAsync(Service service, int instances, CancellationToken ct, Func<Task>? beforeEach = null)
     {
         // One unmeasured instance first, so JIT and cold caches in the broker are not in the figures.
+        if (beforeEach is not null)
+        {
+            await beforeEach();
+        }
+
         await OneAsync(service, $"bench-{service.Name}-warmup", ct);
 
         var provisioned = new List<double>();
@@ -22,6 +28,11 @@ internal sealed class ProvisionBench(OsbClient osb)
         var failures = new List<string>();
         for (var i = 0; i < instances; i++)
         {
+            if (beforeEach is not null)
+            {
+                await beforeEach();
+            }
+
             var r = await OneAsync(service, $"bench-{service.Name}-{i:00}", ct);
             if (r.Failure is not null)
             {

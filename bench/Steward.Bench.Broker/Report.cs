@@ -16,7 +16,13 @@ internal sealed record Figures(
     Baseline.Result PostgreSqlBaseline,
     Baseline.Result RedisBaseline,
     IReadOnlyList<StepBreakdown.Row> Steps,
-    IReadOnlyList<PollingBench.Result> Polling);
+    IReadOnlyList<PollingBench.Result> Polling)
+{
+    public WarmPoolFigures? WarmPool { get; init; }
+}
+
+/// <summary>The PostgreSQL series with a warm pool: provisioning, its steps, and how long one entry takes to make.</summary>
+internal sealed record WarmPoolFigures(ProvisionBench.Result PostgreSql, IReadOnlyList<StepBreakdown.Row> Steps, Stats Refill);
 
 /// <summary>Renders the figures as the broker section of docs/benchmarks.md.</summary>
 internal static class Report
@@ -51,6 +57,11 @@ internal static class Report
         L("| service | Steward provisioned p50 / p95 / max | Steward usable p50 / p95 / max | baseline usable p50 / p95 / max | ratio p50 | ratio p95 | failures |");
         L("|---|---|---|---|---|---|---|");
         L($"| postgresql `standalone` | {Triple(f.PostgreSql.Provisioned)} | {Triple(f.PostgreSql.Usable)} | {Triple(f.PostgreSqlBaseline.Usable)} | **{pgRatio:F2}×** | {f.PostgreSql.Usable.P95 / f.PostgreSqlBaseline.Usable.P95:F2}× | {f.PostgreSql.Usable.Failures} |");
+        if (f.WarmPool is { } pool)
+        {
+            L($"| postgresql `standalone`, warm pool of 2 | {Triple(pool.PostgreSql.Provisioned)} | {Triple(pool.PostgreSql.Usable)} | {Triple(f.PostgreSqlBaseline.Usable)} | **{pool.PostgreSql.Usable.P50 / f.PostgreSqlBaseline.Usable.P50:F2}×** | {pool.PostgreSql.Usable.P95 / f.PostgreSqlBaseline.Usable.P95:F2}× | {pool.PostgreSql.Usable.Failures} |");
+        }
+
         L($"| redis `standalone` | {Triple(f.Redis.Provisioned)} | {Triple(f.Redis.Usable)} | {Triple(f.RedisBaseline.Usable)} | **{redisRatio:F2}×** | {f.Redis.Usable.P95 / f.RedisBaseline.Usable.P95:F2}× | {f.Redis.Usable.Failures} |");
         L();
         L("| series | p50 | p95 | max |");
@@ -76,6 +87,20 @@ internal static class Report
         foreach (var s in f.Steps)
         {
             L($"| {s.Service} | {s.Kind} | {s.Step} | {Ms(s.P50)} | {Ms(s.P95)} |");
+        }
+
+        if (f.WarmPool is { } warm)
+        {
+            L();
+            L("With the warm pool (`STEWARD_POOL_POSTGRESQL_SIZE=2`, `STEWARD_POOL_NICE=10`), each provision made once the pool is full again;");
+            L($"making one entry (initdb + the application database in single-user mode, at nice 10) took p50 {Ms(warm.Refill.P50)} / p95 {Ms(warm.Refill.P95)} / max {Ms(warm.Refill.Max)} ms (N = {warm.Refill.Count}):");
+            L();
+            L("| service | operation | step | p50 | p95 |");
+            L("|---|---|---|---|---|");
+            foreach (var s in warm.Steps.Where(s => s.Kind == "Provision"))
+            {
+                L($"| {s.Service} (pool) | {s.Kind} | {s.Step} | {Ms(s.P50)} | {Ms(s.P95)} |");
+            }
         }
 
         L();

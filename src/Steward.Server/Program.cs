@@ -59,6 +59,7 @@ services.AddSingleton<EngineRegistry>();
 services.AddSingleton<PortAllocator>();
 services.AddSingleton<InstanceWorkflows>();
 services.AddWarmPool(settings);
+services.AddHistoryRetention(settings);
 services.AddSingleton<InstanceLocks>();
 services.AddSingleton<OperationRunner>();
 services.AddHostedService(sp => sp.GetRequiredService<OperationRunner>());

@@ -58,6 +58,7 @@ public sealed partial class SqliteStateStore : IStateStore
         await SealLegacyCredentialsAsync(conn, cancellationToken);
         await ExecAsync(conn, ScheduleSchema, cancellationToken);
         await ExecAsync(conn, PoolSchema, cancellationToken);
+        await ExecAsync(conn, ScaleIndexes, cancellationToken);
     }
 
     public async Task<ServiceBinding?> FindBindingByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
@@ -109,7 +110,7 @@ public sealed partial class SqliteStateStore : IStateStore
     public Task<IReadOnlyList<ServiceInstance>> ListInstancesAsync(CancellationToken cancellationToken) =>
         QueryAsync($"SELECT {InstanceColumns} FROM instances WHERE state <> 'Deleted' ORDER BY created_at, id", ReadInstance, cancellationToken);
 
-    public Task SaveInstanceAsync(ServiceInstance i, CancellationToken cancellationToken) => WriteAsync(
+    public Task SaveInstanceAsync(ServiceInstance i, CancellationToken cancellationToken) => InstancesChangedAfter(WriteAsync(
         $"""
         INSERT INTO instances ({InstanceColumns}) VALUES ($id, $internal, $service, $plan, $params, $context, $org, $space, $mv, $port, $au, $ap, $state, $created, $updated)
         ON CONFLICT(id) DO UPDATE SET internal_id=$internal, service_id=$service, plan_id=$plan, parameters=$params, context=$context,
@@ -119,7 +120,7 @@ public sealed partial class SqliteStateStore : IStateStore
         cancellationToken,
         ("$id", i.Id), ("$internal", i.InternalId), ("$service", i.ServiceId), ("$plan", i.PlanId), ("$params", i.ParametersJson),
         ("$context", i.ContextJson), ("$org", i.OrganizationGuid), ("$space", i.SpaceGuid), ("$mv", i.MaintenanceVersion), ("$port", i.Port),
-        ("$au", i.AdminUser), ("$ap", _key.Seal(i.AdminPassword, AdminPasswordContext(i.Id))), ("$state", i.State.ToString()), ("$created", Time(i.CreatedAt)), ("$updated", Time(i.UpdatedAt)));
+        ("$au", i.AdminUser), ("$ap", _key.Seal(i.AdminPassword, AdminPasswordContext(i.Id))), ("$state", i.State.ToString()), ("$created", Time(i.CreatedAt)), ("$updated", Time(i.UpdatedAt))));
 
     public async Task PurgeInstanceAsync(string id, CancellationToken cancellationToken)
     {
@@ -139,6 +140,7 @@ public sealed partial class SqliteStateStore : IStateStore
         }
 
         await tx.CommitAsync(cancellationToken);
+        Interlocked.Increment(ref _instancesVersion);
     }
 
     public async Task<IReadOnlySet<int>> AllocatedPortsAsync(CancellationToken cancellationToken) =>

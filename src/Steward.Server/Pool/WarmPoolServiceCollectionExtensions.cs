@@ -16,4 +16,14 @@ internal static class WarmPoolServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<WarmPool>());
         return services;
     }
+
+    /// <summary>Registers the pruning of old operations and incidents (docs/state-retention.md).</summary>
+    public static IServiceCollection AddHistoryRetention(this IServiceCollection services, IConfiguration settings)
+    {
+        services.AddSettings<Retention.HistoryRetentionOptions>(settings);
+        services.AddSingleton<IStateRetention>(sp => sp.GetRequiredService<SqliteStateStore>());
+        services.AddSingleton<Retention.HistoryPruner>();
+        services.AddHostedService(sp => sp.GetRequiredService<Retention.HistoryPruner>());
+        return services;
+    }
 }

@@ -22,7 +22,7 @@ namespace Steward.Server.Supervision;
 /// every failure is a durable incident. It never acts on an instance while an operation holds it. Every fact
 /// about processes and files comes from the instance runtime.
 /// </summary>
-internal sealed class Supervisor(
+internal sealed partial class Supervisor(
     IStateStore store,
     EngineRegistry engines,
     InstanceLocks locks,
@@ -68,7 +68,7 @@ internal sealed class Supervisor(
     {
         var now = time.GetUtcNow();
         var seen = new HashSet<string>();
-        foreach (var instance in await store.ListInstancesAsync(cancellationToken))
+        foreach (var instance in await InstancesAsync(cancellationToken))
         {
             seen.Add(instance.Id);
             if (instance.State == InstanceState.Quarantined)
@@ -126,8 +126,11 @@ internal sealed class Supervisor(
     private async Task CheckGuardedAsync(string instanceId, InstanceWatch watch, CancellationToken cancellationToken)
     {
         var gate = locks.For(instanceId);
+        var slot = false;
         try
         {
+            await _checkSlots.WaitAsync(cancellationToken);
+            slot = true;
             if (!await gate.WaitAsync(0, cancellationToken))
             {
                 return; // an operation is working on it
@@ -152,6 +155,11 @@ internal sealed class Supervisor(
         }
         finally
         {
+            if (slot)
+            {
+                _checkSlots.Release();
+            }
+
             Interlocked.Exchange(ref watch.Busy, 0);
         }
     }
