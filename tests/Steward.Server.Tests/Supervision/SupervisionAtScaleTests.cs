@@ -8,7 +8,7 @@ namespace Steward.Server.Tests.Supervision;
 /// <summary>
 /// Supervision with many instances on one broker (50 Redis + 5 PostgreSQL, the CI-sized cut of the density
 /// benchmark): a server killed among them is detected and classified within its bound, restarted, and the others
-/// stay healthy and untouched. The full-size density run is not built yet (docs/scale.md).
+/// stay healthy and untouched. The density run is bench/scripts/density.sh (docs/scale.md).
 /// </summary>
 public sealed class SupervisionAtScaleTests
 {
