@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Steward.Engines.PostgreSql.Wal;
 using Steward.Instances;
 using Steward.Operations;
 using Steward.Server.Backups;
@@ -48,12 +47,7 @@ internal sealed partial class InstanceWorkflows
                 {
                     // The clone's restore_command reads the source's archive while this provisioning runs (WalEndpoints);
                     // it promotes onto a timeline of its own, and archives from there into its own archive.
-                    var staging = Path.Combine(context.Paths.Root, "restore-staging");
-                    await UnpackForRecoveryAsync(context, host, staging, recovery.Settings, ct);
-                    Directory.Delete(context.Paths.DataDir, recursive: true);
-                    Directory.Move(staging, context.Paths.DataDir);
-                    await ReplayAsync(Restoring(), context, progress.Track(op.Id), ct);
-                    await RecoverySettings.RemoveAsync(context, context.Paths.DataDir, ct);
+                    await RecoverIntoDataDirectoryAsync(Restoring(), context, host, recovery.Settings, null, progress.Track(op.Id), ct);
                     return;
                 }
 

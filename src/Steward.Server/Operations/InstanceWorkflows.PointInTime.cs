@@ -119,6 +119,30 @@ internal sealed partial class InstanceWorkflows
         }
     }
 
+    /// <summary>
+    /// Recreates a data directory from a physical backup and archived WAL (a rebuild, a clone): the backup is unpacked
+    /// beside it with the recovery settings, <paramref name="beforeStart"/> may add to it, then it replaces the data
+    /// directory and the server replays to the target and promotes; the recovery settings are removed again.
+    /// </summary>
+    private async Task RecoverIntoDataDirectoryAsync(ServiceInstance instance, Engines.EngineContext context, RestoreHost host, Dictionary<string, string> settings, Func<string, CancellationToken, Task>? beforeStart, IProgress<Steward.Backup.Pipeline.PipelineProgress> report, CancellationToken cancellationToken)
+    {
+        var staging = Path.Combine(context.Paths.Root, "restore-staging");
+        await UnpackForRecoveryAsync(context, host, staging, settings, cancellationToken);
+        if (beforeStart is not null)
+        {
+            await beforeStart(staging, cancellationToken);
+        }
+
+        if (Directory.Exists(context.Paths.DataDir))
+        {
+            Directory.Delete(context.Paths.DataDir, recursive: true);
+        }
+
+        Directory.Move(staging, context.Paths.DataDir);
+        await ReplayAsync(instance, context, report, cancellationToken);
+        await RecoverySettings.RemoveAsync(context, context.Paths.DataDir, cancellationToken);
+    }
+
     /// <summary>Unpacks a physical backup into an empty <paramref name="staging"/> directory with the recovery settings that replay to a target.</summary>
     private static async Task UnpackForRecoveryAsync(Engines.EngineContext context, RestoreHost host, string staging, Dictionary<string, string> settings, CancellationToken cancellationToken)
     {

@@ -88,16 +88,13 @@ internal sealed partial class InstanceWorkflows
                     // The instance archives WAL: the rebuilt server replays the archive to the target (to the end of
                     // the backup when a backup was named) and promotes onto a new timeline, so its WAL never takes
                     // names the archive already holds, as a restore does.
-                    var staging = Path.Combine(context.Paths.Root, "restore-staging");
-                    await UnpackForRecoveryAsync(context, host!, staging, recovery.Settings, ct);
-                    if (payload.PointInTime is not null && await GiveUnarchivedWalAsync(context, incident!.PreservedPath, staging, ct) is var given and > 0)
+                    await RecoverIntoDataDirectoryAsync(instance, context, host!, recovery.Settings, async (staging, c) =>
                     {
-                        await Note("wal-rescued", $"{given} WAL segment file(s) the old server wrote but had not archived are replayed too, from its preserved pg_wal (a damaged one ends the replay there)", ct);
-                    }
-
-                    Directory.Delete(context.Paths.DataDir, recursive: true);
-                    Directory.Move(staging, context.Paths.DataDir);
-                    await ReplayAsync(instance, context, report, ct);
+                        if (payload.PointInTime is not null && await GiveUnarchivedWalAsync(context, incident!.PreservedPath, staging, c) is var given and > 0)
+                        {
+                            await Note("wal-rescued", $"{given} WAL segment file(s) the old server wrote but had not archived are replayed too, from its preserved pg_wal (a damaged one ends the replay there)", c);
+                        }
+                    }, report, ct);
                     if (await WalInspector.LastReplayedCommitAsync(context, ct) is { } replayed)
                     {
                         await Note("replayed", $"archived WAL replayed to {recovery.Description}; the last transaction replayed committed at {replayed:yyyy-MM-dd HH:mm:ss.fff}Z", ct, i => i with
@@ -106,7 +103,6 @@ internal sealed partial class InstanceWorkflows
                         });
                     }
 
-                    await RecoverySettings.RemoveAsync(context, context.Paths.DataDir, ct);
                     return;
                 }
 

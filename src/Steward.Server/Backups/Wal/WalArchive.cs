@@ -21,6 +21,9 @@ internal sealed class WalArchive(
     ILogger<WalArchive> logger)
 {
     private const int Prefetch = 4;
+
+    /// <summary>How long a segment fetched ahead is kept when recovery does not ask for it (it ended, or took another timeline).</summary>
+    private static readonly TimeSpan PrefetchKept = TimeSpan.FromSeconds(60);
     private readonly ConcurrentDictionary<string, ArchiveFailure> _failures = new();
     private readonly ConcurrentDictionary<(string Instance, string Name), Lazy<Task<byte[]?>>> _prefetched = new();
 
@@ -113,7 +116,8 @@ internal sealed class WalArchive(
         {
             try
             {
-                data = await ahead.Value;
+                // Not archived when it was fetched ahead may be archived now: a miss is asked again.
+                data = await ahead.Value ?? await ReadAsync(instanceId, name.Name, cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -130,7 +134,19 @@ internal sealed class WalArchive(
             for (var i = 1; i <= Prefetch; i++)
             {
                 var next = WalName.SegmentName(name.Timeline, name.Segment + i);
-                _prefetched.GetOrAdd((instanceId, next), k => new Lazy<Task<byte[]?>>(() => Task.Run(() => ReadAsync(k.Instance, k.Name, CancellationToken.None))));
+                var key = (instanceId, next);
+                var fetch = _prefetched.GetOrAdd(key, k => new Lazy<Task<byte[]?>>(() => Task.Run(() => ReadAsync(k.Instance, k.Name, CancellationToken.None))));
+
+                // Started now (the Lazy only makes sure it is started once), and dropped if nobody asks for it.
+                _ = fetch.Value.ContinueWith(
+                    async _ =>
+                    {
+                        await Task.Delay(PrefetchKept, time);
+                        _prefetched.TryRemove(KeyValuePair.Create(key, fetch));
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.None,
+                    TaskScheduler.Default);
             }
         }
 
