@@ -44,4 +44,7 @@ internal static partial class LogMessages
 
     [LoggerMessage(1201, LogLevel.Debug, "Process {Stage} exited with code {ExitCode}")]
     public static partial void ProcessExited(ILogger logger, string stage, int exitCode);
+
+    [LoggerMessage(1300, LogLevel.Information, "Unpacked {Files} files ({Bytes} bytes) into {Directory}")]
+    public static partial void Unpacked(ILogger logger, string directory, int files, long bytes);
 }

@@ -58,38 +58,21 @@ public sealed class RestorePipeline
         LogMessages.RestoreStarted(_logger, request.Key, filters.Count, _sink.Name);
         var pipes = StagePipes.Create(filters.Count + 1, _options);
         var tracker = new ProgressTracker(progress, _sink.Name, _options.ProgressIntervalBytes, manifest.StoredBytes);
-        using var plaintext = new DigestingPipeWriter(pipes[^1].Writer, tracker);
         long storedBytes = 0;
-
-        // The stage feeding the sink writes through the digesting writer and verifies before completing it.
-        PipeWriter OutputOf(int stage) => stage == filters.Count ? plaintext : pipes[stage].Writer;
-
         group.Start(_storage.Name, StageKind.Storage, null, pipes[0].Writer, async ct =>
-        {
-            storedBytes = await ReadStoredAsync(request.Key, manifest, OutputOf(0), tracker, ct).ConfigureAwait(false);
-            if (filters.Count == 0)
-            {
-                VerifyPlaintext(manifest, plaintext);
-            }
-        });
+            storedBytes = await ReadStoredAsync(request.Key, manifest, pipes[0].Writer, tracker, ct).ConfigureAwait(false));
         for (var i = 0; i < filters.Count; i++)
         {
             var filter = filters[i];
             var input = pipes[i].Reader;
-            var output = OutputOf(i + 1);
-            var isLast = i == filters.Count - 1;
-            group.Start(filter.Name, StageKind.Filter, input, pipes[i + 1].Writer, async ct =>
-            {
-                await filter.DecodeAsync(input, output, ct).ConfigureAwait(false);
-                if (isLast)
-                {
-                    VerifyPlaintext(manifest, plaintext);
-                }
-            });
+            var output = pipes[i + 1].Writer;
+            group.Start(filter.Name, StageKind.Filter, input, output, ct => filter.DecodeAsync(input, output, ct));
         }
 
-        var sinkInput = pipes[^1].Reader;
-        group.Start(_sink.Name, StageKind.Sink, sinkInput, null, ct => _sink.ReadFromAsync(sinkInput, ct));
+        // The sink reads through the verifier: the plaintext is hashed beside the sink, and checked before the sink
+        // sees the end of its input.
+        using var plaintext = new VerifyingPipeReader(pipes[^1].Reader, manifest.PlaintextBytes, manifest.PlaintextSha256, tracker);
+        group.Start(_sink.Name, StageKind.Sink, plaintext, null, ct => _sink.ReadFromAsync(plaintext, ct));
         await group.WhenAllAsync().ConfigureAwait(false);
 
         var result = new PipelineResult
@@ -157,21 +140,5 @@ public sealed class RestorePipeline
         }
 
         return total;
-    }
-
-    private static void VerifyPlaintext(BackupManifest manifest, DigestingPipeWriter plaintext)
-    {
-        if (plaintext.Bytes != manifest.PlaintextBytes)
-        {
-            throw new BackupIntegrityException(
-                $"Restored data has {plaintext.Bytes} bytes, the manifest records {manifest.PlaintextBytes}.");
-        }
-
-        var digest = plaintext.FinishHex();
-        if (!string.Equals(digest, manifest.PlaintextSha256, StringComparison.Ordinal))
-        {
-            throw new BackupIntegrityException(
-                $"Restored data does not match its manifest: SHA-256 {digest}, expected {manifest.PlaintextSha256}.");
-        }
     }
 }

@@ -1,6 +1,7 @@
 using Steward.Backup.Engines;
 using Steward.Backup.Pipeline;
 using Steward.Backup.Sources;
+using Steward.Backup.Unpack;
 
 namespace Steward.Engines.PostgreSql.Backup;
 
@@ -35,7 +36,7 @@ public sealed class PostgreSqlPhysicalBackup(PostgreSqlEngine engine) : IBackupM
         DataDirectoryRestore.RunAsync(
             context,
             host,
-            (staging, ct) => host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "tar", Arguments = ["-x", "-f", "-", "-C", staging], Name = "tar -x" })), ct),
+            (staging, ct) => host.RunAsync(new TarUnpackSink(staging), ct),
             cancellationToken);
 
     internal static string ServerVersion(EngineContext context)

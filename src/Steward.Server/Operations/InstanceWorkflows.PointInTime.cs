@@ -152,7 +152,7 @@ internal sealed partial class InstanceWorkflows
         }
 
         await host.CreateDirectoryAsync(staging, cancellationToken);
-        await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "tar", Arguments = ["-x", "-f", "-", "-C", staging], Name = "tar -x" })), cancellationToken);
+        await host.RunAsync(new Steward.Backup.Unpack.TarUnpackSink(staging), cancellationToken);
         await RecoverySettings.WriteAsync(context, staging, settings, cancellationToken);
     }
 
