@@ -2,8 +2,8 @@ using System.Globalization;
 
 namespace Steward.Bench.Backup;
 
-/// <summary>Command line: <c>[--scale N] [--repeat R] [--write docs/benchmarks.md] [--render saved-figures.json] [--rebuild]</c>.</summary>
-internal sealed record Options(int Scale, int Repeat, string? WritePath, string? RenderPath = null, bool Rebuild = false)
+/// <summary>Command line: <c>[--scale N] [--repeat R] [--write docs/benchmarks.md] [--render saved-figures.json] [--rebuild] [--sizes 10,40,100]</c>.</summary>
+internal sealed record Options(int Scale, int Repeat, string? WritePath, string? RenderPath = null, bool Rebuild = false, IReadOnlyList<int>? Sizes = null)
 {
     public static Options Parse(string[] args)
     {
@@ -23,6 +23,7 @@ internal sealed record Options(int Scale, int Repeat, string? WritePath, string?
                 "--repeat" => options with { Repeat = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--write" => options with { WritePath = value },
                 "--render" => options with { RenderPath = value },
+                "--sizes" => options with { Sizes = [.. value.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))] },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
             i++;

@@ -17,6 +17,12 @@ if (options.RenderPath is { } render)
     return;
 }
 
+if (options.Sizes is not null)
+{
+    await SizeSeries.RunAsync(options, ct);
+    return;
+}
+
 if (options.Rebuild)
 {
     await RebuildBench.RunAsync(options, ct);

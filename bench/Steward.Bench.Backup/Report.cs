@@ -34,8 +34,8 @@ internal static partial class Report
         L("the broker's own `duration_seconds` is beside it). **CPU** is user + system time: for the shell pipeline and pgBackRest");
         L("from GNU `time` (every process they waited for); for a Steward backup the broker's own CPU (`/proc/PID/stat`");
         L("utime + stime) plus the CPU of the children it reaped meanwhile (cutime + cstime: `pg_basebackup`); for a Steward restore");
-        L("the broker's CPU plus `tar`'s, sampled every 50 ms (the reaped-children counter is unusable there: restarting the server");
-        L("reaps its shim, which carries the old postmaster's lifetime CPU). The PostgreSQL server's own work (walsender, checkpoint) is");
+        L("the broker's CPU (it unpacks the archive itself; no `tar` child), sampled every 50 ms (the reaped-children counter is unusable");
+        L("there: restarting the server reaps its shim, which carries the old postmaster's lifetime CPU). The PostgreSQL server's own work (walsender, checkpoint) is");
         L("the same for every tool and counted for none. **RSS** is the broker's `VmRSS`, sampled every 50 ms; growth is the peak during");
         L("the backup minus the median of 20 samples in the second before it.");
         L();
@@ -92,7 +92,7 @@ internal static partial class Report
         L("|---|---|---|---|---|---|---|");
         var shellRestore = m.Pipeline?.Restore.WallSeconds;
         var pgbrRestore = m.PgBackRest?.Restore.WallSeconds;
-        L($"| **Steward** (API: {m.Restore.ApiSeconds:F2} s) | decrypt, decompress, verify both SHA-256, `tar -x` beside the live data, stop, swap, start and wait until the server answers | **{m.Restore.WallSeconds:F2}** | {Rate(m.Plaintext, m.Restore.WallSeconds)} | {m.Restore.CpuSeconds:F2} ({m.Restore.BrokerCpu:F2} broker + {m.Restore.TarCpu:F2} `tar`) | **{Vs(m.Restore.WallSeconds, shellRestore)}** | {Vs(m.Restore.WallSeconds, pgbrRestore)} |");
+        L($"| **Steward** (API: {m.Restore.ApiSeconds:F2} s) | decrypt, decompress, verify both SHA-256, unpack beside the live data (in the broker), stop, swap, start and wait until the server answers | **{m.Restore.WallSeconds:F2}** | {Rate(m.Plaintext, m.Restore.WallSeconds)} | {m.Restore.CpuSeconds:F2} (broker{(m.Restore.TarCpu > 0 ? $" {m.Restore.BrokerCpu:F2} + `tar` {m.Restore.TarCpu:F2}" : "")}) | **{Vs(m.Restore.WallSeconds, shellRestore)}** | {Vs(m.Restore.WallSeconds, pgbrRestore)} |");
         if (m.Pipeline is { } pr)
         {
             L($"| shell pipeline | `age -d \\| zstd -d \\| tar -x` into an empty directory | {pr.Restore.WallSeconds:F2} | {Rate(m.Plaintext, pr.Restore.WallSeconds)} | {pr.Restore.CpuSeconds:F2} | 1.00× | {Vs(pr.Restore.WallSeconds, pgbrRestore)} |");
@@ -107,7 +107,7 @@ internal static partial class Report
         {
             var inPipeline = Medians.Median(pipelineSeconds, x => x);
             L("");
-            L($"Of Steward's restore, the streaming part (storage → age → zstd → SHA-256 check → `tar -x`, from the broker's log line `Restore of … finished`) took **{inPipeline:F2} s** (median; runs: {string.Join(", ", pipelineSeconds.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}), {inPipeline / (m.Pipeline?.Restore.WallSeconds ?? double.NaN):F2}× the shell restore; the rest of the operation (stop, swap, start, re-apply bindings, check) about {m.Restore.ApiSeconds - inPipeline:F2} s.");
+            L($"Of Steward's restore, the streaming part (storage → age → zstd → unpack, with the SHA-256 check beside it, from the broker's log line `Restore of … finished`) took **{inPipeline:F2} s** (median; runs: {string.Join(", ", pipelineSeconds.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}), {inPipeline / (m.Pipeline?.Restore.WallSeconds ?? double.NaN):F2}× the shell restore and {inPipeline / (m.PgBackRest?.Restore.WallSeconds ?? double.NaN):F2}× pgBackRest's restore; the rest of the operation (stop, swap, start, re-apply bindings, check) about {m.Restore.ApiSeconds - inPipeline:F2} s.");
         }
 
         L();

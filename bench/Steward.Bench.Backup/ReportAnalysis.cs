@@ -17,6 +17,12 @@ internal static partial class Report
         L($"- Memory growth bounded regardless of database size: peak growth {Mb(m.Steward.RssGrowth)} for {Mb(m.Plaintext)} of data"
             + (drift is { } d ? $"; between the first and the last quarter of the data the highest RSS moved by at most {Mb(d)} in any run" : string.Empty)
             + $" → {Met(m.Steward.RssGrowth < 256e6 && (drift ?? 0) < 32e6)} for this size (measured at one size; the flat per-quarter RSS is the evidence that it does not follow the data).");
+        if (f.RestorePipelineSeconds is { Count: > 0 } streaming && m.Pipeline is { } shellRun && m.PgBackRest is { } pgbr)
+        {
+            var part = Medians.Median(streaming, x => x);
+            L($"- Restore, streaming part ≤ 1.2× the shell restore and ≤ 0.8× pgBackRest's: {part:F2} s = {part / shellRun.Restore.WallSeconds:F2}× / {part / pgbr.Restore.WallSeconds:F2}× → {Met(part <= 1.2 * shellRun.Restore.WallSeconds && part <= 0.8 * pgbr.Restore.WallSeconds)}.");
+            L($"- Restore, whole operation (stop, swap, start, health) ≤ pgBackRest's restore + 1 s: {m.Restore.WallSeconds:F2} s vs {pgbr.Restore.WallSeconds + 1:F2} s → {Met(m.Restore.WallSeconds <= pgbr.Restore.WallSeconds + 1)}.");
+        }
         L("");
     }
 
