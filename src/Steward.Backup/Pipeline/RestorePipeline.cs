@@ -56,7 +56,8 @@ public sealed class RestorePipeline
         }
 
         LogMessages.RestoreStarted(_logger, request.Key, filters.Count, _sink.Name);
-        var pipes = StagePipes.Create(filters.Count + 1, _options);
+        // The sink's pipe is deeper: the sink consumes a step at a time, and the decompressor keeps producing meanwhile.
+        var pipes = StagePipes.Create(filters.Count + 1, _options, lastBufferBytes: 4 * _options.BufferBytes);
         var tracker = new ProgressTracker(progress, _sink.Name, _options.ProgressIntervalBytes, manifest.StoredBytes);
         long storedBytes = 0;
         group.Start(_storage.Name, StageKind.Storage, null, pipes[0].Writer, async ct =>

@@ -6,18 +6,18 @@ namespace Steward.Backup.Pipeline;
 /// <summary>Creates the bounded pipes between stages.</summary>
 internal static class StagePipes
 {
-    public static Pipe[] Create(int count, PipelineOptions options)
+    public static Pipe[] Create(int count, PipelineOptions options, int? lastBufferBytes = null)
     {
-        var pipeOptions = new PipeOptions(
-            pool: MemoryPool<byte>.Shared,
-            pauseWriterThreshold: options.BufferBytes,
-            resumeWriterThreshold: options.BufferBytes / 2,
-            minimumSegmentSize: options.SegmentBytes,
-            useSynchronizationContext: false);
         var pipes = new Pipe[count];
         for (var i = 0; i < count; i++)
         {
-            pipes[i] = new Pipe(pipeOptions);
+            var bytes = i == count - 1 && lastBufferBytes is { } last ? last : options.BufferBytes;
+            pipes[i] = new Pipe(new PipeOptions(
+                pool: MemoryPool<byte>.Shared,
+                pauseWriterThreshold: bytes,
+                resumeWriterThreshold: bytes / 2,
+                minimumSegmentSize: options.SegmentBytes,
+                useSynchronizationContext: false));
         }
 
         return pipes;

@@ -26,6 +26,8 @@ namespace Steward.Backup.Unpack;
 /// </summary>
 public sealed class TarUnpackSink : IRestoreSink
 {
+    private const int StepBytes = 256 * 1024;
+
     private readonly string _directory;
     private readonly ILogger _logger;
 
@@ -49,18 +51,24 @@ public sealed class TarUnpackSink : IRestoreSink
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+
+            // A step at a time: consuming part of the buffer lets the decompressor, paused on a full pipe, go on
+            // producing while this step is written, instead of the two stages taking turns.
+            var buffer = result.Buffer;
+            var whole = buffer.Length <= StepBytes;
+            var step = whole ? buffer : buffer.Slice(0, StepBytes);
             SequencePosition consumed;
             try
             {
-                consumed = extractor.Consume(result.Buffer);
+                consumed = extractor.Consume(step);
             }
             catch (IOException ex)
             {
                 throw new BackupException("sink_failed", $"Unpacking into {_directory} failed: {ex.Message.Replace(target.Root, _directory, StringComparison.Ordinal)}", ex);
             }
 
-            input.AdvanceTo(consumed, result.Buffer.End);
-            if (result.IsCompleted)
+            input.AdvanceTo(consumed, step.End);
+            if (result.IsCompleted && whole)
             {
                 break;
             }
