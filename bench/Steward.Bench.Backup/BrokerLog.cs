@@ -10,6 +10,6 @@ internal static partial class BrokerLog
     public static List<double> RestorePipelineSeconds(string log) =>
         RestoreFinished().Matches(log).Select(m => TimeSpan.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture).TotalSeconds).ToList();
 
-    [GeneratedRegex(@"Restore of '[^']+' finished: succeeded True, \d+ bytes restored, (\d\d:\d\d:\d\d\.\d+)")]
+    [GeneratedRegex(@"Restore of '(?!archive/)[^']+' finished: succeeded True, \d+ bytes restored, (\d\d:\d\d:\d\d\.\d+)")]
     private static partial Regex RestoreFinished();
 }
