@@ -18,6 +18,7 @@ public static class PostgreSqlServiceCollectionExtensions
         services.AddSingleton<IBackupMethod>(sp => new PostgreSqlPhysicalBackup(sp.GetRequiredService<PostgreSqlEngine>()));
         services.AddSingleton<IBackupMethod>(sp => new PostgreSqlLogicalBackup(sp.GetRequiredService<PostgreSqlEngine>()));
         services.AddSingleton<IReplicationEngine>(sp => new PostgreSqlReplication(sp.GetRequiredService<PostgreSqlEngine>()));
+        services.AddSingleton<Steward.Rehearsals.IRehearsalEngine>(sp => new PostgreSql.Rehearsal.PostgreSqlRehearsal(sp.GetRequiredService<PostgreSqlEngine>()));
         return services;
     }
 }

@@ -18,6 +18,7 @@ public static class RedisServiceCollectionExtensions
         services.AddSingleton<IDataServiceEngine>(sp => sp.GetRequiredService<RedisEngine>());
         services.AddSingleton<IReplicationEngine>(sp => new RedisReplication(sp.GetRequiredService<RedisEngine>()));
         services.AddSingleton<IBackupMethod>(_ => new RedisRdbBackup(resolved));
+        services.AddSingleton<Steward.Rehearsals.IRehearsalEngine>(_ => new Redis.Rehearsal.RedisRehearsal(resolved));
         return services;
     }
 }

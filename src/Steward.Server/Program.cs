@@ -20,6 +20,7 @@ using Steward.Server.Operations;
 using Steward.Server.Osb;
 using Steward.Server.Pool;
 using Steward.Server.Rebuild;
+using Steward.Server.Rehearsals;
 using Steward.Server.Supervision;
 using Steward.State;
 using Steward.State.Sqlite;
@@ -87,6 +88,7 @@ services.AddStewardObservability();
 services.AddStewardAuthentication();
 services.AddStewardDashboard(settings);
 services.AddHighAvailability();
+services.AddRestoreRehearsals(settings);
 
 var app = builder.Build();
 if (app.Services.InvalidSettings() is { Count: > 0 } invalid)

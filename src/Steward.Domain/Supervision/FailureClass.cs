@@ -40,5 +40,8 @@ public enum FailureClass
     WalArchiveBehind,
 
     /// <summary>None of the above could be established.</summary>
+    /// <summary>A restore rehearsal of a backup failed: the backup cannot be relied on to restore the instance.</summary>
+    BackupNotRestorable,
+
     Unknown,
 }

@@ -17,6 +17,7 @@ public static class FailureClasses
         FailureClass.UnhealthyButRunning => "unhealthy-but-running",
         FailureClass.BackupFailed => "backup-failed",
         FailureClass.WalArchiveBehind => "wal-archive-behind",
+        FailureClass.BackupNotRestorable => "backup-not-restorable",
         _ => "unknown",
     };
 

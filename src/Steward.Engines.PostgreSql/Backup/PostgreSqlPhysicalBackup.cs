@@ -19,7 +19,7 @@ public sealed class PostgreSqlPhysicalBackup(PostgreSqlEngine engine) : IBackupM
 
     public bool IsDefault => true;
 
-    public IBackupSource CreateSource(EngineContext context) => new BaseBackupSource(
+    public IBackupSource CreateSource(EngineContext context) => new RowCountingSource(new BaseBackupSource(
         new ProcessCommand
         {
             FileName = Path.Combine(engine.BinDir, "pg_basebackup"),
@@ -28,7 +28,7 @@ public sealed class PostgreSqlPhysicalBackup(PostgreSqlEngine engine) : IBackupM
             Environment = new Dictionary<string, string?> { ["PGPASSWORD"] = context.Instance.AdminPassword, ["PGCONNECT_TIMEOUT"] = "10" },
             Name = "pg_basebackup",
         },
-        ServerVersion(context));
+        ServerVersion(context)), context);
 
     public bool RestoresWholeDataDirectory => true;
 

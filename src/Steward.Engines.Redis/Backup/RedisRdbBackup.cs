@@ -24,13 +24,13 @@ public sealed class RedisRdbBackup(RedisEngineOptions options) : IBackupMethod
 
     public bool IsDefault => true;
 
-    public IBackupSource CreateSource(EngineContext context) => new ProcessSource(new ProcessCommand
+    public IBackupSource CreateSource(EngineContext context) => new KeyCountingSource(new ProcessSource(new ProcessCommand
     {
         FileName = options.CliPath,
         Arguments = ["-h", context.Host, "-p", context.Port.ToString(CultureInfo.InvariantCulture), "--user", context.Instance.AdminUser, "--no-auth-warning", "--rdb", "-"],
         Environment = new Dictionary<string, string?> { ["REDISCLI_AUTH"] = context.Instance.AdminPassword },
         Name = "redis-cli --rdb",
-    });
+    }), context);
 
     public bool RestoresWholeDataDirectory => true;
 

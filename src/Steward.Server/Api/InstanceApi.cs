@@ -21,25 +21,25 @@ internal static class InstanceApi
 {
     public static IEndpointRouteBuilder MapInstanceApi(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/instances", async (Caller caller, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] HealthRegistry health, [FromServices] ScheduleView backups, [FromServices] HighAvailability.HaTopologyView ha, CancellationToken ct) =>
+        api.MapGet("/instances", async (Caller caller, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] HealthRegistry health, [FromServices] ScheduleView backups, [FromServices] HighAvailability.HaTopologyView ha, [FromServices] Rehearsals.RehearsalView rehearsals, CancellationToken ct) =>
         {
             var list = new List<object>();
             foreach (var instance in await store.ListInstancesAsync(ct))
             {
                 if (caller.Sees(instance.Id))
                 {
-                    list.Add(await DescribeAsync(instance, store, engines, health, backups, ha, ct));
+                    list.Add(await DescribeAsync(instance, store, engines, health, backups, ha, rehearsals, ct));
                 }
             }
 
             return OsbJson.Result(new { instances = list });
         }).FiltersByCaller();
-        api.MapGet("/instances/{instanceId}", async (string instanceId, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] HealthRegistry health, [FromServices] ScheduleView backups, [FromServices] HighAvailability.HaTopologyView ha, CancellationToken ct) =>
+        api.MapGet("/instances/{instanceId}", async (string instanceId, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] HealthRegistry health, [FromServices] ScheduleView backups, [FromServices] HighAvailability.HaTopologyView ha, [FromServices] Rehearsals.RehearsalView rehearsals, CancellationToken ct) =>
         {
             var instance = await store.GetInstanceAsync(instanceId, ct);
             return instance is null || instance.State == InstanceState.Deleted
                 ? throw StewardException.NotFound($"instance {instanceId} does not exist")
-                : OsbJson.Result(await DescribeAsync(instance, store, engines, health, backups, ha, ct));
+                : OsbJson.Result(await DescribeAsync(instance, store, engines, health, backups, ha, rehearsals, ct));
         });
         api.MapGet("/health", async (Caller caller, [FromServices] IStateStore store, [FromServices] HealthRegistry health, CancellationToken ct) =>
         {
@@ -78,7 +78,7 @@ internal static class InstanceApi
         return api;
     }
 
-    private static async Task<object> DescribeAsync(ServiceInstance instance, IStateStore store, EngineRegistry engines, HealthRegistry health, ScheduleView backups, HighAvailability.HaTopologyView ha, CancellationToken ct)
+    private static async Task<object> DescribeAsync(ServiceInstance instance, IStateStore store, EngineRegistry engines, HealthRegistry health, ScheduleView backups, HighAvailability.HaTopologyView ha, Rehearsals.RehearsalView rehearsals, CancellationToken ct)
     {
         var offering = engines.Offering(instance.ServiceId);
         var plan = offering.FindPlan(instance.PlanId);
@@ -110,6 +110,7 @@ internal static class InstanceApi
             },
             health = Health(instance, health),
             backup = await backups.InstanceAsync(instance.Id, ct),
+            rehearsal = await rehearsals.InstanceAsync(instance.Id, ct),
             members = await ha.MembersAsync(instance, ct),
             bindings = bindings.Select(b => new { id = b.Id, username = b.Username, state = b.State.ToString().ToLowerInvariant(), created_at = b.CreatedAt }),
             last_operation = last is null ? null : new

@@ -63,7 +63,7 @@ internal sealed partial class InstanceBroker
         // The incident the rebuild is recorded in: the instance's quarantine (it says "rebuild or delete it") or another
         // unresolved failure of its server, or a new one. Failures of its backups or WAL archiving are theirs to resolve.
         var unresolved = (await store.ListIncidentsAsync(id, cancellationToken))
-            .Where(i => i.State != IncidentState.Resolved && i.Class is not (FailureClass.BackupFailed or FailureClass.WalArchiveBehind))
+            .Where(i => i.State != IncidentState.Resolved && i.Class is not (FailureClass.BackupFailed or FailureClass.WalArchiveBehind or FailureClass.BackupNotRestorable))
             .ToList();
         var open = unresolved.FirstOrDefault(i => i.State == IncidentState.Quarantined) ?? unresolved.FirstOrDefault();
         var incidentId = open?.Id ?? "inc-" + Secrets.Token(12);

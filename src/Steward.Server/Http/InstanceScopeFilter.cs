@@ -12,12 +12,13 @@ namespace Steward.Server.Http;
 /// </summary>
 internal sealed class InstanceScopeFilter : IEndpointFilter
 {
-    private static readonly Dictionary<string, (string Kind, Func<IStateStore, string, CancellationToken, Task<string?>> Owner)> Resources = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly Dictionary<string, (string Kind, Func<IServiceProvider, string, CancellationToken, Task<string?>> Owner)> Resources = new(StringComparer.OrdinalIgnoreCase)
     {
         ["instanceId"] = ("instance", (_, id, _) => Task.FromResult<string?>(id)),
-        ["backupId"] = ("backup", async (store, id, ct) => (await store.GetBackupAsync(id, ct))?.InstanceId),
-        ["operationId"] = ("operation", async (store, id, ct) => (await store.GetOperationAsync(id, ct))?.InstanceId),
-        ["incidentId"] = ("incident", async (store, id, ct) => (await store.GetIncidentAsync(id, ct))?.InstanceId),
+        ["backupId"] = ("backup", async (sp, id, ct) => (await Store(sp).GetBackupAsync(id, ct))?.InstanceId),
+        ["operationId"] = ("operation", async (sp, id, ct) => (await Store(sp).GetOperationAsync(id, ct))?.InstanceId),
+        ["incidentId"] = ("incident", async (sp, id, ct) => (await Store(sp).GetIncidentAsync(id, ct))?.InstanceId),
+        ["rehearsalId"] = ("rehearsal", async (sp, id, ct) => (await sp.GetRequiredService<IRehearsalStore>().GetRehearsalAsync(id, ct))?.InstanceId),
     };
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -35,7 +36,6 @@ internal sealed class InstanceScopeFilter : IEndpointFilter
             throw BrokerOnly();
         }
 
-        var store = http.RequestServices.GetRequiredService<IStateStore>();
         foreach (var (name, value) in route)
         {
             if (!Resources.TryGetValue(name, out var resource))
@@ -44,7 +44,7 @@ internal sealed class InstanceScopeFilter : IEndpointFilter
             }
 
             var id = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
-            if (await resource.Owner(store, id, http.RequestAborted) != caller.InstanceId)
+            if (await resource.Owner(http.RequestServices, id, http.RequestAborted) != caller.InstanceId)
             {
                 throw StewardException.NotFound($"{resource.Kind} {id} does not exist");
             }
@@ -52,6 +52,8 @@ internal sealed class InstanceScopeFilter : IEndpointFilter
 
         return await next(context);
     }
+
+    private static IStateStore Store(IServiceProvider services) => services.GetRequiredService<IStateStore>();
 
     private static StewardException BrokerOnly() =>
         new(ErrorCode.Forbidden, "this endpoint needs the broker's credentials; an instance token reaches its own instance only");

@@ -6,6 +6,7 @@ using Steward.Server.Events;
 using Steward.Server.HighAvailability;
 using Steward.Server.Metrics;
 using Steward.Server.Osb;
+using Steward.Server.Rehearsals;
 
 namespace Steward.Server.Http;
 
@@ -27,6 +28,7 @@ internal static class StewardEndpoints
         api.MapRebuildApi();
         api.MapDashboardLinks();
         api.MapHaApi();
+        api.MapRehearsalApi();
 
         // WAL archive_command / restore_command: the instance's own archive secret, checked by the endpoints.
         app.MapWalEndpoints();

@@ -85,6 +85,7 @@ internal sealed partial class StewardMetrics
             Buckets = Histogram.ExponentialBuckets(0.05, 2, 14),
         });
         CreateWalAndReplication(f);
+        CreateRehearsals(f);
         Registry.AddBeforeCollectCallback(Refresh);
     }
 
@@ -126,6 +127,7 @@ internal sealed partial class StewardMetrics
         }
 
         ForgetWalAndReplication(instanceId);
+        ForgetRehearsals(instanceId);
     }
 
     // Stage names come from code, never from users: the source tool (pg_dump, pg_basebackup, redis-cli), the

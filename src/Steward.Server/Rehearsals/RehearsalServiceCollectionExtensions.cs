@@ -1,0 +1,21 @@
+using Steward.Server.Configuration;
+using Steward.State;
+using Steward.State.Sqlite;
+
+namespace Steward.Server.Rehearsals;
+
+/// <summary>Registers restore rehearsals.</summary>
+internal static class RehearsalServiceCollectionExtensions
+{
+    public static IServiceCollection AddRestoreRehearsals(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSettings<RehearsalOptions>(configuration);
+        services.AddSingleton<IRehearsalStore>(sp => sp.GetRequiredService<SqliteStateStore>());
+        services.AddSingleton<RehearsalIncidents>();
+        services.AddSingleton<RehearsalRun>();
+        services.AddSingleton<RehearsalView>();
+        services.AddSingleton<RehearsalService>();
+        services.AddHostedService(sp => sp.GetRequiredService<RehearsalService>());
+        return services;
+    }
+}
