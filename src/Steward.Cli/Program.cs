@@ -142,6 +142,17 @@ Cmd("rebuild", "Recreate an instance from scratch with a backup: same id, port a
     RebuildCommands.RebuildAsync(c, r.GetValue(instanceId)!, new RebuildCommands.Source(r.GetValue(backupOption), r.GetValue(rebuildLatest), r.GetValue(rebuildEmpty), r.GetValue(toTime), r.GetValue(toLsn), r.GetValue(toPoint)), r.GetValue(rebuildReason), !r.GetValue(noWait), ct),
     instanceId, backupOption, rebuildLatest, toTime, toLsn, toPoint, rebuildEmpty, rebuildReason, noWait);
 
+var checkFile = new Option<string?>("--check") { Description = "Your own check: a file of SQL whose every result is true (PostgreSQL), or lines PATTERN OP COUNT (Redis, e.g. user:* >= 1000)" };
+var keepSandbox = new Option<bool>("--keep") { Description = "Keep the sandbox's files after the checks (removed after STEWARD_REHEARSAL_KEEP_HOURS)" };
+Cmd("rehearse", "Prove a backup restorable: restore it into an isolated sandbox, check it, measure the restore time", (r, c, ct) =>
+    RehearsalCommands.RehearseAsync(c, r.GetValue(instanceId)!, r.GetValue(backupOption), r.GetValue(toTime), r.GetValue(checkFile), r.GetValue(keepSandbox), !r.GetValue(noWait), r.GetValue(json), ct),
+    instanceId, backupOption, toTime, checkFile, keepSandbox, noWait, json);
+var rehearsals = new Command("rehearsals", "Restore rehearsals: what was proven restorable, when, how fast");
+root.Subcommands.Add(rehearsals);
+var rehearsalId = new Argument<string>("rehearsal") { Description = "Rehearsal id" };
+Sub(rehearsals, "list", "List an instance's rehearsals, newest first", (r, c, ct) => RehearsalCommands.ListAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
+Sub(rehearsals, "show", "Show a rehearsal's report: checks with their evidence, restore time, sizes", (r, c, ct) => RehearsalCommands.ShowAsync(c, r.GetValue(rehearsalId)!, r.GetValue(json), ct), rehearsalId, json);
+
 var schedule = new Command("schedule", "Scheduled backups and their retention: set, show, delete");
 backup.Subcommands.Add(schedule);
 var cron = new Option<string?>("--cron") { Description = "Cron expression: 5 fields, or 6 with seconds first (e.g. '0 3 * * *', '*/30 * * * * *')" };
@@ -159,7 +170,7 @@ Sub(schedule, "delete", "Delete an instance's own schedule (its plan's default, 
 Sub(backup, "pin", "Pin a backup: retention never deletes it", (r, c, ct) => ScheduleCommands.PinAsync(c, r.GetValue(backupId)!, true, ct), backupId);
 Sub(backup, "unpin", "Unpin a backup: retention applies to it again", (r, c, ct) => ScheduleCommands.PinAsync(c, r.GetValue(backupId)!, false, ct), backupId);
 
-IdValidation.Require(instanceId, id, bindingId, bindingArg, instanceFilter, incidentId, backupId, backupOption, cloneFrom);
+IdValidation.Require(instanceId, id, bindingId, bindingArg, instanceFilter, incidentId, backupId, backupOption, cloneFrom, rehearsalId);
 
 if (SecretInput.RefusalFor(args) is { } refusal)
 {

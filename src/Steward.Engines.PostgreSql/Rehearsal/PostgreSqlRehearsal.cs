@@ -57,7 +57,7 @@ public sealed class PostgreSqlRehearsal(PostgreSqlEngine engine) : IRehearsalEng
         var verb = await exists.ExecuteScalarAsync(cancellationToken) is null ? "CREATE" : "ALTER";
         await using var create = new NpgsqlCommand($"{verb} ROLE {CheckRole} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{verifier}'", conn);
         await create.ExecuteNonQueryAsync(cancellationToken);
-        await using var grant = new NpgsqlCommand($"GRANT pg_read_all_data TO {CheckRole}; GRANT pg_read_all_stats TO {CheckRole}", conn);
+        await using var grant = new NpgsqlCommand($"GRANT pg_read_all_data TO {CheckRole}; GRANT pg_read_all_stats TO {CheckRole}; GRANT CONNECT ON DATABASE {PostgreSqlEngine.Database} TO {CheckRole}", conn);
         await grant.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -15,6 +15,7 @@ internal sealed class RehearsalView(IRehearsalStore rehearsals, ProgressBoard pr
         backup_id = r.BackupId,
         target = r.Target,
         step = r.Step,
+        description = r.Step ?? r.Summary,
         summary = r.Summary,
         restore_seconds = r.RestoreSeconds,
         total_seconds = r.TotalSeconds,
@@ -36,6 +37,7 @@ internal sealed class RehearsalView(IRehearsalStore rehearsals, ProgressBoard pr
         {
             stage = running.Stage,
             plaintext_bytes = running.PlaintextBytes,
+            stored_bytes = running.StoredBytes,
             bytes_per_second = Math.Round(running.BytesPerSecond),
             elapsed_seconds = Math.Round((running.At - running.StartedAt).TotalSeconds, 1),
         },
