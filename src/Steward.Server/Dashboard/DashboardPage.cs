@@ -45,6 +45,7 @@ internal sealed class DashboardPage(IServiceProvider services)
         Recoverable(html, instance, engine.Offering.Name, backups);
         Schedule(html, schedule, backups);
         Backups(html, instance, backups);
+        DashboardRehearsals.Render(html, await services.GetRequiredService<State.IRehearsalStore>().ListRehearsalsAsync(instance.Id, ct));
         Incidents(html, incidents);
         html.Append("</div>");
         return html.ToString();

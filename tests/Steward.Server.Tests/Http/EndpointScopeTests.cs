@@ -52,8 +52,10 @@ public sealed class EndpointScopeTests(SupervisedBrokerFixture broker) : IDispos
         var backup = (await osb.BackupAsync(theirs)).GetProperty("id").GetString()!;
         var operation = (await osb.ApiAsync($"/instances/{theirs}")).Body.GetProperty("last_operation").GetProperty("id").GetString()!;
         var incident = await IncidentOfAsync(theirs);
+        var rehearsal = (await Rehearsals.Rehearse.WaitAsync(osb, (await Rehearsals.Rehearse.StartAsync(broker.Server, theirs)).Str("id")!)).GetProperty("id").GetString()!;
         var ids = new Dictionary<string, string>
         {
+            ["rehearsalId"] = rehearsal,
             ["instanceId"] = theirs,
             ["bindingId"] = "b-" + theirs,
             ["backupId"] = backup,

@@ -12,7 +12,7 @@ public sealed class AlertRulesTests
     {
         var result = await Promtool.RunAsync("check", "rules", Rules);
         result.ExitCode.ShouldBe(0, result.Stderr);
-        System.Text.Encoding.UTF8.GetString(result.Stdout).ShouldContain("SUCCESS: 10 rules found");
+        System.Text.Encoding.UTF8.GetString(result.Stdout).ShouldContain("SUCCESS: 11 rules found");
     }
 
     [Fact]
