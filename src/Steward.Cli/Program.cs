@@ -153,6 +153,9 @@ var rehearsalId = new Argument<string>("rehearsal") { Description = "Rehearsal i
 Sub(rehearsals, "list", "List an instance's rehearsals, newest first", (r, c, ct) => RehearsalCommands.ListAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
 Sub(rehearsals, "show", "Show a rehearsal's report: checks with their evidence, restore time, sizes", (r, c, ct) => RehearsalCommands.ShowAsync(c, r.GetValue(rehearsalId)!, r.GetValue(json), ct), rehearsalId, json);
 
+Cmd("verify", "Check a live PostgreSQL instance for damaged pages (pg_amcheck, checksum failures, the server log); damage found becomes an incident", (r, c, ct) =>
+    RehearsalCommands.VerifyAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
+
 var schedule = new Command("schedule", "Scheduled backups and their retention: set, show, delete");
 backup.Subcommands.Add(schedule);
 var cron = new Option<string?>("--cron") { Description = "Cron expression: 5 fields, or 6 with seconds first (e.g. '0 3 * * *', '*/30 * * * * *')" };

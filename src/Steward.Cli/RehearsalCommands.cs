@@ -95,6 +95,35 @@ internal static class RehearsalCommands
         return ExitCodes.Success;
     }
 
+    public static async Task<int> VerifyAsync(StewardClient client, string instance, bool json, CancellationToken ct)
+    {
+        Console.Error.WriteLine($"verifying {instance}: pg_amcheck --heapallindexed over every relation at low priority, checksum failures, the server log…");
+        var (_, v) = await client.ExpectAsync(HttpMethod.Post, $"/api/v1/instances/{Uri.EscapeDataString(instance)}/verify", new Dictionary<string, object>(), ct, HttpStatusCode.OK);
+        if (json)
+        {
+            Console.WriteLine(Parameters.Pretty(v));
+        }
+        else if (v.GetProperty("clean").GetBoolean())
+        {
+            Console.WriteLine($"{instance}: clean ({v.GetProperty("relations_checked").GetInt64()} relations checked in {v.GetProperty("seconds").GetDouble().ToString("0.0", CultureInfo.InvariantCulture)} s)");
+        }
+        else
+        {
+            Console.WriteLine($"{instance}: DAMAGED (incident {Str(v, "incident_id")})");
+            foreach (var d in v.GetProperty("damaged").EnumerateArray())
+            {
+                Console.WriteLine($"  {Str(d, "relation") ?? "?"} in {Str(d, "database")}: file {Str(d, "file")}, blocks {string.Join(", ", d.GetProperty("blocks").EnumerateArray().Select(b => b.GetInt64()))}");
+            }
+
+            foreach (var e in v.GetProperty("evidence").EnumerateArray())
+            {
+                Console.WriteLine($"  {e.GetString()}");
+            }
+        }
+
+        return v.GetProperty("clean").GetBoolean() ? ExitCodes.Success : ExitCodes.Failed;
+    }
+
     private static void Print(JsonElement r, bool json)
     {
         if (json)

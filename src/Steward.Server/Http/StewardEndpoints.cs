@@ -29,6 +29,7 @@ internal static class StewardEndpoints
         api.MapDashboardLinks();
         api.MapHaApi();
         api.MapRehearsalApi();
+        Repair.VerifyApi.MapVerifyApi(api);
 
         // WAL archive_command / restore_command: the instance's own archive secret, checked by the endpoints.
         app.MapWalEndpoints();

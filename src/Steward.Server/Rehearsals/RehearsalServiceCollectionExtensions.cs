@@ -16,6 +16,7 @@ internal static class RehearsalServiceCollectionExtensions
         services.AddSingleton<RehearsalView>();
         services.AddSingleton<RehearsalService>();
         services.AddHostedService(sp => sp.GetRequiredService<RehearsalService>());
+        Repair.RepairServiceCollectionExtensions.AddDamageDetection(services);
         return services;
     }
 }
