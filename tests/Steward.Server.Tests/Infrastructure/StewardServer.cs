@@ -12,6 +12,15 @@ namespace Steward.Server.Tests.Infrastructure;
 public sealed class StewardServer : IAsyncDisposable
 {
     private static readonly string ServerDll = Path.Combine(AppContext.BaseDirectory, "steward-server.dll");
+    /// <summary>
+    /// Instance port blocks of 100 that no running test broker holds, outside the kernel's ephemeral range
+    /// (32768-60999, where outgoing connections could take a port between the broker's check and the server's bind)
+    /// and outside the default 20000-29999 that brokers of other test projects use.
+    /// </summary>
+    private static readonly HashSet<int> Blocks = [];
+
+    private readonly int _block;
+
     private readonly IReadOnlyDictionary<string, string> _environment;
     private Process? _process;
 
@@ -25,14 +34,26 @@ public sealed class StewardServer : IAsyncDisposable
         File.SetUnixFileMode(Path.GetDirectoryName(Root)!, (UnixFileMode)0b111_001_001 | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         File.SetUnixFileMode(Root, (UnixFileMode)0b111_001_001);
         Port = FreePort();
-        var block = Random.Shared.Next(0, 250);
-        PortRange = $"{30000 + (block * 100)}-{30000 + (block * 100) + 99}";
+        _block = TakeBlock();
+        PortRange = $"{_block}-{_block + 99}";
         Password = Guid.NewGuid().ToString("N");
         Http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(120) };
         Client = new OsbClient(Http, Username, Password);
     }
 
     public string Root { get; }
+
+    private static int TakeBlock()
+    {
+        int[] all = [.. Enumerable.Range(0, 100).Select(i => 10000 + (i * 100)), .. Enumerable.Range(0, 27).Select(i => 30000 + (i * 100)).Where(b => b != 31000)]; // 31000: ConfigurationTests' own
+        lock (Blocks)
+        {
+            var free = all.Where(b => !Blocks.Contains(b)).ToList();
+            var block = free.Count > 0 ? free[Random.Shared.Next(free.Count)] : all[Random.Shared.Next(all.Length)];
+            Blocks.Add(block);
+            return block;
+        }
+    }
 
     public string DataDir => Path.Combine(Root, "data");
 
@@ -180,6 +201,11 @@ public sealed class StewardServer : IAsyncDisposable
     {
         await KillAsync();
         Processes.KillAllUnder(Root);
+        lock (Blocks)
+        {
+            Blocks.Remove(_block);
+        }
+
         Http.Dispose();
         try
         {
