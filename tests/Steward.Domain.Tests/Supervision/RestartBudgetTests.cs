@@ -78,6 +78,6 @@ public sealed class RestartBudgetTests
     public void Every_class_has_a_kebab_case_name()
     {
         Enum.GetValues<FailureClass>().Select(c => c.Name()).ShouldBe(
-            ["config-error", "data-corruption", "disk-full", "oom-killed", "killed-by-signal", "port-conflict", "startup-timeout", "process-stopped", "unhealthy-but-running", "backup-failed", "wal-archive-behind", "unknown"]);
+            ["config-error", "data-corruption", "disk-full", "oom-killed", "killed-by-signal", "port-conflict", "startup-timeout", "process-stopped", "unhealthy-but-running", "backup-failed", "wal-archive-behind", "backup-not-restorable", "unknown"]);
     }
 }
