@@ -10,10 +10,10 @@ internal static partial class WarmPoolLog
     /// <summary>Waits until the pool holds <paramref name="size"/> ready entries.</summary>
     public static async Task WaitFullAsync(StewardServer server, int size, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow.AddMinutes(5);
+        var started = TimeProvider.System.GetTimestamp();
         while (Ready().Matches(server.Log).Count - Taken().Matches(server.Log).Count < size)
         {
-            if (DateTime.UtcNow > deadline)
+            if (TimeProvider.System.GetElapsedTime(started) > TimeSpan.FromMinutes(5))
             {
                 throw new TimeoutException($"the warm pool did not fill to {size} within 5 min");
             }

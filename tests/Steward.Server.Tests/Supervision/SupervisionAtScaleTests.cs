@@ -54,7 +54,8 @@ public sealed class SupervisionAtScaleTests
         foreach (var id in victims)
         {
             var pid = (await osb.ApiAsync($"/instances/{id}")).Body.GetProperty("process").GetProperty("pid").GetInt32();
-            killed[id] = DateTimeOffset.UtcNow;
+            // The broker's wall clock stamps opened_at, so the kill is stamped by the same clock (another process's).
+            killed[id] = TimeProvider.System.GetUtcNow();
             Processes.Kill(pid, 9);
         }
 
