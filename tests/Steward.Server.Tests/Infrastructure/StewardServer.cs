@@ -45,7 +45,9 @@ public sealed class StewardServer : IAsyncDisposable
 
     private static int TakeBlock()
     {
-        int[] all = [.. Enumerable.Range(0, 100).Select(i => 10000 + (i * 100)), .. Enumerable.Range(0, 27).Select(i => 30000 + (i * 100)).Where(b => b != 31000)]; // 31000: ConfigurationTests' own
+        // Outside the kernel's ephemeral range (32768-60999) and the broker's default (20000-29999), and clear of a
+        // local Kubernetes cluster's ports (kubelet and friends 10248-10259, etcd 12379-12380, NodePorts 30000-32767).
+        int[] all = [.. Enumerable.Range(0, 100).Select(i => 10000 + (i * 100)).Where(b => b is not 10200 and not 12300), .. Enumerable.Range(0, 45).Select(i => 61000 + (i * 100))];
         lock (Blocks)
         {
             var free = all.Where(b => !Blocks.Contains(b)).ToList();
