@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Steward.Backup.Logging;
 using Steward.Backup.Pipeline;
+using Steward.Security;
 
 namespace Steward.Backup.Sources;
 
@@ -13,10 +14,12 @@ internal sealed class RunningProcess : IAsyncDisposable
     private readonly LineTail _stderr;
     private readonly Task _stderrDrain;
     private readonly Task _stdoutDrain;
+    private readonly string? _secrets;
 
-    private RunningProcess(ProcessCommand command, Process process, bool drainStdout, ILogger logger)
+    private RunningProcess(ProcessCommand command, Process process, bool drainStdout, string? secrets, ILogger logger)
     {
         _command = command;
+        _secrets = secrets;
         _logger = logger;
         Process = process;
         _stderr = new LineTail(command.StderrTailLines, command.OnStderrLine);
@@ -28,7 +31,9 @@ internal sealed class RunningProcess : IAsyncDisposable
 
     public static RunningProcess Start(ProcessCommand command, bool forSink, ILogger logger)
     {
-        var process = new Process { StartInfo = command.ToStartInfo(redirectInput: forSink) };
+        var stdin = !forSink && command.StandardInput is not null;
+        var (secrets, paths) = WriteSecretFiles(command);
+        var process = new Process { StartInfo = command.ToStartInfo(redirectInput: forSink || stdin, paths) };
         try
         {
             process.Start();
@@ -36,12 +41,56 @@ internal sealed class RunningProcess : IAsyncDisposable
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             process.Dispose();
+            DeleteSecretFiles(secrets);
             throw new BackupException(forSink ? "sink_failed" : "source_failed",
                 $"Could not start '{command.FileName}' for stage '{command.StageName}': {ex.Message}", ex);
         }
 
         LogMessages.ProcessStarted(logger, command.StageName, command.FileName, process.Id);
-        return new RunningProcess(command, process, drainStdout: forSink, logger);
+        if (stdin)
+        {
+            // A few bytes fit the pipe's buffer: written and closed before the tool reads them.
+            process.StandardInput.WriteLine(command.StandardInput);
+            process.StandardInput.Close();
+        }
+
+        return new RunningProcess(command, process, drainStdout: forSink, secrets, logger);
+    }
+
+    private static (string? Directory, IReadOnlyDictionary<string, string?>? Paths) WriteSecretFiles(ProcessCommand command)
+    {
+        if (command.SecretFiles.Count == 0)
+        {
+            return (null, null);
+        }
+
+        // CreateTempSubdirectory makes the directory with mode 0700; SecretFile writes each file 0600 from its first byte.
+        var directory = Directory.CreateTempSubdirectory("steward-secret-").FullName;
+        var paths = new Dictionary<string, string?>();
+        try
+        {
+            foreach (var (variable, value) in command.SecretFiles)
+            {
+                var path = Path.Combine(directory, variable.ToLowerInvariant());
+                SecretFile.Write(path, value);
+                paths[variable] = path;
+            }
+        }
+        catch
+        {
+            DeleteSecretFiles(directory);
+            throw;
+        }
+
+        return (directory, paths);
+    }
+
+    private static void DeleteSecretFiles(string? directory)
+    {
+        if (directory is not null && Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     public void Kill()
@@ -99,5 +148,6 @@ internal sealed class RunningProcess : IAsyncDisposable
         }
 
         Process.Dispose();
+        DeleteSecretFiles(_secrets);
     }
 }

@@ -29,7 +29,8 @@ public sealed class PostgreSqlLogicalBackup(PostgreSqlEngine engine) : IBackupMe
 
         // No compression of its own (-Z 0): the pipeline's filter chain compresses.
         Arguments = [.. Connection(context), "-d", PostgreSqlEngine.Database, "-F", "c", "-Z", "0"],
-        Environment = Environment(context),
+        Environment = Environment(),
+        SecretFiles = PgPassFile.For(context),
         Name = "pg_dump",
     });
 
@@ -49,7 +50,8 @@ public sealed class PostgreSqlLogicalBackup(PostgreSqlEngine engine) : IBackupMe
             {
                 FileName = Path.Combine(engine.BinDir, "pg_restore"),
                 Arguments = [.. Connection(context), "-d", Scratch, "--no-owner", "--role=app_owner", "--exit-on-error", "--single-transaction"],
-                Environment = Environment(context),
+                Environment = Environment(),
+                SecretFiles = PgPassFile.For(context),
                 Name = "pg_restore",
             }), cancellationToken);
         }
@@ -74,8 +76,7 @@ public sealed class PostgreSqlLogicalBackup(PostgreSqlEngine engine) : IBackupMe
     private static string[] Connection(EngineContext context) =>
         ["-h", context.Host, "-p", context.Port.ToString(CultureInfo.InvariantCulture), "-U", context.Instance.AdminUser];
 
-    private static Dictionary<string, string?> Environment(EngineContext context) =>
-        new() { ["PGPASSWORD"] = context.Instance.AdminPassword, ["PGCONNECT_TIMEOUT"] = "10" };
+    private static Dictionary<string, string?> Environment() => new() { ["PGCONNECT_TIMEOUT"] = "10" };
 
     private static async Task Exec(NpgsqlConnection conn, string sql, CancellationToken cancellationToken)
     {

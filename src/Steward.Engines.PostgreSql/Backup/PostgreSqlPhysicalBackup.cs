@@ -25,7 +25,8 @@ public sealed class PostgreSqlPhysicalBackup(PostgreSqlEngine engine) : IBackupM
             FileName = Path.Combine(engine.BinDir, "pg_basebackup"),
             Arguments = ["-h", context.Host, "-p", context.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", context.Instance.AdminUser,
                 "-D", "-", "-F", "tar", "-X", "fetch", "-c", "fast", "-v", "-l", "steward " + context.Instance.Id],
-            Environment = new Dictionary<string, string?> { ["PGPASSWORD"] = context.Instance.AdminPassword, ["PGCONNECT_TIMEOUT"] = "10" },
+            Environment = new Dictionary<string, string?> { ["PGCONNECT_TIMEOUT"] = "10" },
+            SecretFiles = PgPassFile.For(context),
             Name = "pg_basebackup",
         },
         ServerVersion(context)), context);

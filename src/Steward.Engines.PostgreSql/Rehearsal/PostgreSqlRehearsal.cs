@@ -97,7 +97,7 @@ public sealed class PostgreSqlRehearsal(PostgreSqlEngine engine) : IRehearsalEng
     {
         const string name = "pg_amcheck";
         var passfile = Path.Combine(sandbox.Paths.ConfigDir, "rehearsal.pgpass");
-        await sandbox.Runtime.WriteFileAsync(passfile, $"127.0.0.1:{sandbox.Port}:*:{Escape(sandbox.Instance.AdminUser)}:{Escape(sandbox.Instance.AdminPassword)}\n", cancellationToken);
+        await sandbox.Runtime.WriteFileAsync(passfile, PgPassFile.Line(sandbox.Instance.AdminUser, sandbox.Instance.AdminPassword, "127.0.0.1", sandbox.Port.ToString(CultureInfo.InvariantCulture)), cancellationToken);
         try
         {
             var (relations, databases) = await RelationCountAsync(sandbox, cancellationToken);
@@ -246,8 +246,6 @@ public sealed class PostgreSqlRehearsal(PostgreSqlEngine engine) : IRehearsalEng
 
     private static string CheckPassword(EngineContext sandbox) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(sandbox.Instance.AdminPassword), "steward rehearsal check role"u8));
-
-    private static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace(":", "\\:", StringComparison.Ordinal);
 
     private static Dictionary<string, string> Fields(string output) =>
         output.Split('\n').Select(l => l.Split(':', 2)).Where(p => p.Length == 2).GroupBy(p => p[0].Trim()).ToDictionary(g => g.Key, g => g.First()[1].Trim());

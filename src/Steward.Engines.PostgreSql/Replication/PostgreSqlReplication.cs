@@ -161,7 +161,6 @@ internal sealed class PostgreSqlReplication(PostgreSqlEngine engine) : IReplicat
 
     private static Task WritePassFileAsync(EngineContext member, CancellationToken cancellationToken)
     {
-        static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace(":", "\\:", StringComparison.Ordinal);
-        return member.Runtime.WriteFileAsync(PassFile(member), $"{member.Host}:*:*:{Escape(member.Instance.AdminUser)}:{Escape(member.Instance.AdminPassword)}\n", cancellationToken);
+        return member.Runtime.WriteFileAsync(PassFile(member), PgPassFile.Line(member.Instance.AdminUser, member.Instance.AdminPassword, member.Host), cancellationToken);
     }
 }

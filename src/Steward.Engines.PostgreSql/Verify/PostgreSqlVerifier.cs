@@ -75,7 +75,7 @@ public sealed partial class PostgreSqlVerifier(PostgreSqlEngine engine)
     private async Task<(long Relations, string Output, bool Ok)> AmcheckAsync(EngineContext context, CancellationToken cancellationToken)
     {
         var passfile = Path.Combine(context.Paths.ConfigDir, "verify.pgpass");
-        await context.Runtime.WriteFileAsync(passfile, $"127.0.0.1:{context.Port}:*:{Escape(context.Instance.AdminUser)}:{Escape(context.Instance.AdminPassword)}\n", cancellationToken);
+        await context.Runtime.WriteFileAsync(passfile, PgPassFile.Line(context.Instance.AdminUser, context.Instance.AdminPassword, "127.0.0.1", context.Port.ToString(CultureInfo.InvariantCulture)), cancellationToken);
         try
         {
             long relations = 0;
@@ -139,8 +139,6 @@ public sealed partial class PostgreSqlVerifier(PostgreSqlEngine engine)
         rel.Parameters.AddWithValue("f", (long)filenode);
         return (database, await rel.ExecuteScalarAsync(cancellationToken) as string);
     }
-
-    private static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace(":", "\\:", StringComparison.Ordinal);
 
     [GeneratedRegex(@"invalid page in block (\d+) of relation ([A-Za-z0-9_/.]+)")]
     private static partial Regex InvalidPage();

@@ -27,8 +27,10 @@ public sealed class RedisRdbBackup(RedisEngineOptions options) : IBackupMethod
     public IBackupSource CreateSource(EngineContext context) => new KeyCountingSource(new ProcessSource(new ProcessCommand
     {
         FileName = options.CliPath,
-        Arguments = ["-h", context.Host, "-p", context.Port.ToString(CultureInfo.InvariantCulture), "--user", context.Instance.AdminUser, "--no-auth-warning", "--rdb", "-"],
-        Environment = new Dictionary<string, string?> { ["REDISCLI_AUTH"] = context.Instance.AdminPassword },
+        Arguments = ["-h", context.Host, "-p", context.Port.ToString(CultureInfo.InvariantCulture), "--user", context.Instance.AdminUser, "--askpass", "--rdb", "-"],
+
+        // --askpass reads the password from stdin: not an argument, not the environment.
+        StandardInput = context.Instance.AdminPassword,
         Name = "redis-cli --rdb",
     }), context);
 

@@ -32,7 +32,13 @@ internal sealed class RestoreHost(
 
     public ProcessCommand AsServiceUser(ProcessCommand command)
     {
-        // The command's environment is explicit already (ProcessCommand inherits nothing of the broker's).
+        // The command's environment is explicit already (ProcessCommand inherits nothing of the broker's). Its secret
+        // files are private to the broker's user, so a tool running as the service user could not read them.
+        if (command.SecretFiles.Count > 0)
+        {
+            throw new InvalidOperationException($"Stage '{command.Name ?? command.FileName}' has secret files, which only the broker's user can read; it cannot run as the service user.");
+        }
+
         var (file, arguments) = context.Runtime.AsServiceUser(command.FileName, command.Arguments);
         return command with { FileName = file, Arguments = arguments };
     }

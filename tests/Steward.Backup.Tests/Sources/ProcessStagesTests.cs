@@ -1,3 +1,5 @@
+using System.IO.Pipelines;
+using System.Text;
 using Steward.Backup.Filters.Age;
 using Steward.Backup.Pipeline;
 using Steward.Backup.Sources;
@@ -74,6 +76,51 @@ public sealed class ProcessStagesTests : IDisposable
         restore.Failure.Kind.ShouldBe(StageKind.Sink);
         restore.Failure.Message.ShouldContain("exited with code 1");
         restore.Failure.Message.ShouldContain("not a dump");
+    }
+
+    [Fact]
+    public async Task Secrets_reach_the_tool_through_a_private_file_and_stdin_and_never_through_its_environment()
+    {
+        const string secret = "pa:ss\\word-7f3e";
+        var script = """
+            read -r line
+            echo "stdin=$line"
+            echo "file=$PGPASSFILE"
+            stat -c 'mode=%a' "$PGPASSFILE"
+            stat -c 'dir=%a' "$(dirname "$PGPASSFILE")"
+            echo "content=$(cat "$PGPASSFILE")"
+            tr '\0' '\n' < /proc/$$/environ
+            """;
+        var source = new ProcessSource(new ProcessCommand
+        {
+            FileName = "sh",
+            Arguments = ["-c", script],
+            SecretFiles = new Dictionary<string, string> { ["PGPASSFILE"] = secret },
+            StandardInput = secret,
+        });
+
+        var pipe = new Pipe();
+        await source.WriteToAsync(pipe.Writer, CancellationToken.None);
+        await pipe.Writer.CompleteAsync();
+        var lines = Encoding.UTF8.GetString((await ReadAllAsync(pipe.Reader)).ToArray()).Split('\n');
+
+        lines.ShouldContain("stdin=" + secret);
+        lines.ShouldContain("content=" + secret);
+        lines.ShouldContain("mode=600");
+        lines.ShouldContain("dir=700");
+        var environment = lines.SkipWhile(l => !l.StartsWith("content=", StringComparison.Ordinal)).Skip(1).ToList();
+        environment.ShouldNotBeEmpty();
+        environment.ShouldAllBe(l => !l.Contains("7f3e"));
+        var file = lines.Single(l => l.StartsWith("file=", StringComparison.Ordinal))["file=".Length..];
+        File.Exists(file).ShouldBeFalse("the secret file is removed once the tool has exited");
+        Directory.Exists(Path.GetDirectoryName(file)).ShouldBeFalse();
+    }
+
+    private static async Task<MemoryStream> ReadAllAsync(PipeReader reader)
+    {
+        var buffer = new MemoryStream();
+        await reader.CopyToAsync(buffer);
+        return buffer;
     }
 
     public void Dispose() => _directory.Dispose();

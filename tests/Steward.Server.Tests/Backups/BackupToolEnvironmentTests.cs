@@ -4,12 +4,12 @@ using Steward.Server.Tests.Infrastructure;
 
 namespace Steward.Server.Tests.Backups;
 
-/// <summary>The tools a backup runs see the credentials they need, and none of the broker's own secrets.</summary>
+/// <summary>The tools a backup runs get the credentials they need through a private file, never their environment, and none of the broker's own secrets.</summary>
 [Collection("backups")]
 public sealed class BackupToolEnvironmentTests(BackupBrokers brokers)
 {
     [Fact]
-    public async Task A_running_pg_basebackup_has_no_broker_password_or_S3_secret_in_its_environment()
+    public async Task A_running_pg_basebackup_has_no_password_or_S3_secret_in_its_environment()
     {
         var server = brokers.S3Broker;
         var osb = server.Client;
@@ -30,7 +30,8 @@ public sealed class BackupToolEnvironmentTests(BackupBrokers brokers)
 
         environ.ShouldNotBeNull("pg_basebackup was never seen running during five backups");
         var variables = environ.Split('\0', StringSplitOptions.RemoveEmptyEntries);
-        variables.ShouldContain(v => v.StartsWith("PGPASSWORD=", StringComparison.Ordinal), "the tool gets the credential it needs");
+        variables.ShouldContain(v => v.StartsWith("PGPASSFILE=", StringComparison.Ordinal), "the tool gets the credential it needs, as a private file");
+        variables.ShouldNotContain(v => v.StartsWith("PGPASSWORD=", StringComparison.Ordinal), "a password in the environment stays readable in /proc/<pid>/environ");
         variables.ShouldNotContain(v => v.StartsWith("STEWARD_", StringComparison.Ordinal));
         environ.ShouldNotContain(server.Password);
         foreach (var secret in BackupBrokers.S3Settings(brokers.S3).Values)
