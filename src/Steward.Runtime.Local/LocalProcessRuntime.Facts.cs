@@ -113,4 +113,19 @@ public sealed partial class LocalProcessRuntime
     }
 
     public long? OomKills() => _oom.Read();
+
+    public long? AvailableMemoryBytes()
+    {
+        try
+        {
+            // "MemAvailable:   12345678 kB": the kernel's estimate of what can be allocated without swapping.
+            var line = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal));
+            var fields = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return fields is [_, var kb, "kB"] && long.TryParse(kb, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value * 1024 : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
 }

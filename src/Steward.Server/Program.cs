@@ -41,6 +41,7 @@ builder.Services.AddSettings<StewardOptions>(settings);
 builder.Services.AddSettings<SupervisionOverrides>(settings);
 builder.Services.AddSettings<BackupOptions>(settings);
 builder.Services.AddSettings<HaOptions>(settings);
+builder.Services.AddSettings<AdmissionOptions>(settings);
 builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<StewardOptions>>().Value with { Supervision = sp.GetRequiredService<IOptions<SupervisionOverrides>>().Value });
 
 var services = builder.Services;
@@ -58,6 +59,7 @@ services.AddPostgreSqlEngine(binaries.PostgreSql);
 services.AddRedisEngine(binaries.Redis);
 services.AddSingleton<EngineRegistry>();
 services.AddSingleton<PortAllocator>();
+services.AddSingleton<MachineCapacity>();
 services.AddSingleton<InstanceWorkflows>();
 services.AddWarmPool(settings);
 services.AddHistoryRetention(settings);

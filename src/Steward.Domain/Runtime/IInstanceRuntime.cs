@@ -62,6 +62,9 @@ public interface IInstanceRuntime
     /// <summary>Bytes free where the instance keeps its files; null when the runtime cannot tell.</summary>
     long? FreeBytes(InstancePaths paths);
 
+    /// <summary>Memory the machine can still give new servers without swapping (the kernel's MemAvailable); null when the runtime cannot tell.</summary>
+    long? AvailableMemoryBytes();
+
     /// <summary>
     /// How many processes the kernel's OOM killer has ended among the instances so far (a running total); null
     /// when the runtime cannot tell OOM kills from other SIGKILLs.

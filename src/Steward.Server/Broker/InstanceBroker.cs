@@ -18,7 +18,7 @@ namespace Steward.Server.Broker;
 /// the records they create happen under one lock, so two requests never both start work on an instance;
 /// the work itself runs in the <see cref="OperationRunner"/>.
 /// </summary>
-internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, HealthRegistry health, BackupService backups, Dashboard.DashboardUrls dashboard, Backups.Wal.RecoveryPlanner planner, TimeProvider time)
+internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry engines, OperationRunner runner, BrokerLock gate, OperationFactory operations, HealthRegistry health, BackupService backups, Dashboard.DashboardUrls dashboard, Backups.Wal.RecoveryPlanner planner, MachineCapacity capacity, TimeProvider time)
 {
     public async Task<IResult> ProvisionAsync(string id, RequestBody body, bool acceptsIncomplete, RequestIdentity identity, CancellationToken cancellationToken)
     {
@@ -72,6 +72,8 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
         }
 
         var (cloneSource, clonePoint) = clone is null ? (null, null) : await CloneSourceAsync(clone, serviceId, planId, organization, space, cancellationToken);
+        var (servers, ports) = MachineCapacity.Needs(plan);
+        await capacity.RequireRoomAsync(servers, ports, cancellationToken);
         if (existing is not null)
         {
             await store.PurgeInstanceAsync(id, cancellationToken);
@@ -172,7 +174,13 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
             return OsbJson.Empty();
         }
 
-        HighAvailability.HaRules.RequireUpdatable(engines.Plan(serviceId, instance.PlanId), plan, merged != instance.ParametersJson);
+        var currentPlan = engines.Plan(serviceId, instance.PlanId);
+        HighAvailability.HaRules.RequireUpdatable(currentPlan, plan, merged != instance.ParametersJson);
+        if (plan.Members > currentPlan.Members)
+        {
+            var (servers, ports) = (MachineCapacity.Needs(plan).Servers - currentPlan.Members, MachineCapacity.Needs(plan).Ports - MachineCapacity.Needs(currentPlan).Ports);
+            await capacity.RequireRoomAsync(servers, ports, cancellationToken);
+        }
 
         if (!acceptsIncomplete)
         {
