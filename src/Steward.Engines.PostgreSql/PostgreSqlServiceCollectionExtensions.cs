@@ -16,6 +16,7 @@ public static class PostgreSqlServiceCollectionExtensions
         services.AddSingleton(_ => new PostgreSqlEngine(options ?? new PostgreSqlEngineOptions()));
         services.AddSingleton<IDataServiceEngine>(sp => sp.GetRequiredService<PostgreSqlEngine>());
         services.AddSingleton<IBackupMethod>(sp => new PostgreSqlPhysicalBackup(sp.GetRequiredService<PostgreSqlEngine>()));
+        services.AddSingleton<IBackupMethod>(sp => new PostgreSqlIncrementalBackup(sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.AddSingleton<IBackupMethod>(sp => new PostgreSqlLogicalBackup(sp.GetRequiredService<PostgreSqlEngine>()));
         services.AddSingleton<IReplicationEngine>(sp => new PostgreSqlReplication(sp.GetRequiredService<PostgreSqlEngine>()));
         services.AddSingleton<Steward.Rehearsals.IRehearsalEngine>(sp => new PostgreSql.Rehearsal.PostgreSqlRehearsal(sp.GetRequiredService<PostgreSqlEngine>()));

@@ -13,6 +13,16 @@ public interface IRestoreHost
     /// </summary>
     Task<PipelineResult> RunAsync(IRestoreSink sink, CancellationToken cancellationToken);
 
+    /// <summary>The engine facts of the chosen backup's manifest (for an incremental backup: its files and chain).</summary>
+    IReadOnlyDictionary<string, string> Properties { get; }
+
+    /// <summary>
+    /// Streams an earlier backup of the chosen backup's chain (an incremental backup's parent), verified like the
+    /// chosen one, into <paramref name="sink"/>. Throws <see cref="RestoreFailedException"/> when it is missing,
+    /// not succeeded, or fails verification.
+    /// </summary>
+    Task<PipelineResult> RunAsync(string backupId, IRestoreSink sink, CancellationToken cancellationToken);
+
     /// <summary>Stops the instance's server cleanly.</summary>
     Task StopServerAsync(CancellationToken cancellationToken);
 

@@ -13,7 +13,7 @@ namespace Steward.Backup.Unpack;
 /// when the cause is damage the pipeline's integrity check names it, and only a verified stream that is still not a
 /// tar archive fails as <c>archive_invalid</c>.
 /// </summary>
-internal sealed class TarExtractor(UnpackDirectory target) : IDisposable
+internal sealed class TarExtractor(UnpackDirectory target, Func<string, bool>? include = null) : IDisposable
 {
     private const int MaxMetadataBytes = 1024 * 1024;
 
@@ -200,6 +200,9 @@ internal sealed class TarExtractor(UnpackDirectory target) : IDisposable
                 _state = State.Metadata;
                 break;
             case TarHeader.PaxGlobal:
+                Skip(header.Size + TarHeader.Padding(header.Size));
+                break;
+            case TarHeader.RegularFile or '7' when include is not null && !include(Relative(header.Name)):
                 Skip(header.Size + TarHeader.Padding(header.Size));
                 break;
             case TarHeader.RegularFile or '7':

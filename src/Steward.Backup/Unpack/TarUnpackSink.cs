@@ -29,13 +29,20 @@ public sealed class TarUnpackSink : IRestoreSink
     private const int StepBytes = 256 * 1024;
 
     private readonly string _directory;
+    private readonly Func<string, bool>? _include;
     private readonly ILogger _logger;
 
-    /// <summary>Creates the sink; <paramref name="directory"/> must exist and be empty.</summary>
-    public TarUnpackSink(string directory, ILogger<TarUnpackSink>? logger = null)
+    /// <summary>
+    /// Creates the sink; <paramref name="directory"/> must exist and be empty. With <paramref name="include"/>, only
+    /// the files whose archive path (relative, <c>/</c>-separated) it accepts are written, the others read past, and
+    /// the directory may hold files already (none of those accepted: a file is never replaced); directories are
+    /// always created.
+    /// </summary>
+    public TarUnpackSink(string directory, ILogger<TarUnpackSink>? logger = null, Func<string, bool>? include = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         _directory = directory;
+        _include = include;
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 
@@ -46,8 +53,8 @@ public sealed class TarUnpackSink : IRestoreSink
     public async ValueTask ReadFromAsync(PipeReader input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
-        using var target = UnpackDirectory.Open(_directory);
-        using var extractor = new TarExtractor(target);
+        using var target = UnpackDirectory.Open(_directory, mayHoldFiles: _include is not null);
+        using var extractor = new TarExtractor(target, _include);
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);

@@ -32,8 +32,9 @@ internal sealed class UnpackDirectory : IDisposable
     /// <summary>The directory as reached through its descriptor; every path written starts here.</summary>
     public string Root { get; }
 
-    /// <summary>Opens (and, when privileged, takes over) an empty directory.</summary>
-    public static UnpackDirectory Open(string path)
+    /// <summary>Opens (and, when privileged, takes over) an empty directory; with <paramref name="mayHoldFiles"/>, one
+    /// that earlier unpacks into it filled (the links of an incremental backup's chain).</summary>
+    public static UnpackDirectory Open(string path, bool mayHoldFiles = false)
     {
         var fd = UnpackNative.Open(path, UnpackNative.ReadOnly | UnpackNative.Directory | UnpackNative.NoFollow | UnpackNative.CloseOnExec);
         if (fd < 0)
@@ -51,7 +52,7 @@ internal sealed class UnpackDirectory : IDisposable
                 throw UnpackNative.Error("taking over", path);
             }
 
-            if (Directory.EnumerateFileSystemEntries($"/proc/self/fd/{fd}").Any())
+            if (!mayHoldFiles && Directory.EnumerateFileSystemEntries($"/proc/self/fd/{fd}").Any())
             {
                 if (takeOver)
                 {

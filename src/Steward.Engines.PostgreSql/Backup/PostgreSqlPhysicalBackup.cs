@@ -37,7 +37,7 @@ public sealed class PostgreSqlPhysicalBackup(PostgreSqlEngine engine) : IBackupM
         DataDirectoryRestore.RunAsync(
             context,
             host,
-            (staging, ct) => host.RunAsync(new TarUnpackSink(staging), ct),
+            (staging, ct) => BackupChain.UnpackAsync(host, staging, ct),
             cancellationToken);
 
     internal static string ServerVersion(EngineContext context)

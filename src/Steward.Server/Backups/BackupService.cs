@@ -21,7 +21,7 @@ namespace Steward.Server.Backups;
 /// storage is last; all stream concurrently. A backup is recorded before it starts and marked succeeded only
 /// once its data and manifest are durably stored; a failure records the stage that failed.
 /// </summary>
-internal sealed class BackupService(
+internal sealed partial class BackupService(
     IStateStore store,
     EngineRegistry engines,
     IEnumerable<IBackupMethod> methods,
@@ -128,7 +128,11 @@ internal sealed class BackupService(
     }
 
     /// <summary>Marks a finished backup deleting, removes its manifest and data from storage, then its record.</summary>
-    public Task DeleteAsync(BackupRecord backup, CancellationToken cancellationToken) => deleter.DeleteAsync(backup, cancellationToken);
+    public async Task DeleteAsync(BackupRecord backup, CancellationToken cancellationToken)
+    {
+        await RequireNoDependentsAsync(backup, cancellationToken);
+        await deleter.DeleteAsync(backup, cancellationToken);
+    }
 
     /// <summary>Streams a succeeded backup, verified against its manifest and against Steward's own record of its digests, into a sink.</summary>
     public async Task<PipelineResult> RestoreAsync(BackupRecord backup, IRestoreSink sink, IProgress<PipelineProgress>? report, CancellationToken cancellationToken)
@@ -209,7 +213,10 @@ internal sealed class BackupService(
         try
         {
             var context = engines.Context(instance);
-            var builder = new BackupPipelineBuilder().UseSource(method.CreateSource(context));
+            var source = method is IChainedBackupMethod chained
+                ? chained.CreateSource(context, record.Id, await ParentAsync(instance, method, cancellationToken))
+                : method.CreateSource(context);
+            var builder = new BackupPipelineBuilder().UseSource(source);
             var pipeline = settings.AddFilters(builder).UseStorage(storage).UseTimeProvider(time).UseLoggerFactory(loggers).Build();
             var request = new BackupRequest
             {

@@ -19,6 +19,11 @@ internal sealed class RestoreHost(
     public Task<PipelineResult> RunAsync(IRestoreSink sink, CancellationToken cancellationToken) =>
         backups.RestoreAsync(backup, sink, report, cancellationToken);
 
+    public IReadOnlyDictionary<string, string> Properties { get; } = BackupService.ManifestProperties(backup);
+
+    public Task<PipelineResult> RunAsync(string backupId, IRestoreSink sink, CancellationToken cancellationToken) =>
+        backups.RestoreLinkAsync(backup, backupId, sink, report, cancellationToken);
+
     public Task StopServerAsync(CancellationToken cancellationToken) =>
         context.Runtime.StopAsync(context.Paths, engine.Launch(context).StopSignal, stopGrace, cancellationToken);
 

@@ -152,7 +152,7 @@ internal sealed partial class InstanceWorkflows
         }
 
         await host.CreateDirectoryAsync(staging, cancellationToken);
-        await host.RunAsync(new Steward.Backup.Unpack.TarUnpackSink(staging), cancellationToken);
+        await Steward.Backup.Unpack.BackupChain.UnpackAsync(host, staging, cancellationToken);
         await RecoverySettings.WriteAsync(context, staging, settings, cancellationToken);
     }
 

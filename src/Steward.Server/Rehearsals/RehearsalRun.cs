@@ -81,7 +81,7 @@ internal sealed class RehearsalRun(
             var host = new RestoreHost(backup, restoring, engine, backups, progress.Track(record.Id), ct => StartCheckedAsync(engine, rehearsal, restoring, checks, ct), options.StopGrace);
             if (plan is not null)
             {
-                await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "tar", Arguments = ["-x", "-f", "-", "-C", paths.DataDir], Name = "tar -x" })), cancellationToken);
+                await Steward.Backup.Unpack.BackupChain.UnpackAsync(host, paths.DataDir, cancellationToken);
                 await RecoverySettings.WriteAsync(restoring, paths.DataDir, plan.Settings, cancellationToken);
                 await Step($"replaying archived WAL to {plan.Description}");
                 await ReplayAsync(engine, rehearsal, restoring, checks, cancellationToken);

@@ -8,7 +8,8 @@ namespace Steward.Server.Backups.Retention;
 /// completion time: keep-last keeps the newest N; keep-daily/weekly/monthly keep the newest backup of each
 /// of the last N days / ISO weeks / months (in the schedule's time zone) that have a backup. A backup kept by
 /// any rule is kept. Pinned and protected backups are kept too, and the newest backup of each kind is always
-/// kept: the latest recovery point never depends on a policy being right.
+/// kept: the latest recovery point never depends on a policy being right. The backups a kept incremental backup builds
+/// on are kept with it (reason <c>chain of</c>).
 /// </summary>
 internal static class RetentionPlanner
 {
@@ -35,9 +36,18 @@ internal static class RetentionPlanner
                 {
                     reasons[b.Id].Add("protected");
                 }
-
-                decisions.Add(new RetentionDecision(b, reasons[b.Id]));
             }
+
+            // An incremental backup is restored from the backups it builds on: whatever keeps it keeps them.
+            foreach (var b in newestFirst.Where(b => reasons[b.Id].Count > 0 && !reasons[b.Id].All(r => r.StartsWith("chain of ", StringComparison.Ordinal))))
+            {
+                foreach (var parent in BackupService.Parents(b).Where(reasons.ContainsKey))
+                {
+                    reasons[parent].Add("chain of " + b.Id);
+                }
+            }
+
+            decisions.AddRange(newestFirst.Select(b => new RetentionDecision(b, reasons[b.Id])));
         }
 
         return decisions;

@@ -65,7 +65,7 @@ internal sealed class RetentionService(
             }
 
             var kept = decisions.Where(d => d.Keep).Select(d => d.Backup).OrderByDescending(b => b.CompletedAt).ToList();
-            var oldestBase = decisions.Where(d => d.KeptByPolicy && d.Backup.Kind == "physical").Select(d => d.Backup).MinBy(b => b.CompletedAt);
+            var oldestBase = decisions.Where(d => d.KeptByPolicy && d.Backup.Kind is "physical" or "incremental").Select(d => d.Backup).MinBy(b => b.CompletedAt);
             var outcome = new RetentionOutcome(instanceId, kept, deleted, oldestBase);
             foreach (var participant in _participants)
             {

@@ -158,7 +158,7 @@ internal sealed class RecoveryPlanner(IStateStore store, IWalCatalog catalog, Wa
     /// <summary>A succeeded physical backup with the timeline and stop LSN its manifest records; null for any other backup.</summary>
     public static BaseBackup? BaseOf(BackupRecord b)
     {
-        if (b is { State: BackupState.Succeeded, Kind: "physical", ManifestJson: { } json, CompletedAt: { } completed })
+        if (b is { State: BackupState.Succeeded, Kind: "physical" or "incremental", ManifestJson: { } json, CompletedAt: { } completed })
         {
             var p = ManifestStore.Deserialize(System.Text.Encoding.UTF8.GetBytes(json)).Properties;
             if (p.TryGetValue("stop_lsn", out var stop) && Lsn.TryParse(stop, out var stopLsn) && p.TryGetValue("timeline", out var tli) && int.TryParse(tli, CultureInfo.InvariantCulture, out var timeline))
