@@ -57,6 +57,11 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
 
     public async ValueTask WriteToAsync(PipeWriter output, CancellationToken cancellationToken)
     {
+        if (context.Plan.HighlyAvailable)
+        {
+            throw new BackupException("source_failed", "incremental backups are not available on ha plans yet (each member has its own data directory); use kind physical");
+        }
+
         var dataDir = context.Paths.DataDir;
         var (chain, reason) = Parent(dataDir);
         var token = chain?.Properties["chain_token"] ?? Secrets.Token(12);
