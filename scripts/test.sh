@@ -13,6 +13,22 @@ results=".build/test-results"
 rm -rf "$results"
 mkdir -p "$results"
 
+# The Kubernetes tests (tests/Steward.Kubernetes.Tests) run on a real local cluster (scripts/k8s-cluster.sh, root only).
+# It is brought up in the background while the solution builds and the other test projects run; its tests wait for it
+# (the script's lock) and fail with its output when it cannot come up. A cluster this run started is stopped at the
+# end, by process id; one that was already running is left running (docs/kubernetes.md).
+k8s_started=0
+if ! bash scripts/k8s-cluster.sh ready >/dev/null 2>&1; then
+  k8s_started=1
+  bash scripts/k8s-cluster.sh up > .build/k8s-cluster.log 2>&1 &
+fi
+stop_k8s() {
+  if [ "$k8s_started" -eq 1 ]; then
+    bash scripts/k8s-cluster.sh down >> .build/k8s-cluster.log 2>&1 || true
+  fi
+}
+trap stop_k8s EXIT
+
 status=0
 dotnet build Steward.sln -c Release -nologo -clp:ErrorsOnly || status=$?
 if [ "$status" -ne 0 ]; then

@@ -42,7 +42,7 @@ public sealed partial class PostgreSqlEngine
         }
         finally
         {
-            File.Delete(pwfile);
+            await context.Runtime.DeleteFileAsync(pwfile, CancellationToken.None);
         }
 
         foreach (var (database, statements) in BootstrapSql)
@@ -65,7 +65,7 @@ public sealed partial class PostgreSqlEngine
             }
             finally
             {
-                File.Delete(script);
+                await context.Runtime.DeleteFileAsync(script, CancellationToken.None);
             }
         }
     }

@@ -78,7 +78,7 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
             .AppendLine(CultureInfo.InvariantCulture, $"data_directory = '{context.Paths.DataDir}'")
             .AppendLine(CultureInfo.InvariantCulture, $"hba_file = '{Path.Combine(context.Paths.ConfigDir, "pg_hba.conf")}'")
             .AppendLine(CultureInfo.InvariantCulture, $"ident_file = '{Path.Combine(context.Paths.ConfigDir, "pg_ident.conf")}'")
-            .AppendLine("listen_addresses = '127.0.0.1'")
+            .AppendLine(CultureInfo.InvariantCulture, $"listen_addresses = '{context.Runtime.ListenAddress}'")
             .AppendLine(CultureInfo.InvariantCulture, $"port = {context.Port}")
             .AppendLine("unix_socket_directories = ''")
             .AppendLine(CultureInfo.InvariantCulture, $"max_connections = {maxConnections}")
@@ -100,7 +100,7 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
         await context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "postgresql.conf"), conf, cancellationToken);
         await context.Runtime.WriteFileAsync(
             Path.Combine(context.Paths.ConfigDir, "pg_hba.conf"),
-            "# TYPE  DATABASE     USER  ADDRESS       METHOD\nhost    all          all   127.0.0.1/32  scram-sha-256\nhost    replication  all   127.0.0.1/32  scram-sha-256\n",
+            $"# TYPE  DATABASE     USER  ADDRESS       METHOD\nhost    all          all   {context.Runtime.ClientNetwork}  scram-sha-256\nhost    replication  all   {context.Runtime.ClientNetwork}  scram-sha-256\n",
             cancellationToken);
         await context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "pg_ident.conf"), string.Empty, cancellationToken);
     }

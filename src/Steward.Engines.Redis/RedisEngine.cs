@@ -41,9 +41,11 @@ public sealed class RedisEngine : IDataServiceEngine, IDataRescue
         var limits = context.Plan.Limits;
         var conf = new StringBuilder()
             .AppendLine("# Written by Steward for this instance; changes are overwritten on update.")
-            .AppendLine("bind 127.0.0.1")
+            .AppendLine(CultureInfo.InvariantCulture, $"bind {context.Runtime.ListenAddress}")
             .AppendLine(CultureInfo.InvariantCulture, $"port {context.Port}")
-            .AppendLine("protected-mode yes")
+            // Beyond loopback (a pod), protected mode would refuse every remote client; the default user is off, so
+            // nobody gets in without an ACL user's password either way.
+            .AppendLine(context.Runtime.ListenAddress == "127.0.0.1" ? "protected-mode yes" : "protected-mode no")
             .AppendLine("daemonize no")
             .AppendLine(CultureInfo.InvariantCulture, $"dir {context.Paths.DataDir}")
             .AppendLine("dbfilename dump.rdb")

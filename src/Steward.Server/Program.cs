@@ -21,6 +21,7 @@ using Steward.Server.Osb;
 using Steward.Server.Pool;
 using Steward.Server.Rebuild;
 using Steward.Server.Rehearsals;
+using Steward.Server.Runtimes;
 using Steward.Server.Supervision;
 using Steward.State;
 using Steward.State.Sqlite;
@@ -50,9 +51,7 @@ services.AddSingleton(TimeProvider.System);
 services.AddSingleton(sp => CredentialKey.LoadOrCreate(Path.Combine(sp.GetRequiredService<StewardOptions>().DataDir, CredentialKey.FileName)));
 services.AddSingleton(sp => new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<CredentialKey>()));
 services.AddSingleton<IStateStore>(sp => sp.GetRequiredService<SqliteStateStore>());
-services.AddSingleton<IInstanceRuntime>(sp => new LocalProcessRuntime(
-    new LocalRuntimeOptions { InstancesRoot = sp.GetRequiredService<StewardOptions>().InstancesDir, ServiceUser = sp.GetRequiredService<StewardOptions>().ServiceUser },
-    sp.GetRequiredService<ILogger<LocalProcessRuntime>>()));
+services.AddInstanceRuntime(settings);
 services.AddSettings<EngineBinariesOptions>(settings);
 var binaries = settings.GetSection("Engines").Get<EngineBinariesOptions>() ?? new();
 services.AddPostgreSqlEngine(binaries.PostgreSql);

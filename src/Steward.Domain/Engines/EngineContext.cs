@@ -7,8 +7,11 @@ namespace Steward.Engines;
 /// <summary>Everything an engine needs to act on one instance.</summary>
 public sealed record EngineContext(ServiceInstance Instance, ServicePlan Plan, InstancePaths Paths, IInstanceRuntime Runtime)
 {
-    /// <summary>The address instances listen on. Steward never exposes them beyond loopback.</summary>
-    public string Host => "127.0.0.1";
+    /// <summary>
+    /// The address clients connect to: loopback for the local runtime (Steward never exposes those instances beyond
+    /// it), the instance's Service on Kubernetes.
+    /// </summary>
+    public string Host => Runtime.ClientHost(Paths);
 
     /// <summary>The instance's port; an engine is only called once a port is allocated.</summary>
     public int Port => Instance.Port ?? throw new InvalidOperationException("instance has no port allocated");

@@ -13,6 +13,28 @@ public interface IInstanceRuntime
     /// <summary>Creates the instance's directories empty, removing whatever a failed attempt left.</summary>
     Task CreateDirectoriesAsync(InstancePaths paths, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Creates an instance's place with what a runtime that gives each instance its own (a pod and a Service on
+    /// Kubernetes) must know; by default <see cref="CreateDirectoriesAsync"/>, the shape being the engine's alone.
+    /// </summary>
+    Task CreateInstanceAsync(InstancePaths paths, InstanceShape shape, CancellationToken cancellationToken) => CreateDirectoriesAsync(paths, cancellationToken);
+
+    /// <summary>The address servers listen on: loopback where they run beside the broker, every address in a pod.</summary>
+    string ListenAddress => "127.0.0.1";
+
+    /// <summary>The network clients (the broker included) connect from, as a CIDR for the servers' access rules.</summary>
+    string ClientNetwork => "127.0.0.1/32";
+
+    /// <summary>The address clients connect to for the instance at <paramref name="paths"/> (its Service's cluster IP on Kubernetes).</summary>
+    string ClientHost(InstancePaths paths) => "127.0.0.1";
+
+    /// <summary>Removes a file written with <see cref="WriteFileAsync"/> (a password file once it has served); nothing when it is gone.</summary>
+    Task DeleteFileAsync(string path, CancellationToken cancellationToken)
+    {
+        File.Delete(path);
+        return Task.CompletedTask;
+    }
+
     /// <summary>Writes a file the server will read, owned by the service user and readable by it only.</summary>
     Task WriteFileAsync(string path, string content, CancellationToken cancellationToken);
 
@@ -99,6 +121,9 @@ public interface IInstanceRuntime
 
     /// <summary>The command line that runs <paramref name="fileName"/> as the service user.</summary>
     (string FileName, IReadOnlyList<string> Arguments) AsServiceUser(string fileName, IReadOnlyList<string> arguments);
+
+    /// <summary>False when data directories cannot be prepared ahead and taken by a rename (each instance has its own volume).</summary>
+    bool SupportsWarmPool => true;
 
     /// <summary>The files of one warm-pool entry: beside the instances, on the same file system, so taking it is a rename.</summary>
     InstancePaths PoolPathsFor(string entryId);

@@ -81,7 +81,7 @@ internal sealed partial class InstanceWorkflows(
                 }
 
                 var context = engines.Context(instance);
-                await Runtime.CreateDirectoriesAsync(context.Paths, ct);
+                await Runtime.CreateInstanceAsync(context.Paths, new InstanceShape(context.Port, context.Plan.Limits), ct);
                 await engine.InitializeAsync(context, ct);
             }),
             new("configure", "writing the configuration", ct => engine.ConfigureAsync(engines.Context(instance), ct)),

@@ -117,7 +117,7 @@ internal sealed partial class WarmPool(
         }
     }
 
-    private int SizeFor(IDataServiceEngine engine) => engine.Offering.Name == "postgresql" ? options.Value.PostgreSqlSize : 0;
+    private int SizeFor(IDataServiceEngine engine) => engine.Offering.Name == "postgresql" && Runtime.SupportsWarmPool ? options.Value.PostgreSqlSize : 0;
 
     /// <summary>Makes entries until the pool holds its size; false when making one failed.</summary>
     private async Task<bool> TopUpAsync(IDataServiceEngine engine, IPreparedDataDirectories prepared, CancellationToken cancellationToken)

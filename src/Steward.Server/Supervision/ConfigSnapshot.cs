@@ -12,6 +12,13 @@ internal static class ConfigSnapshot
 
     public static void Take(InstancePaths paths)
     {
+        // The configuration lives where the broker can read it only with the local runtime (on Kubernetes it is in
+        // the pod's volume): there is nothing to keep a copy of otherwise.
+        if (!Directory.Exists(paths.ConfigDir))
+        {
+            return;
+        }
+
         var target = SnapshotDir(paths);
         Directory.CreateDirectory(target);
         foreach (var file in Directory.GetFiles(paths.ConfigDir))

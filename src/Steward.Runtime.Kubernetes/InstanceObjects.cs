@@ -1,0 +1,108 @@
+using k8s.Models;
+using Steward.Runtime;
+
+namespace Steward.Runtime.Kubernetes;
+
+/// <summary>The Kubernetes objects of one instance, as server-side apply documents.</summary>
+internal static class InstanceObjects
+{
+    /// <summary>Memory for the instance manager, tools (initdb) and the server's overhead beyond the plan's budget.</summary>
+    private const int OverheadMb = 128;
+
+    public static V1ObjectMeta Metadata(string id, string name, V1OwnerReference? owner) => new()
+    {
+        Name = name,
+        Labels = Labels(id),
+        OwnerReferences = owner is null ? null : [owner],
+    };
+
+    public static Dictionary<string, string> Labels(string id) => new()
+    {
+        ["app.kubernetes.io/name"] = "steward-instance",
+        ["app.kubernetes.io/managed-by"] = "steward",
+        [KubernetesRuntime.InstanceLabel] = id,
+    };
+
+    public static V1StatefulSet StatefulSet(KubernetesRuntimeOptions options, string id, string root, InstanceShape shape)
+    {
+        var name = KubernetesRuntime.NameFor(id);
+        var memory = new ResourceQuantity($"{shape.Limits.MemoryMb + OverheadMb}Mi");
+        return new V1StatefulSet
+        {
+            ApiVersion = "apps/v1",
+            Kind = "StatefulSet",
+            Metadata = Metadata(id, name, null),
+            Spec = new V1StatefulSetSpec
+            {
+                Replicas = 1,
+                ServiceName = name,
+                PodManagementPolicy = "Parallel",
+                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [KubernetesRuntime.InstanceLabel] = id } },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = Labels(id) },
+                    Spec = new V1PodSpec
+                    {
+                        // The instance manager stops the server with its own stop signal and waits for it.
+                        TerminationGracePeriodSeconds = 30,
+                        EnableServiceLinks = false,
+                        AutomountServiceAccountToken = false,
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = "server",
+                                Image = options.Image,
+                                ImagePullPolicy = options.ImagePullPolicy,
+                                Command = ["/bin/sh", "/steward-manager/instance-manager.sh", root, options.ServiceUser],
+                                Ports = [new V1ContainerPort { ContainerPort = shape.Port, Name = "server", Protocol = "TCP" }],
+                                Resources = new V1ResourceRequirements
+                                {
+                                    Requests = new Dictionary<string, ResourceQuantity> { ["memory"] = memory },
+                                    Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = memory },
+                                },
+                                VolumeMounts =
+                                [
+                                    new V1VolumeMount { Name = "data", MountPath = root },
+                                    new V1VolumeMount { Name = "manager", MountPath = "/steward-manager", ReadOnlyProperty = true },
+                                ],
+                            },
+                        ],
+                        Volumes = [new V1Volume { Name = "manager", ConfigMap = new V1ConfigMapVolumeSource { Name = name } }],
+                    },
+                },
+                VolumeClaimTemplates =
+                [
+                    new V1PersistentVolumeClaim
+                    {
+                        Metadata = new V1ObjectMeta { Name = "data", Labels = Labels(id) },
+                        Spec = new V1PersistentVolumeClaimSpec
+                        {
+                            AccessModes = ["ReadWriteOnce"],
+                            StorageClassName = options.StorageClass,
+                            Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new ResourceQuantity(options.VolumeSize) } },
+                        },
+                    },
+                ],
+            },
+        };
+    }
+
+    /// <summary>
+    /// The address clients connect to. Its endpoints include the pod as soon as it has an address (no readiness probe
+    /// gates them): whether the server answers is the broker's checks' business, as with the local runtime.
+    /// </summary>
+    public static V1Service Service(string id, int port, V1OwnerReference owner) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Service",
+        Metadata = Metadata(id, KubernetesRuntime.NameFor(id), owner),
+        Spec = new V1ServiceSpec
+        {
+            Type = "ClusterIP",
+            PublishNotReadyAddresses = true,
+            Selector = new Dictionary<string, string> { [KubernetesRuntime.InstanceLabel] = id },
+            Ports = [new V1ServicePort { Port = port, Name = "server", Protocol = "TCP", TargetPort = port }],
+        },
+    };
+}
