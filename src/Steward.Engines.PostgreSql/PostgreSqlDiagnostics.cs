@@ -25,19 +25,22 @@ internal static class PostgreSqlDiagnostics
         new(FailureClass.DataCorruption, "PANIC:"),
     ];
 
-    public static Diagnosis? Diagnose(string dataDir, IReadOnlyList<string> log)
+    public static Diagnosis? Diagnose(string dataDir, IReadOnlyList<string> log) =>
+        Diagnose(dataDir, log, paths => paths.FirstOrDefault(p => !File.Exists(p) && !Directory.Exists(p)));
+
+    /// <summary>As above, with the files looked for where the server sees them (<paramref name="firstMissing"/>: the runtime's).</summary>
+    public static Diagnosis? Diagnose(string dataDir, IReadOnlyList<string> log, Func<IReadOnlyList<string>, string?> firstMissing)
     {
-        if (!Directory.Exists(dataDir))
+        string[] required = ["PG_VERSION", Path.Combine("global", "pg_control")];
+        var missing = firstMissing([dataDir, .. required.Select(r => Path.Combine(dataDir, r))]);
+        if (missing == dataDir)
         {
             return new Diagnosis(FailureClass.DataCorruption, $"data directory {dataDir} is missing");
         }
 
-        foreach (var required in new[] { "PG_VERSION", Path.Combine("global", "pg_control") })
+        if (missing is not null)
         {
-            if (!File.Exists(Path.Combine(dataDir, required)))
-            {
-                return new Diagnosis(FailureClass.DataCorruption, $"{required} is missing from the data directory");
-            }
+            return new Diagnosis(FailureClass.DataCorruption, $"{Path.GetRelativePath(dataDir, missing)} is missing from the data directory");
         }
 
         return LogPattern.Match(Patterns, log);

@@ -124,7 +124,7 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
     }
 
     public Diagnosis? Diagnose(EngineContext context, IReadOnlyList<string> logSinceStart) =>
-        PostgreSqlDiagnostics.Diagnose(context.Paths.DataDir, logSinceStart);
+        PostgreSqlDiagnostics.Diagnose(context.Paths.DataDir, logSinceStart, context.Runtime.FirstMissing);
 
     public async Task BootstrapAsync(EngineContext context, CancellationToken cancellationToken)
     {

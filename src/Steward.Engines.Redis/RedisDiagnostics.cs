@@ -21,7 +21,11 @@ internal static class RedisDiagnostics
     ];
 
     public static Diagnosis? Diagnose(string dataDir, IReadOnlyList<string> log) =>
-        Directory.Exists(dataDir)
+        Diagnose(dataDir, log, paths => paths.FirstOrDefault(p => !Directory.Exists(p)));
+
+    /// <summary>As above, with the directory looked for where the server sees it (<paramref name="firstMissing"/>: the runtime's).</summary>
+    public static Diagnosis? Diagnose(string dataDir, IReadOnlyList<string> log, Func<IReadOnlyList<string>, string?> firstMissing) =>
+        firstMissing([dataDir]) is null
             ? LogPattern.Match(Patterns, log)
             : new Diagnosis(FailureClass.DataCorruption, $"data directory {dataDir} is missing");
 }

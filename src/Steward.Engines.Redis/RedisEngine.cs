@@ -90,7 +90,7 @@ public sealed class RedisEngine : IDataServiceEngine, IDataRescue
     }
 
     public Diagnosis? Diagnose(EngineContext context, IReadOnlyList<string> logSinceStart) =>
-        RedisDiagnostics.Diagnose(context.Paths.DataDir, logSinceStart);
+        RedisDiagnostics.Diagnose(context.Paths.DataDir, logSinceStart, context.Runtime.FirstMissing);
 
     public Task BootstrapAsync(EngineContext context, CancellationToken cancellationToken) => Task.CompletedTask;
 

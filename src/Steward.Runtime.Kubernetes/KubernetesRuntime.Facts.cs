@@ -110,6 +110,17 @@ public sealed partial class KubernetesRuntime
         return Fact(paths, script, "") is { Length: > 0 } problem ? problem : null;
     }
 
+    public string? FirstMissing(IReadOnlyList<string> paths)
+    {
+        if (paths.Count == 0)
+        {
+            return null;
+        }
+
+        var script = "for p in " + string.Join(' ', paths.Select(Quote)) + "; do [ -e \"$p\" ] || { printf '%s' \"$p\"; exit 0; }; done";
+        return Fact(new InstancePaths(Root + "/" + IdOf(paths[0])), script, "") is { Length: > 0 } missing ? missing : null;
+    }
+
     public async Task<string> CreateRescueDirectoryAsync(InstancePaths paths, string name, CancellationToken cancellationToken)
     {
         var target = Path.Combine(paths.Root, "rescued", name);

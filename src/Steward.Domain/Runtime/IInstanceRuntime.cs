@@ -28,6 +28,12 @@ public interface IInstanceRuntime
     /// <summary>The address clients connect to for the instance at <paramref name="paths"/> (its Service's cluster IP on Kubernetes).</summary>
     string ClientHost(InstancePaths paths) => "127.0.0.1";
 
+    /// <summary>
+    /// The first of <paramref name="paths"/> (files or directories, as the server sees them) that does not exist; null
+    /// when all do, or when the runtime cannot tell now (then nothing is claimed missing).
+    /// </summary>
+    string? FirstMissing(IReadOnlyList<string> paths) => paths.FirstOrDefault(p => !File.Exists(p) && !Directory.Exists(p));
+
     /// <summary>Removes a file written with <see cref="WriteFileAsync"/> (a password file once it has served); nothing when it is gone.</summary>
     Task DeleteFileAsync(string path, CancellationToken cancellationToken)
     {
