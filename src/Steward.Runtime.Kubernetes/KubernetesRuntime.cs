@@ -250,7 +250,15 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
 
         foreach (var service in (await _client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items)
         {
-            await IgnoreNotFound(() => _client.CoreV1.DeleteNamespacedServiceAsync(service.Metadata.Name, Namespace, cancellationToken: cancellationToken));
+            try
+            {
+                await IgnoreNotFound(() => _client.CoreV1.DeleteNamespacedServiceAsync(service.Metadata.Name, Namespace, cancellationToken: cancellationToken));
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                // Kubernetes before 1.23 answers a Service's deletion with a Status, not the Service the client expects:
+                // the deletion happened (the wait below confirms it).
+            }
         }
 
         await _client.CoreV1.DeleteCollectionNamespacedConfigMapAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken);

@@ -66,7 +66,8 @@ public sealed class InstanceLifecycleTests(ClusterFixture cluster)
 
         // Deprovision: nothing of the instance is left in the cluster, its volume claim included.
         await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
-        (await Osb.WaitAsync(id, timeoutSeconds: 180)).Status.ShouldBe(HttpStatusCode.Gone);
+        var gone = await Osb.WaitAsync(id, timeoutSeconds: 180);
+        gone.Status.ShouldBe(HttpStatusCode.Gone, gone.Text);
         (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
     }
 
@@ -92,7 +93,8 @@ public sealed class InstanceLifecycleTests(ClusterFixture cluster)
         (await RedisCli.RunAsync(credentials, "PING")).ShouldContain("WRONGPASS");
 
         await Osb.DeprovisionAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
-        (await Osb.WaitAsync(id, timeoutSeconds: 180)).Status.ShouldBe(HttpStatusCode.Gone);
+        var gone = await Osb.WaitAsync(id, timeoutSeconds: 180);
+        gone.Status.ShouldBe(HttpStatusCode.Gone, gone.Text);
         (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
     }
 
