@@ -142,6 +142,9 @@ public sealed partial class KubernetesRuntime
     public long? FreeBytes(InstancePaths paths) =>
         long.TryParse(Fact(paths, $"df -P -B1 {Quote(paths.Root)} | awk 'NR == 2 {{ print $4 }}'", ""), CultureInfo.InvariantCulture, out var free) ? free : null;
 
+    /// <summary>Unknown: the cluster's scheduler places each pod by its memory request (a pod that does not fit stays Pending).</summary>
+    public long? AvailableMemoryBytes() => null;
+
     /// <summary>The runtime cannot tell OOM kills from other SIGKILLs in a pod yet (the pod's OOMKilled reason is a later step).</summary>
     public long? OomKills() => null;
 
