@@ -458,6 +458,12 @@ stop_daemon() {
 }
 
 # ---------------------------------------------------------------- cluster
+node_ready_since() { # since: the node is Ready with a heartbeat at or after this UTC time (0: any)
+  local got; got=$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}' 2>/dev/null) || return 1
+  [ "${got%% *}" = True ] || return 1
+  [ "$1" = 0 ] || [ "${got#* }" \> "$1" ] || [ "${got#* }" = "$1" ]
+}
+
 start_cluster() {
   local ip; ip=$(cat "$PKI/node-ip")
   sysctl -qw net.ipv4.ip_forward=1
@@ -493,6 +499,10 @@ start_cluster() {
   start_daemon containerd --config "$STATE/containerd.toml"
   wait_for "containerd" 30 ctr --address "$SOCK" version
   import_images
+  # A kubelet started now must report the node Ready itself: the node's Ready=True from before a `down` is stale
+  # (measured: `up` after `down` returned while the restarted kubelet still said "container runtime status check may
+  # not have completed yet").
+  local since=0; pid_of kubelet >/dev/null || since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   start_daemon kubelet --config="$STATE/kubelet.yaml" --kubeconfig="$STATE/kubelet.kubeconfig" \
     --container-runtime=remote --container-runtime-endpoint="unix://$SOCK" --runtime-request-timeout=5m \
     --root-dir="$STATE/kubelet" --hostname-override="$NODE_NAME" --node-ip="$ip" \
@@ -500,7 +510,7 @@ start_cluster() {
   start_daemon kube-proxy --kubeconfig="$STATE/kube-proxy.kubeconfig" --proxy-mode=iptables \
     --hostname-override="$NODE_NAME" --cluster-cidr="$CLUSTER_CIDR" --conntrack-max-per-core=0 \
     --bind-address=127.0.0.1 --metrics-bind-address=127.0.0.1:10249 --healthz-bind-address=127.0.0.1:10256 --v=1
-  wait_for "node $NODE_NAME Ready" 120 sh -c "'$BIN/kubectl' --kubeconfig '$KUBECONFIG_ADMIN' get node '$NODE_NAME' -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
+  wait_for "node $NODE_NAME Ready" 120 node_ready_since "$since"
   step_end
 
   step_start "cluster add-ons (default StorageClass)"
