@@ -92,9 +92,9 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
             .AppendLine("wal_level = 'replica'")
             .AppendLine("max_wal_senders = 5")
             .AppendLine("wal_keep_size = '256MB'")
-            // WAL archiving is per instance (one archive secret in the instance's config/); the members of an ha
-            // instance each have their own config/, so ha plans do not archive yet (docs/high-availability.md).
-            .Append(context.Plan.HighlyAvailable ? string.Empty : await Wal.WalHelper.ConfigureAsync(context, _wal, cancellationToken))
+            // Members of an ha instance archive too (archive_mode = always, the same archive secret in every member's
+            // config/, shared when a member is built): docs/high-availability.md#wal-archiving.
+            .Append(await Wal.WalHelper.ConfigureAsync(context, _wal, cancellationToken, member: context.Plan.HighlyAvailable))
             .AppendLine(CultureInfo.InvariantCulture, $"include_if_exists = '{Path.Combine(context.Paths.ConfigDir, "replication.conf")}'")
             .ToString();
         await context.Runtime.WriteFileAsync(Path.Combine(context.Paths.ConfigDir, "postgresql.conf"), conf, cancellationToken);

@@ -51,8 +51,15 @@ public static class WalHelper
 
         """;
 
-    /// <summary>The archive settings for postgresql.conf, after writing the helper files; empty when archiving is off.</summary>
-    public static async Task<string> ConfigureAsync(EngineContext context, PostgreSqlWalOptions? options, CancellationToken cancellationToken)
+    /// <summary>
+    /// The archive settings for postgresql.conf, after writing the helper files; empty when archiving is off.
+    /// A member of a highly available instance archives with <c>archive_mode = always</c>: a standby archives every
+    /// segment it receives as well, so a segment the primary completed but had not archived when it died is archived
+    /// by the standbys (no gap across a failover); the broker acknowledges the byte-identical copies. Members get
+    /// no <c>restore_command</c>: they stream from the primary, and a standby must not stop (exit 126) because
+    /// the broker is down (docs/high-availability.md).
+    /// </summary>
+    public static async Task<string> ConfigureAsync(EngineContext context, PostgreSqlWalOptions? options, CancellationToken cancellationToken, bool member = false)
     {
         if (options is null)
         {
@@ -60,13 +67,20 @@ public static class WalHelper
         }
 
         await WriteFilesAsync(context, options, cancellationToken);
-        return string.Create(CultureInfo.InvariantCulture, $"""
-            archive_mode = on
-            archive_command = '{Command(context, "push")}'
-            restore_command = '{Command(context, "fetch")}'
-            archive_timeout = {Math.Max(1, (int)options.ArchiveTimeout.TotalSeconds)}
+        return member
+            ? string.Create(CultureInfo.InvariantCulture, $"""
+                archive_mode = always
+                archive_command = '{Command(context, "push")}'
+                archive_timeout = {Math.Max(1, (int)options.ArchiveTimeout.TotalSeconds)}
 
-            """);
+                """)
+            : string.Create(CultureInfo.InvariantCulture, $"""
+                archive_mode = on
+                archive_command = '{Command(context, "push")}'
+                restore_command = '{Command(context, "fetch")}'
+                archive_timeout = {Math.Max(1, (int)options.ArchiveTimeout.TotalSeconds)}
+
+                """);
     }
 
     /// <summary>The helper invocation for archive_command (push) or restore_command (fetch).</summary>

@@ -12,7 +12,7 @@ namespace Steward.Server.HighAvailability;
 /// Builds, starts and configures members. A fenced member is never started, whatever asks: the durable role
 /// and the FENCED file in its directory both say no.
 /// </summary>
-internal sealed class HaMembers(HaLayout layout, EngineRegistry engines, IEnumerable<IReplicationEngine> replications, Steward.State.IStateStore store, StewardOptions options, TimeProvider time)
+internal sealed class HaMembers(HaLayout layout, EngineRegistry engines, IEnumerable<IReplicationEngine> replications, Steward.State.IStateStore store, HaArchiving archiving, StewardOptions options, TimeProvider time)
 {
     private readonly IReadOnlyList<IReplicationEngine> _replications = replications.ToList();
 
@@ -53,6 +53,7 @@ internal sealed class HaMembers(HaLayout layout, EngineRegistry engines, IEnumer
 
         await layout.Runtime.CreateDirectoriesAsync(context.Paths, cancellationToken);
         await Replication(instance).CloneAsync(context, layout.Context(instance, primary), cancellationToken);
+        await archiving.ShareSecretAsync(instance, primary, member, cancellationToken);
         await engine.ConfigureAsync(context, cancellationToken);
         await Replication(instance).ConfigureMemberAsync(context, Role(member, primary, slots), cancellationToken);
         await StartAsync(instance, member, cancellationToken);

@@ -17,6 +17,7 @@ internal static class HaServiceCollectionExtensions
         services.AddSingleton<HaLayout>();
         services.AddSingleton<HaRegistry>();
         services.AddSingleton<HaProxy>();
+        services.AddSingleton<HaArchiving>();
         services.AddSingleton<HaMembers>();
         services.AddSingleton<HaProvisioning>();
         services.AddSingleton<HaConversion>();

@@ -26,6 +26,7 @@ internal sealed class WalArchive(
     private static readonly TimeSpan PrefetchKept = TimeSpan.FromSeconds(60);
     private readonly ConcurrentDictionary<string, ArchiveFailure> _failures = new();
     private readonly ConcurrentDictionary<(string Instance, string Name), Lazy<Task<byte[]?>>> _prefetched = new();
+    private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, 32).Select(_ => new SemaphoreSlim(1, 1))];
 
     /// <summary>The top-level prefix of every WAL object, apart from the instances' backups (pgBackRest's archive/ and backup/).</summary>
     public const string Prefix = "archive/";
@@ -42,17 +43,49 @@ internal sealed class WalArchive(
     /// <summary>Stores one WAL file PostgreSQL hands over; returns once it is durable (or says why it is not).</summary>
     public async Task<ArchiveOutcome> StoreAsync(string instanceId, WalName name, Stream body, CancellationToken cancellationToken)
     {
+        // The members of an ha instance offer the same file at about the same time: one at a time per name, so the
+        // first is stored and the others are compared with it (never two objects racing for one key).
+        var gate = _gates[(int)((uint)HashCode.Combine(instanceId, name.Name) % (uint)_gates.Length)];
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await StoreOnceAsync(instanceId, name, body, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<ArchiveOutcome> StoreOnceAsync(string instanceId, WalName name, Stream body, CancellationToken cancellationToken)
+    {
         var existing = await catalog.GetWalFileAsync(instanceId, name.Name, cancellationToken);
         if (existing is not null)
         {
-            // The same file again (a retry after a lost answer, or a restored server archiving what it replayed) is
-            // acknowledged, as pgBackRest's archive-push does; a different file under a name already archived would
-            // break the chain, so it is refused (PostgreSQL keeps it and the lag incident shows it). Steward's own
-            // restores promote onto a new timeline, so a conflict means a second server writes this timeline.
-            var digest = Convert.ToHexStringLower(await SHA256.HashDataAsync(body, cancellationToken));
-            return digest == existing.PlaintextSha256
-                ? ArchiveOutcome.Stored
-                : Fail(instanceId, name.Name, ArchiveOutcome.Conflict, $"{name.Name} is already archived for instance {instanceId} with different content (archived sha256 {existing.PlaintextSha256[..16]}, offered {digest[..16]}): another server is writing timeline {name.Timeline} of this instance, e.g. a copy of its data started outside Steward; the archived file is kept");
+            // The same file again (a retry after a lost answer, a restored server archiving what it replayed, or
+            // another member of an ha instance) is acknowledged, as pgBackRest's archive-push does; a different file
+            // under a name already archived would break the chain, so it is refused (PostgreSQL keeps it and the lag
+            // incident shows it). Steward's own restores promote onto a new timeline, so a conflict means a second
+            // server writes this timeline.
+            using var offered = new MemoryStream();
+            await body.CopyToAsync(offered, cancellationToken);
+            var digest = Convert.ToHexStringLower(SHA256.HashData(offered.GetBuffer().AsSpan(0, (int)offered.Length)));
+            if (digest == existing.PlaintextSha256)
+            {
+                return ArchiveOutcome.Stored;
+            }
+
+            if (await SameUpToTimelineEndAsync(instanceId, name, offered, cancellationToken) is { } end)
+            {
+                // A standby's copy of the segment in which its timeline ended (a failover or switchover): PostgreSQL's
+                // walreceiver with archive_mode = always archives it whole, with whatever followed the switch point
+                // in the file. Up to the switch point it is the archived file, and nothing after it is ever replayed on
+                // this timeline (the history file says where it ends), so it is acknowledged and not stored again.
+                WalLog.EndOfTimelineCopy(logger, instanceId, name.Name, Lsn.Format(end));
+                return ArchiveOutcome.Stored;
+            }
+
+            return Fail(instanceId, name.Name, ArchiveOutcome.Conflict, $"{name.Name} is already archived for instance {instanceId} with different content (archived sha256 {existing.PlaintextSha256[..16]}, offered {digest[..16]}): another server is writing timeline {name.Timeline} of this instance, e.g. a copy of its data started outside Steward; the archived file is kept");
         }
 
         string? history = null;
@@ -233,6 +266,50 @@ internal sealed class WalArchive(
         }
 
         return removed;
+    }
+
+    /// <summary>
+    /// When <paramref name="name"/> is the segment in which its timeline ended (a later timeline's history says it
+    /// was left there) and <paramref name="offered"/> equals the archived copy up to that switch point: the switch
+    /// point; otherwise null.
+    /// </summary>
+    private async Task<long?> SameUpToTimelineEndAsync(string instanceId, WalName name, MemoryStream offered, CancellationToken cancellationToken)
+    {
+        if (name.Kind != WalFileKind.Segment)
+        {
+            return null;
+        }
+
+        var timelines = new WalTimelines(await catalog.ListWalFilesAsync(instanceId, cancellationToken));
+        long? end = null;
+        foreach (var later in timelines.All.Where(t => t > name.Timeline))
+        {
+            try
+            {
+                end = timelines.EndOf(later, name.Timeline);
+            }
+            catch (ArgumentException)
+            {
+                continue; // a timeline not descended from this one
+            }
+
+            if (end is not null)
+            {
+                break;
+            }
+        }
+
+        if (end is not { } switchPoint || switchPoint / WalName.SegmentBytes != name.Segment || switchPoint % WalName.SegmentBytes == 0)
+        {
+            return null;
+        }
+
+        var length = (int)(switchPoint % WalName.SegmentBytes);
+        var archived = await ReadAsync(instanceId, name.Name, cancellationToken);
+        return archived is not null && archived.Length >= length && offered.Length >= length
+            && archived.AsSpan(0, length).SequenceEqual(offered.GetBuffer().AsSpan(0, length))
+            ? switchPoint
+            : null;
     }
 
     private static bool Prunable(string name, long oldestNeededSegment) =>

@@ -89,7 +89,10 @@ internal static class WalEndpoints
     {
         var instance = await store.GetInstanceAsync(instanceId, ct);
         var token = http.Request.Headers[WalHelper.TokenHeader].ToString();
-        return instance is null || instance.State == InstanceState.Deleted || !WalHelper.Verify(engines.Context(instance), token)
+
+        // The members of an ha instance hold copies of the instance's secret in their own config/.
+        var archiving = http.RequestServices.GetRequiredService<HighAvailability.HaArchiving>();
+        return instance is null || instance.State == InstanceState.Deleted || !await archiving.VerifyAsync(instance, token, ct)
             ? Results.Text("not this instance's archive secret\n", statusCode: StatusCodes.Status403Forbidden)
             : null;
     }

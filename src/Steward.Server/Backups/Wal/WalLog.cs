@@ -20,4 +20,7 @@ internal static partial class WalLog
 
     [LoggerMessage(EventId = 7006, Level = LogLevel.Information, Message = "Pruned {Count} WAL files of instance {InstanceId} older than segment {Before}")]
     public static partial void Pruned(ILogger logger, string instanceId, int count, string before);
+
+    [LoggerMessage(EventId = 7007, Level = LogLevel.Information, Message = "WAL file {Name} of instance {InstanceId} offered again with another tail after the end of its timeline at {SwitchPoint}: identical up to there, acknowledged (a standby's copy of the segment its timeline ended in)")]
+    public static partial void EndOfTimelineCopy(ILogger logger, string instanceId, string name, string switchPoint);
 }

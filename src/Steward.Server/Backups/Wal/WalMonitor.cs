@@ -21,11 +21,12 @@ internal sealed class WalMonitor(
     EngineRegistry engines,
     WalSettings settings,
     WalArchive archive,
+    HighAvailability.HaArchiving servers,
     TimeProvider time,
     ILogger<WalMonitor> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, Measured> _latest = new();
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _woken = new();
+    private readonly ConcurrentDictionary<string, string> _woken = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     /// <summary>The newest measurement of an instance, or null before the first.</summary>
@@ -40,8 +41,9 @@ internal sealed class WalMonitor(
             return null;
         }
 
-        var context = engines.Context(instance);
-        if (engines.Runtime.GetStatus(context.Paths) is not ProcessStatus.Running)
+        // The single server, or every running member of an ha instance (primary first): each archives.
+        var archiving = await servers.ArchivingServersAsync(instance, cancellationToken);
+        if (archiving.Count == 0 || engines.Runtime.GetStatus(archiving[0].Paths) is not ProcessStatus.Running)
         {
             return Latest(instance.Id);
         }
@@ -51,7 +53,7 @@ internal sealed class WalMonitor(
         await _gate.WaitAsync(timeout.Token);
         try
         {
-            return await MeasureAsync(instance, context, timeout.Token);
+            return await MeasureAsync(instance, archiving, timeout.Token);
         }
         finally
         {
@@ -59,15 +61,40 @@ internal sealed class WalMonitor(
         }
     }
 
-    private async Task<Measured> MeasureAsync(ServiceInstance instance, Engines.EngineContext context, CancellationToken cancellationToken)
+    private async Task<Measured> MeasureAsync(ServiceInstance instance, IReadOnlyList<Engines.EngineContext> archiving, CancellationToken cancellationToken)
     {
+        var context = archiving[0];
         var status = await WalInspector.StatusAsync(context, cancellationToken);
-        if (status is { ArchiveModeOn: true, InRecovery: false, ServerStartedAt: { } started } && (!_woken.TryGetValue(instance.Id, out var woken) || woken != started))
+        var wake = $"{context.Port}/{status.ServerStartedAt:O}/{status.InRecovery}";
+        if (status is { ArchiveModeOn: true, InRecovery: false, ServerStartedAt: not null } && (!_woken.TryGetValue(instance.Id, out var woken) || woken != wake))
         {
             // The checkpointer starts while the server is still recovering and then sleeps a whole checkpoint_timeout
-            // without applying archive_timeout; a checkpoint wakes it, so an idle instance's RPO holds from its start.
+            // without applying archive_timeout; a checkpoint wakes it, so an idle instance's RPO holds from its start
+            // (and, on an ha instance, from a standby's promotion).
             await WalInspector.CheckpointAsync(context, cancellationToken);
-            _woken[instance.Id] = started;
+            _woken[instance.Id] = wake;
+        }
+
+        // An ha instance's standbys archive too (archive_mode = always) and keep what they have not archived yet:
+        // the instance is as far behind as its furthest-behind member.
+        foreach (var member in archiving.Skip(1))
+        {
+            try
+            {
+                var s = await WalInspector.StatusAsync(member, cancellationToken);
+                status = status with
+                {
+                    PendingSegments = Math.Max(status.PendingSegments, s.PendingSegments),
+                    OldestPendingSince = new[] { status.OldestPendingSince, s.OldestPendingSince }.Min(),
+                    FailedCount = status.FailedCount + s.FailedCount,
+                    LastFailedWal = s.LastFailedTime > status.LastFailedTime || status.LastFailedTime is null ? s.LastFailedWal ?? status.LastFailedWal : status.LastFailedWal,
+                    LastFailedTime = new[] { status.LastFailedTime, s.LastFailedTime }.Max(),
+                };
+            }
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
+            {
+                // A member that does not answer is the HA controller's to replace; its WAL is measured again once it does.
+            }
         }
 
         var now = time.GetUtcNow();
@@ -143,12 +170,18 @@ internal sealed class WalMonitor(
         foreach (var instance in await store.ListInstancesAsync(cancellationToken))
         {
             if (engines.Unavailable(instance.ServiceId) is null
-                && engines.Engine(instance.ServiceId) is PostgreSqlEngine { WalOptions: { } options } && instance.Port is not null
-                && Directory.Exists(engines.Context(instance).Paths.ConfigDir))
+                && engines.Engine(instance.ServiceId) is PostgreSqlEngine { WalOptions: { } options } && instance.Port is not null)
             {
                 try
                 {
-                    await WalHelper.WriteFilesAsync(engines.Context(instance), options, cancellationToken);
+                    // The single server's helper, or each live member's (an ha instance's own config/ archives nothing).
+                    foreach (var holder in (await servers.SecretHoldersAsync(instance, cancellationToken)).Skip(engines.HighlyAvailable(instance) ? 1 : 0))
+                    {
+                        if (Directory.Exists(holder.Paths.ConfigDir))
+                        {
+                            await WalHelper.WriteFilesAsync(holder, options, cancellationToken);
+                        }
+                    }
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {

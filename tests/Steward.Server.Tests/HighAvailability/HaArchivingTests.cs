@@ -1,0 +1,154 @@
+using System.Net;
+using System.Text.Json;
+using Npgsql;
+using Steward.Server.Tests.Backups;
+using Steward.Server.Tests.Infrastructure;
+using Steward.Server.Tests.Wal;
+
+namespace Steward.Server.Tests.HighAvailability;
+
+/// <summary>A broker for ha instances that archive their WAL quickly (segments switched every 2 s, lag measured every 0.5 s).</summary>
+public sealed class HaWalBroker : IAsyncLifetime
+{
+    public StewardServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await StewardServer.StartAsync(WalBroker.FastArchiving(new Dictionary<string, string>(HaBrokerFixture.Settings)));
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+[CollectionDefinition("ha-wal")]
+public sealed class HaWalCollection : ICollectionFixture<HaWalBroker>;
+
+/// <summary>WAL archiving of ha instances across a failover, and point-in-time restore of what they archived.</summary>
+[Collection("ha-wal")]
+public sealed class HaArchivingTests(HaWalBroker broker)
+{
+    private OsbClient Osb => broker.Server.Client;
+
+    [Fact]
+    public async Task Archiving_continues_across_a_failover_without_a_gap_even_for_segments_the_dead_primary_never_archived_and_a_clone_at_a_time_after_it_has_every_acknowledged_row()
+    {
+        var ha = await HaInstance.CreateAsync(broker.Server);
+        var backup = await Osb.BackupAsync(ha.Id);
+        var startLsn = backup.GetProperty("manifest").GetProperty("properties").GetProperty("start_lsn").GetString()!;
+        var old = await ha.PrimaryAsync();
+        var load = await WriteLoad.StartAsync(ha.Uri);
+        string[] heldBack;
+        await using (load)
+        {
+            await load.WaitForMoreAsync(30, TimeSpan.FromSeconds(30));
+
+            // The primary's archiver is stopped: the segments it completes from now on are archived by nobody but
+            // the standbys (archive_mode = always). It dies with them unarchived.
+            var archiver = Processes.Under(old.Directory).Single(pid => Processes.CommandLine(pid).Contains("archiver", StringComparison.Ordinal));
+            Processes.Kill(archiver, 19);
+            var ready = Path.Combine(old.Directory, "data", "pg_wal", "archive_status");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Directory.EnumerateFiles(ready, "*.ready").Count() < 2)
+            {
+                clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60), "the primary completes segments while its archiver is stopped");
+                await Task.Delay(100);
+            }
+
+            heldBack = [.. Directory.EnumerateFiles(ready, "*.ready").Select(f => Path.GetFileNameWithoutExtension(f))];
+            Processes.Kill(old.Pid!.Value, 9);
+            await ha.WaitAsync("another primary", m => m.Any(x => x.Role == "primary" && x.Name != old.Name));
+            await load.WaitForMoreAsync(50, TimeSpan.FromSeconds(60));
+        }
+
+        Processes.Under(old.Directory).ShouldBeEmpty("the fenced primary's stopped archiver was killed with it");
+        var after = await Pitr.ServerClockAsync(ha.Uri);
+        await Pitr.WaitRecoverableAsync(Osb, ha.Id, after, 120);
+
+        // Every segment from the base backup's start to the current one: timeline 1 up to the switch point (its last
+        // segment as .partial), the new timeline's history, and the new timeline from the switch point on.
+        var files = (await Osb.ApiAsync($"/instances/{ha.Id}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!).ToList();
+        files.ShouldContain("00000002.history");
+        foreach (var segment in heldBack)
+        {
+            files.ShouldContain(segment, "a segment the dead primary never archived is archived by a standby");
+        }
+
+        var primary = await ha.PrimaryAsync();
+        var switchPoint = SwitchPoint(await File.ReadAllTextAsync(Path.Combine(primary.Directory, "data", "pg_wal", "00000002.history")));
+        var first = Pitr.SegmentNumber(SegmentName(1, startLsn));
+        var switchSegment = switchPoint / (16L * 1024 * 1024);
+        for (var s = first; s < switchSegment; s++)
+        {
+            files.ShouldContain(Name(1, s), $"timeline 1 segment {s:X} (switch point in segment {switchSegment:X})");
+        }
+
+        (files.Contains(Name(1, switchSegment)) || files.Contains(Name(1, switchSegment) + ".partial")).ShouldBeTrue("the segment timeline 1 ended in");
+        var current = (await Pitr.StatusAsync(Osb, ha.Id)).Body.GetProperty("current_segment").GetString()!;
+        for (var s = switchSegment; s < Pitr.SegmentNumber(current); s++)
+        {
+            files.ShouldContain(Name(2, s), $"timeline 2 segment {s:X}");
+        }
+
+        // Nothing waits or failed: no member is behind once archiving caught up, and no incident stays open.
+        var status = await Pitr.WaitArchivedAsync(Osb, ha.Id);
+        status.Body.GetProperty("archiving").GetBoolean().ShouldBeTrue(status.ToString());
+        status.Body.GetProperty("timeline").GetInt32().ShouldBe(2);
+        await WaitNoOpenWalIncidentAsync(ha);
+
+        // A clone at a time after the failover has every acknowledged row.
+        var clone = "hac-" + Guid.NewGuid().ToString("N")[..6];
+        await Osb.ProvisionReadyAsync(clone, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone, new { clone_from = new { instance_id = ha.Id, to_time = after.UtcDateTime.ToString("O") } });
+        var cloneUri = (await Osb.BindReadyAsync(clone, "b-" + clone, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone)).GetProperty("uri").GetString()!;
+        var restored = await IdsAsync(cloneUri);
+        var missing = load.Acknowledged.Where(id => !restored.Contains(id)).ToList();
+        missing.ShouldBeEmpty($"{missing.Count} of {load.Acknowledged.Count} acknowledged rows missing from the clone at {after:O}");
+        await Osb.DeprovisionGoneAsync(clone, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        await ha.DeleteAsync();
+    }
+
+    internal static async Task<HashSet<long>> IdsAsync(string uri)
+    {
+        await using var conn = new NpgsqlConnection(WriteLoad.ToConnectionString(uri));
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT id FROM writes", conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var ids = new HashSet<long>();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+
+        return ids;
+    }
+
+    internal static async Task WaitNoOpenWalIncidentAsync(HaInstance ha)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var open = (await ha.IncidentsAsync()).Where(i => i.GetProperty("class").GetString() == "wal-archive-behind" && i.GetProperty("state").GetString() == "open").ToList();
+            if (open.Count == 0)
+            {
+                return;
+            }
+
+            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60), $"a wal-archive-behind incident stays open: {open[0].GetRawText()}");
+            await Task.Delay(250);
+        }
+    }
+
+    private static long SwitchPoint(string history)
+    {
+        var line = history.Split('\n', StringSplitOptions.RemoveEmptyEntries).First(l => l.StartsWith('1'));
+        var lsn = line.Split('\t')[1].Split('/');
+        return (long.Parse(lsn[0], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) << 32)
+            | long.Parse(lsn[1], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static string SegmentName(int timeline, string lsn)
+    {
+        var parts = lsn.Split('/');
+        var value = (long.Parse(parts[0], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) << 32)
+            | long.Parse(parts[1], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        return Name(timeline, value / (16L * 1024 * 1024));
+    }
+
+    private static string Name(int timeline, long segment) => $"{timeline:X8}{segment / 256:X8}{segment % 256:X8}";
+}
