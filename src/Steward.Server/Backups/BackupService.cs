@@ -32,7 +32,8 @@ internal sealed partial class BackupService(
     TimeProvider time,
     ILogger<BackupService> logger,
     Retention.BackupDeleter deleter,
-    IEnumerable<IBackupObserver> observers) : IHostedService
+    IEnumerable<IBackupObserver> observers,
+    HighAvailability.HaBackups sources) : IHostedService
 {
     private readonly IReadOnlyList<IBackupMethod> _methods = methods.ToList();
     private readonly IReadOnlyList<IBackupObserver> _observers = observers.ToList();
@@ -212,7 +213,8 @@ internal sealed partial class BackupService(
     {
         try
         {
-            var context = engines.Context(instance);
+            // An ha instance is backed up from a standby when one is healthy (HaBackups); the manifest says which.
+            var (context, origin) = await sources.SourceAsync(instance, cancellationToken);
             var source = method is IChainedBackupMethod chained
                 ? chained.CreateSource(context, record.Id, await ParentAsync(instance, method, cancellationToken))
                 : method.CreateSource(context);
@@ -224,7 +226,7 @@ internal sealed partial class BackupService(
                 InstanceId = record.InstanceId,
                 Engine = record.Service,
                 Key = record.Key,
-                Properties = new Dictionary<string, string> { ["method"] = method.Kind, ["plan_id"] = instance.PlanId },
+                Properties = new Dictionary<string, string>(origin) { ["method"] = method.Kind, ["plan_id"] = instance.PlanId },
             };
             var result = await pipeline.RunAsync(request, progress.Track(record.Id), cancellationToken);
             record = result.Succeeded

@@ -258,7 +258,7 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
         }
 
         await RequireIdleAsync(instance, cancellationToken);
-        HighAvailability.HaRules.RequireRestorable(engines.Plan(instance.ServiceId, instance.PlanId));
+        HighAvailability.HaRules.RequireRestorable(engines.Plan(instance.ServiceId, instance.PlanId), engines.Engine(instance.ServiceId) is Steward.Engines.PostgreSql.PostgreSqlEngine { WalOptions: not null } && Steward.Server.Backups.Wal.RecoveryPlanner.BaseOf(backup) is not null, $"backup {backupId} ({backup.Kind})");
         if (backups.IsRunning(id))
         {
             throw StewardException.Concurrency($"a backup of instance {id} is running; restore once it has finished");

@@ -231,6 +231,13 @@ internal sealed class HaController(
             watch.PrimaryFailures = 0;
             watch.Blocked = null;
             watch.PrimaryLsn = observation.FlushLsn;
+            if (watch.Timeline != observation.Timeline)
+            {
+                // A timeline the controller did not make (a restore into the instance): the old one's positions say
+                // nothing about it, and could make every standby look behind.
+                watch.AcknowledgedLsn = 0;
+            }
+
             watch.Timeline = observation.Timeline;
             var acknowledged = observation.Replicas.Where(r => r.SyncState is "quorum" or "sync").Select(r => r.FlushLsn ?? 0).DefaultIfEmpty(0UL).Max();
             watch.AcknowledgedLsn = Math.Max(watch.AcknowledgedLsn, acknowledged);

@@ -24,11 +24,15 @@ internal static class HaRules
         }
     }
 
-    public static void RequireRestorable(ServicePlan plan)
+    /// <summary>
+    /// A restore into an ha instance runs as a point-in-time restore into the primary's place (then the standbys are
+    /// rebuilt from it): a physical PostgreSQL backup while WAL is archived. Anything else is refused.
+    /// </summary>
+    public static void RequireRestorable(ServicePlan plan, bool pointInTime, string what)
     {
-        if (plan.HighlyAvailable)
+        if (plan.HighlyAvailable && !pointInTime)
         {
-            throw StewardException.BadRequest($"restoring into an instance on the highly available plan '{plan.Name}' is not supported yet; restore into a standalone instance");
+            throw StewardException.BadRequest($"restoring {what} into an instance on the highly available plan '{plan.Name}' is not supported: only a physical PostgreSQL backup with WAL archiving on is restored into an ha instance (into the primary's place, then the standbys are rebuilt); restore into a standalone instance instead");
         }
     }
 

@@ -19,6 +19,8 @@ internal static class HaServiceCollectionExtensions
         services.AddSingleton<HaProxy>();
         services.AddSingleton<HaArchiving>();
         services.AddSingleton<HaMembers>();
+        services.AddSingleton<HaBackups>();
+        services.AddSingleton<HaRestore>();
         services.AddSingleton<HaProvisioning>();
         services.AddSingleton<HaConversion>();
         services.AddSingleton<HaFailover>();

@@ -21,6 +21,11 @@ internal sealed partial class InstanceWorkflows
     private async Task<Operation> PointInTimeRestoreAsync(Operation op, PointInTimePayload payload, CancellationToken cancellationToken)
     {
         var instance = await InstanceAsync(op, cancellationToken);
+        if (engines.HighlyAvailable(instance))
+        {
+            return await HaPointInTimeRestoreAsync(op, instance, payload, cancellationToken); // InstanceWorkflows.HaRestore.cs
+        }
+
         var engine = engines.Engine(instance.ServiceId);
         var backup = await store.GetBackupAsync(payload.BackupId, cancellationToken)
             ?? throw new InvalidOperationException($"backup {payload.BackupId} of operation {op.Id} is missing");

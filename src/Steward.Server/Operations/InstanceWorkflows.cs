@@ -25,6 +25,7 @@ internal sealed partial class InstanceWorkflows(
     Fence fence,
     HighAvailability.HaProvisioning ha,
     HighAvailability.HaConversion conversion,
+    HighAvailability.HaRestore haRestore,
     Pool.WarmPool pool,
     StewardOptions options,
     TimeProvider time,

@@ -103,6 +103,104 @@ public sealed class HaArchivingTests(HaWalBroker broker)
         await ha.DeleteAsync();
     }
 
+    [Fact]
+    public async Task A_backup_is_taken_from_a_streaming_standby_says_so_and_is_restorable_and_falls_back_to_the_primary_without_one()
+    {
+        var ha = await HaInstance.CreateAsync(broker.Server);
+        await Sql.ExecAsync(ha.Uri, "CREATE TABLE writes (id bigint PRIMARY KEY); INSERT INTO writes SELECT generate_series(1, 1000)");
+        var members = await ha.MembersAsync();
+        var backup = await Osb.BackupAsync(ha.Id);
+        var properties = backup.GetProperty("manifest").GetProperty("properties");
+        properties.GetProperty("ha_role").GetString().ShouldBe("standby", properties.GetRawText());
+        var from = properties.GetProperty("ha_member").GetString();
+        members.Single(m => m.Name == from).Role.ShouldBe("standby");
+
+        // Restorable: a clone of that backup is a primary with every row.
+        var clone = "hab-" + Guid.NewGuid().ToString("N")[..6];
+        await Osb.ProvisionReadyAsync(clone, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone, new { clone_from = new { instance_id = ha.Id, backup_id = backup.GetProperty("id").GetString() } });
+        var cloneUri = (await Osb.BindReadyAsync(clone, "b-" + clone, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone)).GetProperty("uri").GetString()!;
+        (await IdsAsync(cloneUri)).Count.ShouldBe(1000);
+        (await Sql.ScalarAsync(cloneUri, "SELECT pg_is_in_recovery()::text")).ShouldBe("false", "a backup taken from a standby restores as a primary");
+        await Osb.DeprovisionGoneAsync(clone, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+
+        // No standby: both killed, the backup started before their replacements stream reads the primary.
+        foreach (var standby in members.Where(m => m.Role == "standby"))
+        {
+            Processes.Kill(standby.Pid!.Value, 9);
+        }
+
+        var fallback = await Osb.BackupAsync(ha.Id);
+        var fallbackProperties = fallback.GetProperty("manifest").GetProperty("properties");
+        fallbackProperties.GetProperty("ha_role").GetString().ShouldBe("primary", fallbackProperties.GetRawText());
+        fallbackProperties.GetProperty("ha_member").GetString().ShouldBe(members.Single(m => m.Role == "primary").Name);
+        fallbackProperties.GetProperty("ha_fallback").GetString()!.ShouldContain("backed up from the primary");
+        await ha.WaitAsync("two standbys streaming again", m => m.Count(x => x.Role == "standby" && x.State == "streaming") == 2, 120);
+        await ha.DeleteAsync();
+    }
+
+    [Fact]
+    public async Task A_point_in_time_restore_into_an_ha_instance_interrupted_by_kill_9_finishes_with_every_member_on_the_restored_data()
+    {
+        await using var server = await StewardServer.StartAsync(WalBroker.FastArchiving(new Dictionary<string, string>(HaBrokerFixture.Settings)));
+        var osb = server.Client;
+        var ha = await HaInstance.CreateAsync(server);
+        await Sql.ExecAsync(ha.Uri, "CREATE TABLE writes (id bigint PRIMARY KEY); CREATE TABLE filler (v int)");
+        await osb.BackupAsync(ha.Id);
+        await Sql.ExecAsync(ha.Uri, "INSERT INTO filler SELECT generate_series(1, 300000); INSERT INTO writes SELECT generate_series(1, 100)");
+        var target = await Pitr.ServerClockAsync(ha.Uri);
+        await Pitr.WaitRecoverableAsync(osb, ha.Id, target, 120);
+        await Sql.ExecAsync(ha.Uri, "DELETE FROM writes");
+        var before = await ha.MembersAsync();
+
+        // Restoring a logical backup into an ha instance is refused precisely and changes nothing.
+        var logical = await osb.BackupAsync(ha.Id, "logical");
+        var refused = await osb.PostAsync($"/instances/{ha.Id}/restore", new { backup_id = logical.GetProperty("id").GetString() });
+        refused.Status.ShouldBe(HttpStatusCode.BadRequest, refused.ToString());
+        refused.ToString().ShouldContain("only a physical PostgreSQL backup");
+
+        var started = await Pitr.StartRestoreAsync(osb, ha.Id, new { to_time = target.UtcDateTime.ToString("O") });
+        started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while ((await osb.LastOperationAsync(ha.Id, started.Str("operation"))).Str("description") is not { } d
+            || !(d.Contains("stopping the standbys", StringComparison.Ordinal) || d.Contains("putting the restored", StringComparison.Ordinal) || d.Contains("replaying", StringComparison.Ordinal) || d.Contains("rebuilding", StringComparison.Ordinal)))
+        {
+            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(120), "the restore reaches the members");
+            await Task.Delay(50);
+        }
+
+        await server.KillAsync();
+        await server.StartProcessAsync();
+        var done = await osb.WaitAsync(ha.Id, started.Str("operation"), 300);
+        done.Str("state").ShouldBe("succeeded", done + "\n" + server.Log[^Math.Min(server.Log.Length, 4000)..]);
+
+        // The endpoint serves the restored data, on a new timeline, and every member holds it.
+        (await IdsAsync(ha.Uri)).Count.ShouldBe(100, "the rows deleted after the target are back");
+        var members = await ha.WaitAsync("two standbys streaming the restored primary", m => m.Count(x => x.Role == "standby" && x.State == "streaming") == 2, 120);
+        members.Select(m => m.Name).Order().ShouldBe(before.Select(m => m.Name).Order(), "the members are rebuilt in place, not fenced");
+        var primary = members.Single(m => m.Role == "primary");
+        primary.Name.ShouldBe(before.Single(m => m.Role == "primary").Name);
+        foreach (var member in members)
+        {
+            var csb = new NpgsqlConnectionStringBuilder(WriteLoad.ToConnectionString(ha.Uri)) { Port = member.Port, Pooling = false };
+            await using var conn = new NpgsqlConnection(csb.ConnectionString);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT (SELECT count(*) FROM writes), pg_is_in_recovery()", conn);
+            await using var r = await cmd.ExecuteReaderAsync();
+            await r.ReadAsync();
+            r.GetInt64(0).ShouldBe(100, $"member {member.Name}");
+            r.GetBoolean(1).ShouldBe(member.Role == "standby", $"member {member.Name}");
+        }
+
+        Directory.Exists(Path.Combine(primary.Directory, "restore-staging")).ShouldBeFalse();
+        Directory.Exists(Path.Combine(primary.Directory, "data.pre-restore")).ShouldBeFalse();
+        (await Pitr.StatusAsync(osb, ha.Id)).Body.GetProperty("timeline").GetInt32().ShouldBeGreaterThan(1);
+
+        // Commits are synchronous again: one standby acknowledges each, and the archive goes on.
+        (await Sql.ScalarAsync(ha.Uri, "SHOW synchronous_standby_names")).ShouldStartWith("ANY 1");
+        await Sql.ExecAsync(ha.Uri, "INSERT INTO writes VALUES (101)");
+        await ha.DeleteAsync();
+    }
+
     internal static async Task<HashSet<long>> IdsAsync(string uri)
     {
         await using var conn = new NpgsqlConnection(WriteLoad.ToConnectionString(uri));
