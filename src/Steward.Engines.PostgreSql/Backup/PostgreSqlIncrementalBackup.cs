@@ -28,5 +28,15 @@ public sealed class PostgreSqlIncrementalBackup(TimeProvider time) : IChainedBac
         new RowCountingSource(new DataDirectorySource(context, backupId, parent, time), context);
 
     public Task RestoreAsync(EngineContext context, IRestoreHost host, CancellationToken cancellationToken) =>
-        DataDirectoryRestore.RunAsync(context, host, (staging, ct) => BackupChain.UnpackAsync(host, staging, ct), cancellationToken);
+        DataDirectoryRestore.RunAsync(
+            context,
+            host,
+            async (staging, ct) =>
+            {
+                await BackupChain.UnpackAsync(host, staging, ct);
+
+                // Read from a standby (an ha instance's), the data directory carries its standby.signal: restored, it is a primary.
+                File.Delete(Path.Combine(staging, "standby.signal"));
+            },
+            cancellationToken);
 }

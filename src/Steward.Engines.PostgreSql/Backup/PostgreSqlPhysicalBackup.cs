@@ -37,7 +37,13 @@ public sealed class PostgreSqlPhysicalBackup(PostgreSqlEngine engine) : IBackupM
         DataDirectoryRestore.RunAsync(
             context,
             host,
-            (staging, ct) => BackupChain.UnpackAsync(host, staging, ct),
+            async (staging, ct) =>
+            {
+                await BackupChain.UnpackAsync(host, staging, ct);
+
+                // A backup taken from a standby (an ha instance's) carries its standby.signal: restored, it is a primary.
+                File.Delete(Path.Combine(staging, "standby.signal"));
+            },
             cancellationToken);
 
     internal static string ServerVersion(EngineContext context)

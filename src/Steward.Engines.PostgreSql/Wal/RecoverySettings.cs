@@ -24,6 +24,10 @@ public static class RecoverySettings
 
         await context.Runtime.WriteFileAsync(Path.Combine(dataDir, "postgresql.auto.conf"), conf.ToString(), cancellationToken);
         await context.Runtime.WriteFileAsync(Path.Combine(dataDir, "recovery.signal"), string.Empty, cancellationToken);
+
+        // A backup taken from a standby (an ha instance's) carries its standby.signal, which would win over
+        // recovery.signal: the restored server would stay a standby instead of promoting at the target.
+        File.Delete(Path.Combine(dataDir, "standby.signal"));
     }
 
     /// <summary>Removes the recovery settings again, so a later restart or base backup does not carry them.</summary>

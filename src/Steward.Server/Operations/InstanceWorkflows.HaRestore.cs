@@ -75,7 +75,7 @@ internal sealed partial class InstanceWorkflows
                     new("ha-standbys", "rebuilding the standbys from the restored primary", ct => haRestore.RebuildStandbysAsync(instance, primary, ct)),
                     new("ha-lead", "switching synchronous replication on and leading the endpoint to the primary", ct => haRestore.LeadAsync(instance, primary, ct), Rerun: true),
                     new("credentials", "re-applying the current bindings", async ct => await engine.ReconcileCredentialsAsync(engines.Context(instance), [.. (await store.ListBindingsAsync(instance.Id, ct)).Where(b => b.State == BindingState.Created)], ct), Rerun: true),
-                    new("verify", "checking the restored instance through its endpoint", ct => WaitReadyAsync(engine, engines.Context(instance), ct), Rerun: true),
+                    new("verify", "checking the restored instance through its endpoint", ct => ProbeEndpointAsync(instance, ct), Rerun: true),
                 ],
                 cancellationToken);
             var status = await WalInspector.StatusAsync(context, cancellationToken);
@@ -139,6 +139,27 @@ internal sealed partial class InstanceWorkflows
         finally
         {
             progress.Forget(op.Id);
+        }
+    }
+
+    /// <summary>Commits a write through the endpoint, as a client would (acknowledged by a standby once replication is synchronous again).</summary>
+    private async Task ProbeEndpointAsync(ServiceInstance instance, CancellationToken cancellationToken)
+    {
+        var engine = engines.Engine(instance.ServiceId);
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                using var probe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                probe.CancelAfter(TimeSpan.FromSeconds(10));
+                await engine.ProbeAsync(engines.Context(instance), probe.Token);
+                return;
+            }
+            catch (Exception) when (time.GetElapsedTime(started) < options.StartupTimeout && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken);
+            }
         }
     }
 }

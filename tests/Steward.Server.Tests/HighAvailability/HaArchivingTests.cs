@@ -59,7 +59,18 @@ public sealed class HaArchivingTests(HaWalBroker broker)
 
         Processes.Under(old.Directory).ShouldBeEmpty("the fenced primary's stopped archiver was killed with it");
         var after = await Pitr.ServerClockAsync(ha.Uri);
-        await Pitr.WaitRecoverableAsync(Osb, ha.Id, after, 120);
+        await Pitr.WaitServerClockAsync(ha.Uri, after + TimeSpan.FromMilliseconds(10));
+        await Sql.ExecAsync(ha.Uri, "INSERT INTO writes (id) VALUES (-1)");
+        try
+        {
+            await Pitr.WaitRecoverableAsync(Osb, ha.Id, after, 120);
+        }
+        catch (TimeoutException ex)
+        {
+            var listed = (await Osb.ApiAsync($"/instances/{ha.Id}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!);
+            var problems = broker.Server.Log.Split('\n').Where(l => l.Contains("not archived", StringComparison.Ordinal) || l.Contains("failed", StringComparison.Ordinal)).TakeLast(20);
+            throw new TimeoutException($"{ex.Message}\nfiles: {string.Join(", ", listed)}\nstatus: {await Pitr.StatusAsync(Osb, ha.Id)}\nmembers: {string.Join("; ", await ha.MembersAsync())}\n{string.Join("\n", problems)}", ex);
+        }
 
         // Every segment from the base backup's start to the current one: timeline 1 up to the switch point (its last
         // segment as .partial), the new timeline's history, and the new timeline from the switch point on.
