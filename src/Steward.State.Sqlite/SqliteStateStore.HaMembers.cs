@@ -21,6 +21,10 @@ public sealed partial class SqliteStateStore : IHaMemberStore
             updated_at TEXT NOT NULL,
             PRIMARY KEY (instance_id, name)
         );
+        CREATE TABLE IF NOT EXISTS ha_endpoints (
+            instance_id TEXT PRIMARY KEY,
+            ro_port INTEGER NOT NULL
+        );
         """;
 
     public Task<IReadOnlyList<HaMember>> ListMembersAsync(string instanceId, CancellationToken cancellationToken) =>
@@ -36,7 +40,16 @@ public sealed partial class SqliteStateStore : IHaMemberStore
         ("$incident", m.IncidentId), ("$created", Time(m.CreatedAt)), ("$updated", Time(m.UpdatedAt)));
 
     public Task DeleteMembersAsync(string instanceId, CancellationToken cancellationToken) =>
-        WriteAsync("DELETE FROM ha_members WHERE instance_id = $i", cancellationToken, ("$i", instanceId));
+        WriteAsync("DELETE FROM ha_members WHERE instance_id = $i; DELETE FROM ha_endpoints WHERE instance_id = $i", cancellationToken, ("$i", instanceId));
+
+    public async Task<int?> GetReadOnlyPortAsync(string instanceId, CancellationToken cancellationToken) =>
+        (await QueryAsync("SELECT ro_port FROM ha_endpoints WHERE instance_id = $i", r => (int?)r.GetInt32(0), cancellationToken, ("$i", instanceId))).FirstOrDefault();
+
+    public Task SaveReadOnlyPortAsync(string instanceId, int port, CancellationToken cancellationToken) => WriteAsync(
+        "INSERT INTO ha_endpoints (instance_id, ro_port) VALUES ($i, $p) ON CONFLICT(instance_id) DO UPDATE SET ro_port = $p",
+        cancellationToken,
+        ("$i", instanceId),
+        ("$p", port));
 
     private static HaMember ReadMember(SqliteDataReader r) => new()
     {

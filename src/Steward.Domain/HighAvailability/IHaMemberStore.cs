@@ -9,6 +9,12 @@ public interface IHaMemberStore
     /// <summary>Inserts or replaces the member (instance id and name are the key).</summary>
     Task SaveMemberAsync(HaMember member, CancellationToken cancellationToken);
 
-    /// <summary>Removes every member record of the instance.</summary>
+    /// <summary>Removes every member record of the instance (and its read-only endpoint's port).</summary>
     Task DeleteMembersAsync(string instanceId, CancellationToken cancellationToken);
+
+    /// <summary>The port of the instance's read-only endpoint (to its standbys), or null before one was allocated.</summary>
+    Task<int?> GetReadOnlyPortAsync(string instanceId, CancellationToken cancellationToken);
+
+    /// <summary>Records the port of the instance's read-only endpoint.</summary>
+    Task SaveReadOnlyPortAsync(string instanceId, int port, CancellationToken cancellationToken);
 }

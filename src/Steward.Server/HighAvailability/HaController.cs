@@ -194,7 +194,9 @@ internal sealed class HaController(
 
         await failover.EnsureRedundancyAsync(instance, watch, cancellationToken);
         members = await memberStore.ListMembersAsync(instance.Id, cancellationToken);
-        var streaming = members.Count(m => m.Role == MemberRole.Standby && registry.Get(instance.Id, m.Name)?.State == "streaming");
+        var streamingSlots = members.Where(m => m.Role == MemberRole.Standby && registry.Get(instance.Id, m.Name)?.State == "streaming").Select(m => m.Slot).ToHashSet();
+        await proxy.ReadOnlyAsync(instance, HaFailover.Slots(members), primary, streamingSlots, cancellationToken);
+        var streaming = streamingSlots.Count;
         var size = engines.Plan(instance.ServiceId, instance.PlanId).Members;
         health.Set(new InstanceHealth(instance.Id, streaming == size - 1 ? HealthStatus.Healthy : HealthStatus.Unhealthy, time.GetUtcNow(),
             $"primary {primary.Name}; {streaming} of {size - 1} standbys streaming"));

@@ -22,11 +22,24 @@ internal sealed class HaCredentials(IHaMemberStore members, EngineRegistry engin
         var ports = HaFailover.Slots(await members.ListMembersAsync(instance.Id, cancellationToken)).Select(m => m.Port).ToList();
         var hosts = string.Join(",", ports.Select(p => "127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture)));
         credentials["members"] = hosts;
-        if (credentials.TryGetValue("uri", out var uri) && uri is string u && u.StartsWith("postgresql://", StringComparison.Ordinal))
+        var readOnlyPort = await members.GetReadOnlyPortAsync(instance.Id, cancellationToken);
+        if (credentials.TryGetValue("uri", out var uri) && uri is string u && u.Contains("://", StringComparison.Ordinal))
         {
             var at = u.LastIndexOf('@');
             var slash = u.IndexOf('/', at);
-            credentials["multihost_uri"] = $"{u[..(at + 1)]}{hosts}{u[slash..]}?target_session_attrs=read-write";
+            if (u.StartsWith("postgresql://", StringComparison.Ordinal))
+            {
+                credentials["multihost_uri"] = $"{u[..(at + 1)]}{hosts}{u[slash..]}?target_session_attrs=read-write";
+            }
+
+            if (readOnlyPort is { } ro)
+            {
+                // The read-only endpoint: the streaming standbys, following failovers (never the primary).
+                var roText = ro.ToString(CultureInfo.InvariantCulture);
+                credentials["ro_host"] = "127.0.0.1";
+                credentials["ro_port"] = ro;
+                credentials["ro_uri"] = $"{u[..(at + 1)]}127.0.0.1:{roText}{(slash < 0 ? string.Empty : u[slash..])}";
+            }
         }
 
         return credentials;

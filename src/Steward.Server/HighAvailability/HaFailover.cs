@@ -174,7 +174,9 @@ internal sealed class HaFailover(
         var (chosen, observed, _) = eligible[0];
         var context = layout.Context(instance, chosen);
 
-        // Nothing it received may be left unreplayed: promotion ends recovery where replay stands.
+        // Nothing it received may be left unreplayed: promotion ends recovery where replay stands. It leaves the
+        // read-only endpoint first: a connection there must never reach a primary.
+        await proxy.LeaveReadOnlyAsync(instance, chosen, cancellationToken);
         await Replication(instance).PromoteAsync(context, cancellationToken);
         await memberStore.SaveMemberAsync(chosen with { Role = MemberRole.Primary, Detail = $"promoted when {failed?.Name ?? "the primary"} failed", UpdatedAt = time.GetUtcNow() }, cancellationToken);
         var after = await ObserveAsync(instance, chosen, cancellationToken);

@@ -12,12 +12,18 @@ namespace Steward.Server.HighAvailability;
 /// forwards TCP to the primary's slot only. Every slot is a server line with a fixed port; Steward switches
 /// which one is enabled through HAProxy's runtime API (admin socket) and rewrites the configuration file the
 /// same way, so a restarted proxy comes back routing to the same primary. Connections to a slot taken out
-/// of service are cut at once.
+/// of service are cut at once. A second frontend, the read-only endpoint, leads to the streaming standbys.
 /// </summary>
-internal sealed class HaProxy(HaLayout layout)
+internal sealed class HaProxy(HaLayout layout, IHaMemberStore members, Steward.Server.Operations.PortAllocator ports)
 {
     private const string Binary = "/usr/sbin/haproxy";
     private const string Backend = "primary";
+
+    /// <summary>The read-only endpoint's backend: the streaming standbys (HaReadOnly.md: docs/high-availability.md#read-only-endpoint).</summary>
+    private const string ReadOnlyBackend = "standbys";
+
+    /// <summary>The slots the read-only endpoint leads to now, per instance (rebuilt at the first tick after a broker start).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlySet<int>> _readable = new();
 
     private static string Socket(InstancePaths proxy) => Path.Combine(proxy.RunDir, "admin.sock");
 
@@ -34,7 +40,15 @@ internal sealed class HaProxy(HaLayout layout)
             await layout.Runtime.CreateDirectoriesAsync(paths, cancellationToken);
         }
 
-        await layout.Runtime.WriteFileAsync(ConfigFile(paths), Render(instance, paths, slots, primary), cancellationToken);
+        var readOnlyPort = await members.GetReadOnlyPortAsync(instance.Id, cancellationToken);
+        if (readOnlyPort is null && layout.Runtime.GetStatus(paths) is not ProcessStatus.Running)
+        {
+            // Allocated when the proxy starts (a running proxy cannot bind another port): new instances get it at
+            // their first start, older ones at their proxy's next start.
+            readOnlyPort = await ports.AllocateAsync(port => members.SaveReadOnlyPortAsync(instance.Id, port, cancellationToken), cancellationToken);
+        }
+
+        await layout.Runtime.WriteFileAsync(ConfigFile(paths), Render(instance, paths, slots, primary, readOnlyPort, Readable(instance, primary)), cancellationToken);
         if (layout.Runtime.GetStatus(paths) is ProcessStatus.Running)
         {
             return;
@@ -64,7 +78,12 @@ internal sealed class HaProxy(HaLayout layout)
     public async Task RouteAsync(ServiceInstance instance, IReadOnlyList<HaMember> slots, HaMember? primary, CancellationToken cancellationToken)
     {
         var paths = layout.Proxy(instance);
-        await layout.Runtime.WriteFileAsync(ConfigFile(paths), Render(instance, paths, slots, primary), cancellationToken);
+
+        // The new primary leaves the read-only endpoint at once: a connection to it there would take writes.
+        var readable = Readable(instance, primary);
+        _readable[instance.Id] = readable;
+        var readOnlyPort = await members.GetReadOnlyPortAsync(instance.Id, cancellationToken);
+        await layout.Runtime.WriteFileAsync(ConfigFile(paths), Render(instance, paths, slots, primary, readOnlyPort, readable), cancellationToken);
         if (layout.Runtime.GetStatus(paths) is not ProcessStatus.Running)
         {
             await EnsureRunningAsync(instance, slots, primary, cancellationToken);
@@ -75,6 +94,11 @@ internal sealed class HaProxy(HaLayout layout)
         foreach (var slot in slots.Where(s => s.Slot != primary?.Slot))
         {
             commands.Append(CultureInfo.InvariantCulture, $"set server {Backend}/{slot.SlotName} state maint; shutdown sessions server {Backend}/{slot.SlotName}; ");
+        }
+
+        if (readOnlyPort is not null && primary is not null)
+        {
+            commands.Append(CultureInfo.InvariantCulture, $"set server {ReadOnlyBackend}/{primary.SlotName} state maint; shutdown sessions server {ReadOnlyBackend}/{primary.SlotName}; ");
         }
 
         if (primary is not null)
@@ -91,9 +115,75 @@ internal sealed class HaProxy(HaLayout layout)
         var paths = layout.Proxy(instance);
         if (layout.Runtime.GetStatus(paths) is ProcessStatus.Running)
         {
-            await CommandAsync(paths, $"set server {Backend}/{member.SlotName} state maint; shutdown sessions server {Backend}/{member.SlotName}", cancellationToken);
+            var readOnly = await members.GetReadOnlyPortAsync(instance.Id, cancellationToken) is null
+                ? string.Empty
+                : $"; set server {ReadOnlyBackend}/{member.SlotName} state maint; shutdown sessions server {ReadOnlyBackend}/{member.SlotName}";
+            if (_readable.TryGetValue(instance.Id, out var current))
+            {
+                _readable[instance.Id] = current.Where(s => s != member.Slot).ToHashSet();
+            }
+
+            await CommandAsync(paths, $"set server {Backend}/{member.SlotName} state maint; shutdown sessions server {Backend}/{member.SlotName}{readOnly}", cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Takes a standby about to be promoted out of the read-only endpoint and cuts its connections there, before it
+    /// takes writes. Best effort: the endpoint must never hold up a failover.
+    /// </summary>
+    public async Task LeaveReadOnlyAsync(ServiceInstance instance, HaMember member, CancellationToken cancellationToken)
+    {
+        var paths = layout.Proxy(instance);
+        try
+        {
+            if (layout.Runtime.GetStatus(paths) is ProcessStatus.Running && await members.GetReadOnlyPortAsync(instance.Id, cancellationToken) is not null)
+            {
+                if (_readable.TryGetValue(instance.Id, out var current))
+                {
+                    _readable[instance.Id] = current.Where(s => s != member.Slot).ToHashSet();
+                }
+
+                await CommandAsync(paths, $"set server {ReadOnlyBackend}/{member.SlotName} state maint; shutdown sessions server {ReadOnlyBackend}/{member.SlotName}", cancellationToken);
+            }
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The routing after the promotion takes it out again (RouteAsync), and rewrites the configuration.
+        }
+    }
+
+    /// <summary>
+    /// Leads the read-only endpoint to exactly the slots in <paramref name="streaming"/> (the standbys streaming now,
+    /// never the primary): a slot that stopped streaming leaves it and its connections are cut; one that streams
+    /// again joins it. Nothing is done when the set is unchanged or the instance has no read-only endpoint.
+    /// </summary>
+    public async Task ReadOnlyAsync(ServiceInstance instance, IReadOnlyList<HaMember> slots, HaMember primary, IReadOnlySet<int> streaming, CancellationToken cancellationToken)
+    {
+        var paths = layout.Proxy(instance);
+        var target = streaming.Where(s => s != primary.Slot).ToHashSet();
+        if ((_readable.TryGetValue(instance.Id, out var current) && current.SetEquals(target))
+            || layout.Runtime.GetStatus(paths) is not ProcessStatus.Running
+            || await members.GetReadOnlyPortAsync(instance.Id, cancellationToken) is not { } readOnlyPort)
+        {
+            return;
+        }
+
+        await layout.Runtime.WriteFileAsync(ConfigFile(paths), Render(instance, paths, slots, primary, readOnlyPort, target), cancellationToken);
+        var commands = new StringBuilder();
+        foreach (var slot in slots)
+        {
+            commands.Append(CultureInfo.InvariantCulture, target.Contains(slot.Slot)
+                ? $"set server {ReadOnlyBackend}/{slot.SlotName} state ready; "
+                : $"set server {ReadOnlyBackend}/{slot.SlotName} state maint; shutdown sessions server {ReadOnlyBackend}/{slot.SlotName}; ");
+        }
+
+        await CommandAsync(paths, commands.ToString(), cancellationToken);
+        _readable[instance.Id] = target;
+    }
+
+    /// <summary>The slots the read-only endpoint may lead to, short of the primary's.</summary>
+    private IReadOnlySet<int> Readable(ServiceInstance instance, HaMember? primary) =>
+        _readable.TryGetValue(instance.Id, out var current) ? current.Where(s => s != primary?.Slot).ToHashSet() : new HashSet<int>();
 
     private static async Task<string> CommandAsync(InstancePaths paths, string commands, CancellationToken cancellationToken)
     {
@@ -117,7 +207,7 @@ internal sealed class HaProxy(HaLayout layout)
         return text;
     }
 
-    private static string Render(ServiceInstance instance, InstancePaths paths, IReadOnlyList<HaMember> slots, HaMember? primary)
+    private static string Render(ServiceInstance instance, InstancePaths paths, IReadOnlyList<HaMember> slots, HaMember? primary, int? readOnlyPort, IReadOnlySet<int> readable)
     {
         var config = new StringBuilder()
             .AppendLine("# Written by Steward: the stable endpoint of this instance leads to the primary only.")
@@ -136,6 +226,21 @@ internal sealed class HaProxy(HaLayout layout)
         foreach (var slot in slots.OrderBy(s => s.Slot))
         {
             config.AppendLine(CultureInfo.InvariantCulture, $"    server {slot.SlotName} 127.0.0.1:{slot.Port}{(slot.Slot == primary?.Slot ? string.Empty : " disabled")}");
+        }
+
+        if (readOnlyPort is { } ro)
+        {
+            // The read-only endpoint: the streaming standbys, the least busy first; none enabled refuses connections.
+            config
+                .AppendLine("frontend readonly")
+                .AppendLine(CultureInfo.InvariantCulture, $"    bind 127.0.0.1:{ro}")
+                .AppendLine(CultureInfo.InvariantCulture, $"    default_backend {ReadOnlyBackend}")
+                .AppendLine(CultureInfo.InvariantCulture, $"backend {ReadOnlyBackend}")
+                .AppendLine("    balance leastconn");
+            foreach (var slot in slots.OrderBy(s => s.Slot))
+            {
+                config.AppendLine(CultureInfo.InvariantCulture, $"    server {slot.SlotName} 127.0.0.1:{slot.Port}{(readable.Contains(slot.Slot) && slot.Slot != primary?.Slot ? string.Empty : " disabled")}");
+            }
         }
 
         return config.ToString();

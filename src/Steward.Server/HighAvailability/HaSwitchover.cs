@@ -98,6 +98,7 @@ internal sealed class HaSwitchover(
             throw new StewardException(ErrorCode.Internal, $"switchover abandoned: {target.Name} received up to {Lsn.Format(seen?.Position)}, not past {primary.Name}'s shutdown checkpoint {Lsn.Format(stoppedAt)}; {primary.Name} is the primary again");
         }
 
+        await proxy.LeaveReadOnlyAsync(instance, target, cancellationToken);
         await replication.PromoteAsync(targetContext, cancellationToken);
         var now = time.GetUtcNow();
         await memberStore.SaveMemberAsync(target with { Role = MemberRole.Primary, Detail = $"switchover from {primary.Name}", UpdatedAt = now }, cancellationToken);
