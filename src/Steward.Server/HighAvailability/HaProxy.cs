@@ -172,7 +172,7 @@ internal sealed class HaProxy(HaLayout layout, IHaMemberStore members, Steward.S
         var commands = new StringBuilder();
         foreach (var slot in slots)
         {
-            commands.Append(CultureInfo.InvariantCulture, target.Contains(slot.Slot)
+            commands.Append(target.Contains(slot.Slot)
                 ? $"set server {ReadOnlyBackend}/{slot.SlotName} state ready; "
                 : $"set server {ReadOnlyBackend}/{slot.SlotName} state maint; shutdown sessions server {ReadOnlyBackend}/{slot.SlotName}; ");
         }
