@@ -156,6 +156,10 @@ Sub(rehearsals, "show", "Show a rehearsal's report: checks with their evidence, 
 Cmd("verify", "Check a live PostgreSQL instance for damaged pages (pg_amcheck, checksum failures, the server log); damage found becomes an incident", (r, c, ct) =>
     RehearsalCommands.VerifyAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
 
+var dryRun = new Option<bool>("--dry-run") { Description = "List what would be replaced and how many bytes; change nothing" };
+Cmd("repair", "Replace only the damaged pages of a live PostgreSQL instance with a verified copy's at its exact point (seconds of downtime, no data lost)", (r, c, ct) =>
+    RepairCommands.RepairAsync(c, r.GetValue(instanceId)!, r.GetValue(dryRun), r.GetValue(json), !r.GetValue(noWait), ct), instanceId, dryRun, json, noWait);
+
 var schedule = new Command("schedule", "Scheduled backups and their retention: set, show, delete");
 backup.Subcommands.Add(schedule);
 var cron = new Option<string?>("--cron") { Description = "Cron expression: 5 fields, or 6 with seconds first (e.g. '0 3 * * *', '*/30 * * * * *')" };

@@ -145,7 +145,7 @@ public sealed partial class SqliteStateStore : IStateStore
     }
 
     public async Task<IReadOnlySet<int>> AllocatedPortsAsync(CancellationToken cancellationToken) =>
-        (await QueryAsync("SELECT port FROM instances WHERE port IS NOT NULL AND state <> 'Deleted' UNION SELECT port FROM ha_members UNION SELECT ro_port FROM ha_endpoints UNION SELECT port FROM rehearsals WHERE state = 'Running' AND port IS NOT NULL", r => r.GetInt32(0), cancellationToken)).ToHashSet();
+        (await QueryAsync("SELECT port FROM instances WHERE port IS NOT NULL AND state <> 'Deleted' UNION SELECT port FROM ha_members UNION SELECT ro_port FROM ha_endpoints UNION SELECT port FROM rehearsals WHERE state = 'Running' AND port IS NOT NULL UNION SELECT json_extract(payload, '$.SandboxPort') FROM operations WHERE kind = 'Repair' AND state = 'InProgress' AND json_extract(payload, '$.SandboxPort') IS NOT NULL", r => r.GetInt32(0), cancellationToken)).ToHashSet();
 
     public async Task<ServiceBinding?> GetBindingAsync(string instanceId, string bindingId, CancellationToken cancellationToken) =>
         (await QueryAsync($"SELECT {BindingColumns} FROM bindings WHERE id = $id AND instance_id = $instance", ReadBinding, cancellationToken, ("$id", bindingId), ("$instance", instanceId))).FirstOrDefault();

@@ -30,6 +30,7 @@ internal static class StewardEndpoints
         api.MapHaApi();
         api.MapRehearsalApi();
         Repair.VerifyApi.MapVerifyApi(api);
+        Repair.RepairApi.MapRepairApi(api);
 
         // WAL archive_command / restore_command: the instance's own archive secret, checked by the endpoints.
         app.MapWalEndpoints();

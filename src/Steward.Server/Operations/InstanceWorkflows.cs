@@ -43,6 +43,7 @@ internal sealed partial class InstanceWorkflows(
         OperationKind.Unbind => UnbindAsync(op, cancellationToken),
         OperationKind.Restore => RestoreAsync(op, cancellationToken),
         OperationKind.Rebuild => RebuildAsync(op, cancellationToken),
+        OperationKind.Repair => RepairAsync(op, cancellationToken),
         _ => throw new InvalidOperationException($"unknown operation kind {op.Kind}"),
     };
 

@@ -7,5 +7,6 @@ namespace Steward.Server.Repair;
 internal static class RepairServiceCollectionExtensions
 {
     public static IServiceCollection AddDamageDetection(this IServiceCollection services) =>
-        services.AddSingleton(sp => new PostgreSqlVerifier(sp.GetRequiredService<PostgreSqlEngine>()));
+        services.AddSingleton(sp => new PostgreSqlVerifier(sp.GetRequiredService<PostgreSqlEngine>()))
+            .AddSingleton<RepairPlanner>();
 }

@@ -37,16 +37,17 @@ internal sealed class WalRetention(IStateStore store, WalArchive archive) : IRet
     }
 
     /// <summary>
-    /// The backups of the instance that a restore or rebuild of it, or a clone of it, still in progress starts from
+    /// The backups of the instance that a restore, rebuild or repair of it, or a clone of it, still in progress starts from
     /// (with the WAL after them: a clone at a point in time replays the source's archive).
     /// </summary>
     private async Task<List<string>> RestoringFromAsync(string instanceId, CancellationToken cancellationToken)
     {
         var from = new List<string>();
-        if (await store.LatestInstanceOperationAsync(instanceId, cancellationToken) is { Kind: OperationKind.Restore or OperationKind.Rebuild, State: OperationState.InProgress, PayloadJson: { } json })
+        if (await store.LatestInstanceOperationAsync(instanceId, cancellationToken) is { Kind: OperationKind.Restore or OperationKind.Rebuild or OperationKind.Repair, State: OperationState.InProgress, PayloadJson: { } json })
         {
             using var payload = JsonDocument.Parse(json);
-            if (payload.RootElement.TryGetProperty("BackupId", out var id) && id.GetString() is { } backup)
+            var root = payload.RootElement.TryGetProperty("Plan", out var repairPlan) ? repairPlan : payload.RootElement;
+            if (root.TryGetProperty("BackupId", out var id) && id.GetString() is { } backup)
             {
                 from.Add(backup);
             }
