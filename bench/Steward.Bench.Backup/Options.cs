@@ -2,14 +2,20 @@ using System.Globalization;
 
 namespace Steward.Bench.Backup;
 
-/// <summary>Command line: <c>[--scale N] [--repeat R] [--write docs/benchmarks.md] [--render saved-figures.json] [--rebuild] [--sizes 10,40,100]</c>.</summary>
-internal sealed record Options(int Scale, int Repeat, string? WritePath, string? RenderPath = null, bool Rebuild = false, IReadOnlyList<int>? Sizes = null)
+/// <summary>Command line: <c>[--scale N] [--repeat R] [--write docs/benchmarks.md] [--render saved-figures.json] [--rebuild] [--repair] [--sizes 10,40,100]</c>.</summary>
+internal sealed record Options(int Scale, int Repeat, string? WritePath, string? RenderPath = null, bool Rebuild = false, IReadOnlyList<int>? Sizes = null, bool Repair = false)
 {
     public static Options Parse(string[] args)
     {
         var options = new Options(100, 3, null);
         for (var i = 0; i < args.Length; i++)
         {
+            if (args[i] == "--repair")
+            {
+                options = options with { Repair = true };
+                continue;
+            }
+
             if (args[i] == "--rebuild")
             {
                 options = options with { Rebuild = true };

@@ -23,6 +23,12 @@ if (options.Sizes is not null)
     return;
 }
 
+if (options.Repair)
+{
+    await RepairBench.RunAsync(options, ct);
+    return;
+}
+
 if (options.Rebuild)
 {
     await RebuildBench.RunAsync(options, ct);

@@ -15,7 +15,11 @@ namespace Steward.Engines.PostgreSql.Verify;
 /// </summary>
 public sealed partial class PostgreSqlVerifier(PostgreSqlEngine engine)
 {
-    public async Task<VerifyReport> VerifyAsync(EngineContext context, IReadOnlyList<string> logSinceStart, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the live server. <paramref name="failuresSince"/>: checksum failures the server counted last at or before
+    /// this time are not counted (the counters survive restarts; a repair fixed those pages then).
+    /// </summary>
+    public async Task<VerifyReport> VerifyAsync(EngineContext context, IReadOnlyList<string> logSinceStart, CancellationToken cancellationToken, DateTimeOffset? failuresSince = null)
     {
         var found = new Dictionary<string, (SortedSet<long> Blocks, SortedSet<string> By)>(StringComparer.Ordinal);
         var evidence = new List<string>();
@@ -61,7 +65,7 @@ public sealed partial class PostgreSqlVerifier(PostgreSqlEngine engine)
             }
         }
 
-        var failures = await ChecksumFailuresAsync(context, cancellationToken);
+        var failures = await ChecksumFailuresAsync(context, failuresSince, cancellationToken);
         var damaged = new List<DamagedRelation>();
         foreach (var (file, (blocks, by)) in found)
         {
@@ -98,15 +102,16 @@ public sealed partial class PostgreSqlVerifier(PostgreSqlEngine engine)
         }
     }
 
-    private static async Task<Dictionary<string, long>> ChecksumFailuresAsync(EngineContext context, CancellationToken cancellationToken)
+    private static async Task<Dictionary<string, long>> ChecksumFailuresAsync(EngineContext context, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         var failures = new Dictionary<string, long>(StringComparer.Ordinal);
         await using var conn = await PostgreSqlEngine.OpenAdminAsync(context, "postgres", cancellationToken);
-        await using var cmd = new NpgsqlCommand("SELECT coalesce(datname, '(shared)'), coalesce(checksum_failures, 0) FROM pg_stat_database", conn);
+        await using var cmd = new NpgsqlCommand("SELECT coalesce(datname, '(shared)'), coalesce(checksum_failures, 0), checksum_last_failure IS NOT NULL AND (@since::timestamptz IS NULL OR checksum_last_failure > @since::timestamptz) FROM pg_stat_database", conn);
+        cmd.Parameters.AddWithValue("since", NpgsqlTypes.NpgsqlDbType.TimestampTz, since is { } s ? s.UtcDateTime : DBNull.Value);
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            failures[reader.GetString(0)] = reader.GetInt64(1);
+            failures[reader.GetString(0)] = reader.GetBoolean(2) ? reader.GetInt64(1) : 0;
         }
 
         return failures;

@@ -79,7 +79,7 @@ internal sealed class RepairPlanner(IStateStore store, EngineRegistry engines, R
             return (recorded, $"{by}, incident {open.Id} ({open.OpenedAt:u})", open.Id, evidence);
         }
 
-        var report = await new PostgreSqlVerifier(engine).VerifyAsync(live, engines.Runtime.ServerLogSinceLastStart(live.Paths, 2000), cancellationToken);
+        var report = await new PostgreSqlVerifier(engine).VerifyAsync(live, engines.Runtime.ServerLogSinceLastStart(live.Paths, 2000), cancellationToken, await RepairHistory.LastRepairedAtAsync(store, instance.Id, cancellationToken));
         if (report.Damaged.Count == 0)
         {
             throw StewardException.BadRequest(report.Clean

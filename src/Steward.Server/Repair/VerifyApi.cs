@@ -41,7 +41,7 @@ internal static class VerifyApi
             }
 
             var started = time.GetTimestamp();
-            var report = await verifier.VerifyAsync(context, engines.Runtime.ServerLogSinceLastStart(context.Paths, 2000), ct);
+            var report = await verifier.VerifyAsync(context, engines.Runtime.ServerLogSinceLastStart(context.Paths, 2000), ct, await RepairHistory.LastRepairedAtAsync(store, instance.Id, ct));
             var incident = report.Clean ? null : await RecordAsync(store, instance, report, time, ct);
             return OsbJson.Result(new
             {
@@ -77,7 +77,7 @@ internal static class VerifyApi
                 ["checksum_failures"] = report.ChecksumFailures.Where(p => p.Value > 0).ToDictionary(p => p.Key, p => (object?)p.Value),
                 ["evidence"] = report.Evidence,
                 ["found_by"] = "steward verify (pg_amcheck --heapallindexed, pg_stat_database.checksum_failures, the server log)",
-                ["what_to_do"] = $"steward rebuild {instance.Id} recreates it from its latest recoverable point; the damaged files are preserved for inspection",
+                ["what_to_do"] = $"steward repair {instance.Id} replaces only the damaged pages from a copy at its live point (steward repair {instance.Id} --dry-run lists them); steward rebuild {instance.Id} recreates it from its latest recoverable point, keeping the damaged files for inspection",
             },
             OpenedAt = now,
             UpdatedAt = now,

@@ -61,7 +61,7 @@ internal sealed record Damaged(string Id, string Uri, string File, string DataFi
         return new Damaged(id, uri, file, dataFile, details.GetProperty("process").GetProperty("pid").GetInt32(), md5, pages);
     }
 
-    public static string Sha256(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
+    public static string Sha256(string path) => Convert.ToHexString(SHA256.HashData(System.IO.File.ReadAllBytes(path)));
 
     /// <summary>Directories of repair copies (sandboxes) left under the broker's instances.</summary>
     public static IReadOnlyList<string> Sandboxes(StewardServer server) =>
