@@ -94,7 +94,10 @@ public sealed partial class PostgreSqlVerifier(PostgreSqlEngine engine)
                 Path.Combine(engine.BinDir, "pg_amcheck"),
                 ["-h", context.Host, "-p", context.Port.ToString(CultureInfo.InvariantCulture), "-U", context.Instance.AdminUser, "-w", "--all", "--heapallindexed", "--install-missing", "--no-strict-names"]);
             var result = await context.Runtime.RunToolAsync(context.Paths, file, args, new Dictionary<string, string> { ["PGPASSFILE"] = passfile, ["PGCONNECT_TIMEOUT"] = "10" }, cancellationToken);
-            return (relations, result.Output, result.Succeeded && result.Output.Trim().Length == 0);
+
+            // "NOTICE: extension "amcheck" already exists, skipping" (--install-missing on a later run) is no finding.
+            var output = string.Join('\n', result.Output.Split('\n').Where(l => !l.TrimStart().StartsWith("NOTICE:", StringComparison.Ordinal)));
+            return (relations, output, result.Succeeded && output.Trim().Length == 0);
         }
         finally
         {

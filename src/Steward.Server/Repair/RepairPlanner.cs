@@ -171,7 +171,9 @@ internal sealed class RepairPlanner(IStateStore store, EngineRegistry engines, R
 
         var status = await WalInspector.StatusAsync(live, cancellationToken);
         var liveLsn = Lsn.Parse(status.CurrentLsn!);
-        var liveSegment = liveLsn / WalName.SegmentBytes;
+
+        // The segment holding the last byte written (at a segment boundary, the next one does not exist yet).
+        var liveSegment = (liveLsn - 1) / WalName.SegmentBytes;
 
         // pg_wal before the catalog: a segment archived in between is then found in the catalog.
         var pgWal = Path.Combine(live.Paths.DataDir, "pg_wal");
