@@ -110,9 +110,10 @@ internal sealed partial class InstanceWorkflows
             new("ship", "handing the live server's last WAL to the copy and replaying it to the shutdown checkpoint", async ct =>
             {
                 var control = await ControlData.ReadAsync(engine, live, live.Paths.DataDir, ct);
+                // A copy that stopped meanwhile (its restore_command could not reach a broker killed mid-repair) starts
+                // again from its last restartpoint and replays from there.
                 await copy.StartAsync(ct);
-                var from = ((await PostgreSqlRepair.ReplayLsnAsync(copy.Context, ct)) ?? control.RedoLsn) / WalName.SegmentBytes;
-                var (files, bytes) = await copy.ShipWalAsync(control.Timeline, Math.Min(from, control.RedoLsn / WalName.SegmentBytes), control.CheckpointLsn / WalName.SegmentBytes, ct);
+                var (files, bytes) = await copy.ShipFinalWalAsync(control.Timeline, control.RedoLsn / WalName.SegmentBytes, control.CheckpointLsn / WalName.SegmentBytes, ct);
                 var replayed = await copy.WaitReplayedAsync(control.CheckpointLsn, true, (name, c) => ArchivedAsync(instance.Id, name, c), report, ReplayStall, ct);
                 await copy.FlushAsync(ct);
                 await Note("copy-at-live-point", $"the copy replayed past the live server's shutdown checkpoint {Lsn.Format(control.CheckpointLsn)} (to {Lsn.Format(replayed)}; {files} WAL file(s), {bytes} bytes, shipped) and wrote its pages: they are the live server's pages at its shutdown", ct, new Dictionary<string, object?> { ["copy_replayed_to"] = Lsn.Format(replayed) });

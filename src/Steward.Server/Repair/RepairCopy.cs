@@ -57,6 +57,17 @@ internal sealed class RepairCopy(PostgreSqlEngine engine, IInstanceRuntime runti
         await runtime.StartAsync(copy.Paths, launch with { FileName = file, Arguments = args }, cancellationToken);
     }
 
+    /// <summary>
+    /// After the live server's shutdown: the segments from its last checkpoint's redo point to the checkpoint record,
+    /// and any older one it has not archived yet (the copy may still need it).
+    /// </summary>
+    public async Task<(int Files, long Bytes)> ShipFinalWalAsync(int timeline, long redoSegment, long checkpointSegment, CancellationToken cancellationToken)
+    {
+        var (files, bytes) = await ShipWalAsync(timeline, redoSegment, checkpointSegment, cancellationToken);
+        var (older, olderBytes) = await ShipUnarchivedWalAsync(timeline, redoSegment - 1, cancellationToken);
+        return (files + older, bytes + olderBytes);
+    }
+
     /// <summary>The live server's segments up to <paramref name="toSegment"/> it has not archived yet, handed to the copy while the live server runs.</summary>
     public async Task<(int Files, long Bytes)> ShipUnarchivedWalAsync(int timeline, long toSegment, CancellationToken cancellationToken)
     {
@@ -109,8 +120,17 @@ internal sealed class RepairCopy(PostgreSqlEngine engine, IInstanceRuntime runti
     {
         long last = -1;
         var since = time.GetTimestamp();
+        var restarts = 0;
         while (true)
         {
+            if (runtime.GetStatus(copy.Paths) is not ProcessStatus.Running && ServerLog.Tail(copy.Paths, 12).Contains("steward-wal: fetching", StringComparison.Ordinal) && restarts++ < 3)
+            {
+                // restore_command could not reach the broker (it was restarting): the standby stopped rather than
+                // skip WAL; it resumes from its last restartpoint.
+                await StartAsync(cancellationToken);
+                continue;
+            }
+
             if (runtime.GetStatus(copy.Paths) is not ProcessStatus.Running)
             {
                 throw new StewardException(ErrorCode.Internal, $"the repair copy's server {ServerLog.Describe(runtime.GetStatus(copy.Paths))} while replaying WAL; last log lines: {ServerLog.Tail(copy.Paths, 8)}");

@@ -8,10 +8,10 @@ namespace Steward.Server.Backups.Wal;
 
 /// <summary>
 /// Retention of the WAL archive, tied to the base backups retention keeps: WAL before the oldest base backup the
-/// policy keeps is removed (no kept backup can replay it), and a restore in progress keeps both its base backup
+/// policy keeps is removed (no kept backup can replay it), and a restore, rebuild, repair or rehearsal in progress keeps both its base backup
 /// and the WAL after it until it has finished.
 /// </summary>
-internal sealed class WalRetention(IStateStore store, WalArchive archive) : IRetentionParticipant
+internal sealed class WalRetention(IStateStore store, WalArchive archive, IRehearsalStore rehearsals) : IRetentionParticipant
 {
     public async Task<IReadOnlySet<string>> ProtectedBackupsAsync(string instanceId, CancellationToken cancellationToken) =>
         new HashSet<string>(await RestoringFromAsync(instanceId, cancellationToken), StringComparer.Ordinal);
@@ -50,6 +50,15 @@ internal sealed class WalRetention(IStateStore store, WalArchive archive) : IRet
             if (root.TryGetProperty("BackupId", out var id) && id.GetString() is { } backup)
             {
                 from.Add(backup);
+            }
+        }
+
+        // A rehearsal replays its backup's WAL from the archive (to the end of the backup, or to its point in time).
+        foreach (var rehearsal in await rehearsals.ListRehearsalsAsync(instanceId, cancellationToken))
+        {
+            if (rehearsal.State == Steward.Rehearsals.RehearsalState.Running)
+            {
+                from.Add(rehearsal.BackupId);
             }
         }
 
