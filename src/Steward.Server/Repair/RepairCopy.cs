@@ -1,5 +1,4 @@
 using System.Text;
-using Steward.Backup.Sources;
 using Steward.Backups;
 using Steward.Engines;
 using Steward.Engines.PostgreSql;
@@ -43,7 +42,7 @@ internal sealed class RepairCopy(PostgreSqlEngine engine, IInstanceRuntime runti
             .ToString(), cancellationToken);
 
         var host = new RestoreHost(backup, copy, engine, backups, report, _ => Task.CompletedTask, stopGrace);
-        await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "tar", Arguments = ["-x", "-f", "-", "-C", copy.Paths.DataDir], Name = "tar -x" })), cancellationToken);
+        await Steward.Backup.Unpack.BackupChain.UnpackAsync(host, copy.Paths.DataDir, cancellationToken);
         await RecoverySettings.WriteAsync(copy, copy.Paths.DataDir, new Dictionary<string, string>(), cancellationToken);
         await runtime.WriteFileAsync(Path.Combine(copy.Paths.DataDir, "standby.signal"), string.Empty, cancellationToken);
         await StartAsync(cancellationToken);
