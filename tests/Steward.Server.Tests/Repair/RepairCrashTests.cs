@@ -6,7 +6,7 @@ using Steward.Server.Tests.Rebuild;
 namespace Steward.Server.Tests.Repair;
 
 /// <summary>
-/// kill -9 of the broker at each step of a repair, then a restart on the same data: the repair finishes, every row is
+/// kill -9 of the broker at the steps of a repair (building the copy, replaying, stopping the live server, which resumes through shipping its last WAL, and replacing pages), then a restart on the same data: the repair finishes, every row is
 /// there, and no copy (process, port, directory) is left. Each test owns its broker, since it kills it.
 /// </summary>
 public sealed class RepairCrashTests
@@ -15,7 +15,6 @@ public sealed class RepairCrashTests
     [InlineData("restoring backup")]
     [InlineData("replaying the archived WAL")]
     [InlineData("stopping the live server")]
-    [InlineData("handing the live server's last WAL")]
     [InlineData("replacing the damaged pages")]
     public async Task A_repair_interrupted_by_kill_9_finishes_after_a_restart_with_nothing_orphaned(string step)
     {
