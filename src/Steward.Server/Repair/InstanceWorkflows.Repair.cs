@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Steward.Engines.PostgreSql;
 using Steward.Engines.PostgreSql.Repair;
+using Steward.Engines.PostgreSql.Wal;
 using Steward.Errors;
 using Steward.Instances;
 using Steward.Operations;
@@ -91,6 +92,16 @@ internal sealed partial class InstanceWorkflows
 
                 await Note("copy-checked", "amcheck on the copy: " + Describe(checks), ct, new Dictionary<string, object?> { ["checks_before"] = checks.Select(CheckEvidence).ToList() });
             }),
+            new("prepare", "checkpointing the live server and the copy before the stop", async ct =>
+            {
+                // Shortens the stop: the live server's shutdown checkpoint and the copy's final restartpoint then have
+                // only the pages of the last moments left to write, not everything since their previous checkpoints.
+                await WalInspector.CheckpointAsync(live, ct);
+                var point = await PostgreSqlRepair.CurrentLsnAsync(live, ct);
+                await copy.ShipUnarchivedWalAsync(plan.Timeline, (point - 1) / WalName.SegmentBytes, ct);
+                await copy.WaitReplayedAsync(point, false, (name, c) => ArchivedAsync(instance.Id, name, c), report, ReplayStall, ct);
+                await copy.FlushAsync(ct);
+            }),
             new("stop", "stopping the live server (fast shutdown) for the repair", async ct =>
             {
                 if (Evidence("downtime_started_at") is null)
@@ -105,18 +116,26 @@ internal sealed partial class InstanceWorkflows
                     throw new StewardException(ErrorCode.Internal, $"the live server did not shut down cleanly (pg_controldata: {control.State}); its pages are not all at a checkpoint, so none are replaced");
                 }
 
-                await Note("live-stopped", $"the live server shut down cleanly; its shutdown checkpoint at {Lsn.Format(control.CheckpointLsn)} on timeline {control.Timeline} is its last WAL record", ct, new Dictionary<string, object?> { ["shutdown_checkpoint"] = Lsn.Format(control.CheckpointLsn) });
+                await Note("live-stopped", $"the live server shut down cleanly; its shutdown checkpoint at {Lsn.Format(control.CheckpointLsn)} on timeline {control.Timeline} is its last WAL record", ct, new Dictionary<string, object?>
+                {
+                    ["shutdown_checkpoint"] = Lsn.Format(control.CheckpointLsn),
+                    ["shutdown_redo"] = Lsn.Format(control.RedoLsn),
+                    ["shutdown_timeline"] = control.Timeline,
+                });
             }),
             new("ship", "handing the live server's last WAL to the copy and replaying it to the shutdown checkpoint", async ct =>
             {
-                var control = await ControlData.ReadAsync(engine, live, live.Paths.DataDir, ct);
+                var (checkpoint, redo, timeline) = Evidence("shutdown_checkpoint") is { } cp && Evidence("shutdown_redo") is { } rd && int.TryParse(Evidence("shutdown_timeline"), CultureInfo.InvariantCulture, out var tli)
+                    ? (Lsn.Parse(cp), Lsn.Parse(rd), tli)
+                    : await ShutdownPointAsync(engine, live, ct);
+
                 // A copy that stopped meanwhile (its restore_command could not reach a broker killed mid-repair) starts
                 // again from its last restartpoint and replays from there.
                 await copy.StartAsync(ct);
-                var (files, bytes) = await copy.ShipFinalWalAsync(control.Timeline, control.RedoLsn / WalName.SegmentBytes, control.CheckpointLsn / WalName.SegmentBytes, ct);
-                var replayed = await copy.WaitReplayedAsync(control.CheckpointLsn, true, (name, c) => ArchivedAsync(instance.Id, name, c), report, ReplayStall, ct);
+                var (files, bytes) = await copy.ShipFinalWalAsync(timeline, redo / WalName.SegmentBytes, checkpoint / WalName.SegmentBytes, ct);
+                var replayed = await copy.WaitReplayedAsync(checkpoint, true, (name, c) => ArchivedAsync(instance.Id, name, c), report, ReplayStall, ct);
                 await copy.FlushAsync(ct);
-                await Note("copy-at-live-point", $"the copy replayed past the live server's shutdown checkpoint {Lsn.Format(control.CheckpointLsn)} (to {Lsn.Format(replayed)}; {files} WAL file(s), {bytes} bytes, shipped) and wrote its pages: they are the live server's pages at its shutdown", ct, new Dictionary<string, object?> { ["copy_replayed_to"] = Lsn.Format(replayed) });
+                await Note("copy-at-live-point", $"the copy replayed past the live server's shutdown checkpoint {Lsn.Format(checkpoint)} (to {Lsn.Format(replayed)}; {files} WAL file(s), {bytes} bytes, shipped) and wrote its pages: they are the live server's pages at its shutdown", ct, new Dictionary<string, object?> { ["copy_replayed_to"] = Lsn.Format(replayed) });
             }),
             new("patch", "replacing the damaged pages with the copy's", async ct =>
             {
@@ -184,6 +203,12 @@ internal sealed partial class InstanceWorkflows
         {
             progress.Forget(op.Id);
         }
+    }
+
+    private static async Task<(long Checkpoint, long Redo, int Timeline)> ShutdownPointAsync(PostgreSqlEngine engine, Engines.EngineContext live, CancellationToken cancellationToken)
+    {
+        var control = await ControlData.ReadAsync(engine, live, live.Paths.DataDir, cancellationToken);
+        return (control.CheckpointLsn, control.RedoLsn, control.Timeline);
     }
 
     /// <summary>

@@ -26,7 +26,7 @@ public sealed class RepairCrashTests
         var started = await Damaged.RepairAsync(osb, damaged.Id);
         started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
         var operation = started.Str("operation")!;
-        string[] order = ["recording", "restoring backup", "replaying the archived WAL", "checking the copy", "stopping the live server", "handing the live server's last WAL", "replacing the damaged pages", "starting the live server", "checking the repaired", "removing the repair copy"];
+        string[] order = ["recording", "restoring backup", "replaying the archived WAL", "checking the copy", "checkpointing the live server", "stopping the live server", "handing the live server's last WAL", "replacing the damaged pages", "starting the live server", "checking the repaired", "removing the repair copy"];
         var target = Array.FindIndex(order, s => step.StartsWith(s, StringComparison.Ordinal));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
