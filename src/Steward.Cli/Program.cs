@@ -107,7 +107,7 @@ Cmd("dashboard", "Print a one-time login link to an instance's dashboard (valid 
 
 var backup = new Command("backup", "Back up and restore instances through the streaming pipeline");
 root.Subcommands.Add(backup);
-var kindOption = new Option<string?>("--kind") { Description = "Backup method: physical (default) or logical for postgresql, rdb for redis" };
+var kindOption = new Option<string?>("--kind") { Description = "Backup method: physical (default), incremental or logical for postgresql, rdb for redis" };
 var backupId = new Argument<string>("backup") { Description = "Backup id" };
 Sub(backup, "create", "Back up an instance, with a progress bar (bytes, rate, stage)", (r, c, ct) =>
     BackupCommands.CreateAsync(c, r.GetValue(instanceId)!, r.GetValue(kindOption), !r.GetValue(noWait), r.GetValue(json), ct), instanceId, kindOption, noWait, json);
