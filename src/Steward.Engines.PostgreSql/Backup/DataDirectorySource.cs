@@ -63,14 +63,14 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
         }
 
         var dataDir = context.Paths.DataDir;
-        var (chain, reason) = Parent(dataDir);
+        var (chain, links, reason) = Parent(dataDir);
         var token = chain?.Properties["chain_token"] ?? Secrets.Token(12);
         if (chain is null)
         {
             await context.Runtime.WriteFileAsync(Path.Combine(dataDir, MarkerFile), token + "\n", cancellationToken);
         }
 
-        var previous = chain is null ? new Dictionary<string, BackupChain.Entry>() : BackupChain.From(chain.Properties)!.Files.ToDictionary(f => f.Path, StringComparer.Ordinal);
+        var previous = chain is null ? new Dictionary<string, BackupChain.Entry>() : links!.Files.ToDictionary(f => f.Path, StringComparer.Ordinal);
         var previousStartNs = chain is null ? 0 : long.Parse(chain.Properties["backup_start_ns"], CultureInfo.InvariantCulture);
 
         await using var conn = await PostgreSqlEngine.OpenAdminAsync(context, "postgres", cancellationToken);
@@ -141,8 +141,8 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
         }
 
         await stream.FlushAsync(cancellationToken);
-        IReadOnlyList<string> links = chain is null ? [backupId] : [.. BackupChain.From(chain.Properties)!.Links, backupId];
-        foreach (var (key, value) in BackupChain.ToProperties(links, files))
+        IReadOnlyList<string> chainIds = chain is null ? [backupId] : [.. links!.Links, backupId];
+        foreach (var (key, value) in BackupChain.ToProperties(chainIds, files))
         {
             _properties[key] = value;
         }
@@ -167,24 +167,24 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
         }
     }
 
-    /// <summary>The parent to build on, or null with why not (null reason: there was none).</summary>
-    private (BackupLink? Parent, string? Reason) Parent(string dataDir)
+    /// <summary>The parent to build on with its chain (read once: its file list can be long), or null with why not (null reason: there was none).</summary>
+    private (BackupLink? Parent, BackupChain? Chain, string? Reason) Parent(string dataDir)
     {
         if (parent is null)
         {
-            return (null, null);
+            return (null, null, null);
         }
 
-        if (!parent.Properties.TryGetValue("chain_token", out var token) || BackupChain.From(parent.Properties) is null || !parent.Properties.ContainsKey("backup_start_ns"))
+        if (!parent.Properties.TryGetValue("chain_token", out var token) || BackupChain.From(parent.Properties) is not { } chain || !parent.Properties.ContainsKey("backup_start_ns"))
         {
-            return (null, $"backup {parent.Id} has no file list to build on");
+            return (null, null, $"backup {parent.Id} has no file list to build on");
         }
 
         var marker = Path.Combine(dataDir, MarkerFile);
         var current = File.Exists(marker) ? File.ReadAllText(marker).Trim() : null;
         return current == token
-            ? (parent, null)
-            : (null, $"the data directory was replaced since backup {parent.Id} (a restore, rebuild or failover): file times no longer tell what changed");
+            ? (parent, chain, null)
+            : (null, null, $"the data directory was replaced since backup {parent.Id} (a restore, rebuild or failover): file times no longer tell what changed");
     }
 
     /// <summary>Every directory and regular file to back up, parents before children, in a stable order.</summary>
