@@ -22,7 +22,7 @@ namespace Steward.Server.Dashboard;
 /// confirmation page that says what will happen. Every form carries an antiforgery token; a session sees
 /// only the instance it was opened for (anything else is "not found").
 /// </summary>
-internal static class DashboardEndpoints
+internal static partial class DashboardEndpoints
 {
     public static IEndpointRouteBuilder MapStewardDashboard(this IEndpointRouteBuilder app)
     {
@@ -61,6 +61,7 @@ internal static class DashboardEndpoints
         instance.MapPost("/backups", BackUpAsync);
         instance.MapPost("/restore", RestoreAsync);
         instance.MapPost("/rebuild", RebuildAsync);
+        instance.MapPost("/rehearsals", RehearseAsync);
         return app;
     }
 
@@ -158,6 +159,8 @@ internal static class DashboardEndpoints
                     <form method="post" action="{back}/rebuild"><input type="hidden" name="csrf" value="{token}">
                     <button type="submit" class="danger">Rebuild {E(instance.Id)} from {E(newest.Id)}</button> <a href="{back}">Cancel</a></form>
                     """, instanceId: instance.Id);
+            case "rehearse":
+                return await ConfirmRehearsalAsync(instance, http, store, token, back);
             default:
                 return NotFound();
         }

@@ -34,6 +34,7 @@ internal sealed class DashboardPage(IServiceProvider services)
         var incidents = await _store.ListIncidentsAsync(instance.Id, ct);
         var operation = await _store.LatestInstanceOperationAsync(instance.Id, ct);
         var schedule = await _schedules.GetScheduleAsync(instance.Id, ct);
+        var rehearsals = await services.GetRequiredService<State.IRehearsalStore>().ListRehearsalsAsync(instance.Id, ct);
         var html = new StringBuilder();
         html.Append($"<h1>{E(instance.Id)}</h1>");
         html.Append($"<p class=\"sub\">{E(engine.Offering.Name)} · plan <strong>{E(plan?.Name)}</strong> · {E(instance.State.ToString().ToLowerInvariant())}</p>");
@@ -41,11 +42,11 @@ internal sealed class DashboardPage(IServiceProvider services)
         html.Append("<div id=\"live\" aria-live=\"polite\">");
         Overview(html, instance, engine.Offering.Name, plan?.Description);
         Health(html, instance);
-        Running(html, backups, operation);
+        Running(html, backups, operation, rehearsals);
         Recoverable(html, instance, engine.Offering.Name, backups);
         Schedule(html, schedule, backups);
         Backups(html, instance, backups);
-        DashboardRehearsals.Render(html, await services.GetRequiredService<State.IRehearsalStore>().ListRehearsalsAsync(instance.Id, ct));
+        DashboardRehearsals.Render(html, instance, backups.Any(b => b.State == BackupState.Succeeded), rehearsals, _progress);
         Incidents(html, incidents);
         html.Append("</div>");
         return html.ToString();
@@ -94,7 +95,7 @@ internal sealed class DashboardPage(IServiceProvider services)
         html.Append("</section>");
     }
 
-    private void Running(StringBuilder html, IReadOnlyList<BackupRecord> backups, Operation? operation)
+    private void Running(StringBuilder html, IReadOnlyList<BackupRecord> backups, Operation? operation, IReadOnlyList<Steward.Rehearsals.RehearsalRecord> rehearsals)
     {
         html.Append("<section id=\"running\"><h2>Running now</h2>");
         var any = false;
@@ -108,6 +109,12 @@ internal sealed class DashboardPage(IServiceProvider services)
         {
             any = true;
             html.Append($"<p class=\"progress\" data-progress=\"{E(op.Id)}\">{E(op.Kind.ToString())} {E(op.Id)}: {E(op.Description)}{E(_progress.Get(op.Id) is { } p ? " · " + Progress(p) : string.Empty)}</p>");
+        }
+
+        foreach (var r in rehearsals.Where(r => r.State == Steward.Rehearsals.RehearsalState.Running))
+        {
+            any = true;
+            html.Append($"<p>Restore rehearsal {E(r.Id)} of backup {E(r.BackupId)} in a sandbox: {E(r.Step)} (<a href=\"#rehearsals\">progress</a>)</p>");
         }
 
         if (!any)
@@ -198,6 +205,7 @@ internal sealed class DashboardPage(IServiceProvider services)
             if (b.State == BackupState.Succeeded && instance.State == InstanceState.Ready)
             {
                 html.Append($"<a href=\"/dashboard/instances/{Uri.EscapeDataString(instance.Id)}/confirm/restore?backup={Uri.EscapeDataString(b.Id)}\">Restore…</a>");
+                html.Append($" · <a href=\"/dashboard/instances/{Uri.EscapeDataString(instance.Id)}/confirm/rehearse?backup={Uri.EscapeDataString(b.Id)}\">Rehearse…</a>");
             }
 
             html.Append("</td></tr>");

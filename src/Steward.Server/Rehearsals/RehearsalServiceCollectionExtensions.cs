@@ -10,7 +10,7 @@ internal static class RehearsalServiceCollectionExtensions
     public static IServiceCollection AddRestoreRehearsals(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSettings<RehearsalOptions>(configuration);
-        services.AddSingleton<IRehearsalStore>(sp => sp.GetRequiredService<SqliteStateStore>());
+        services.AddSingleton<IRehearsalStore>(sp => new RehearsalEvents(sp.GetRequiredService<SqliteStateStore>(), sp.GetRequiredService<Events.EventHub>(), sp.GetRequiredService<Backups.ProgressBoard>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<RehearsalIncidents>();
         services.AddSingleton<RehearsalRun>();
         services.AddSingleton<RehearsalView>();

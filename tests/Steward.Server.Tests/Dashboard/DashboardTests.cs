@@ -80,8 +80,34 @@ public sealed class DashboardTests(ObservedBroker broker) : IAsyncLifetime
         await Expect(page.GetByTestId("recoverable")).ToContainTextAsync("2 backups to restore from");
         await Browser.ShotAsync(page, "dashboard-after-backup");
 
-        // Rebuild: the confirmation names the backup and the loss, the instance comes back healthy from it.
+        // Rehearse: the confirmation names the newest backup and leaves the live instance alone; the page follows
+        // the rehearsal through the event stream and shows its report and the new "last proven restorable".
         var newest = (await osb.ApiAsync($"/instances/{id}/backups")).Body.GetProperty("backups").EnumerateArray().Select(b => b.GetProperty("id").GetString()!).Where(b => b != first).Single();
+        await Expect(page.GetByTestId("last-proven")).ToContainTextAsync("Never proven restorable");
+        await page.Locator("#rehearsals").GetByRole(AriaRole.Link, new() { Name = "Rehearse…" }).ClickAsync();
+        await Expect(page.Locator("main")).ToContainTextAsync($"its newest succeeded backup {newest}");
+        await Expect(page.Locator("main")).ToContainTextAsync($"The live instance {id} is not touched");
+        await Browser.ShotAsync(page, "dashboard-confirm-rehearse");
+        var livePid = (await osb.ApiAsync($"/instances/{id}")).Body.GetProperty("process").GetProperty("pid").GetInt32();
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Rehearse {newest}" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(dashboardUrl);
+        await page.EvaluateAsync("() => { window.stewardMarker = 43; }");
+        await Expect(page.GetByTestId("last-proven")).ToContainTextAsync($"Last proven restorable", new() { Timeout = 120_000 });
+        await Expect(page.GetByTestId("last-proven")).ToContainTextAsync($"backup {newest}");
+        var report = page.GetByTestId("rehearsal-report");
+        await Expect(report).ToContainTextAsync("passed");
+        await Expect(report).ToContainTextAsync("restore time");
+        await Expect(report.Locator("tr", new() { HasText = "redis-check-rdb" })).ToContainTextAsync("passed");
+        await Expect(report.Locator("tr", new() { HasText = "key counts" })).ToContainTextAsync("passed");
+        (await page.EvaluateAsync<int>("() => window.stewardMarker")).ShouldBe(43, "the rehearsal's end arrived through the event stream, without a reload");
+        await Browser.ShotAsync(page, "dashboard-after-rehearsal");
+        var rehearsal = (await osb.ApiAsync($"/instances/{id}/rehearsals")).Body.GetProperty("rehearsals").EnumerateArray().Single();
+        rehearsal.GetProperty("state").GetString().ShouldBe("passed");
+        rehearsal.GetProperty("backup_id").GetString().ShouldBe(newest);
+        rehearsal.GetProperty("requested_by").GetString().ShouldBe("dashboard");
+        (await osb.ApiAsync($"/instances/{id}")).Body.GetProperty("process").GetProperty("pid").GetInt32().ShouldBe(livePid, "the live server was not touched");
+
+        // Rebuild: the confirmation names the backup and the loss, the instance comes back healthy from it.
         await page.GetByRole(AriaRole.Link, new() { Name = "Rebuild…" }).ClickAsync();
         await Expect(page.Locator("main")).ToContainTextAsync($"recreated from its newest backup {newest}");
         await Expect(page.Locator("main")).ToContainTextAsync("Writes made since that backup are lost");
@@ -136,6 +162,8 @@ public sealed class DashboardTests(ObservedBroker broker) : IAsyncLifetime
         wrong.Set("csrf", "not-the-token");
         (await context.APIRequest.PostAsync($"/dashboard/instances/{mine}/backups", new() { Form = wrong })).Status.ShouldBe(400);
         (await context.APIRequest.PostAsync($"/dashboard/instances/{mine}/rebuild", new() { Form = context.APIRequest.CreateFormData() })).Status.ShouldBe(400);
+        (await context.APIRequest.PostAsync($"/dashboard/instances/{mine}/rehearsals", new() { Form = context.APIRequest.CreateFormData() })).Status.ShouldBe(400);
+        (await osb.ApiAsync($"/instances/{mine}/rehearsals")).Body.GetProperty("rehearsals").GetArrayLength().ShouldBe(0, "no rehearsal was started");
         (await osb.ApiAsync($"/instances/{mine}/backups")).Body.GetProperty("backups").GetArrayLength().ShouldBe(0);
         (await osb.ApiAsync($"/instances/{mine}")).Body.GetProperty("last_operation").GetProperty("kind").GetString().ShouldBe("provision", "no rebuild was started");
 

@@ -54,7 +54,7 @@
   const events = new EventSource(base + '/events');
   events.addEventListener('ready', () => { document.body.dataset.live = 'connected'; });
   events.onerror = () => { document.body.dataset.live = 'reconnecting'; };
-  for (const type of ['health', 'operation', 'backup', 'incident', 'instance']) {
+  for (const type of ['health', 'operation', 'backup', 'incident', 'instance', 'rehearsal']) {
     events.addEventListener(type, refresh);
   }
   events.addEventListener('progress', (e) => {
