@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Steward.Backup.Sources;
 using Steward.Engines;
 using Steward.Runtime;
 using Steward.Runtime.Local;
@@ -114,6 +115,11 @@ app.UseMiddleware<RequestValidationMiddleware>();
 app.MapStewardEndpoints();
 
 var source = options.BrokerPassword is null ? options.CredentialsFile : "STEWARD_BROKER_USERNAME/STEWARD_BROKER_PASSWORD";
+if (SecretDirectory.SweepOrphans() is > 0 and var swept)
+{
+    Log.SecretDirectoriesSwept(app.Logger, swept);
+}
+
 Log.Listening(app.Logger, options.Listen, options.DataDir, source);
 await app.RunAsync();
 return 0;

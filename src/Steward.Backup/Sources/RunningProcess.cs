@@ -64,8 +64,8 @@ internal sealed class RunningProcess : IAsyncDisposable
             return (null, null);
         }
 
-        // CreateTempSubdirectory makes the directory with mode 0700; SecretFile writes each file 0600 from its first byte.
-        var directory = Directory.CreateTempSubdirectory("steward-secret-").FullName;
+        // The directory has mode 0700; SecretFile writes each file 0600 from its first byte.
+        var directory = SecretDirectory.Create();
         var paths = new Dictionary<string, string?>();
         try
         {

@@ -36,6 +36,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Instance {InstanceId} is not running ({Status}); the supervisor will classify and act")]
     public static partial void FoundDown(ILogger logger, string instanceId, string status);
 
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Removed {Count} password directories left in the temporary directory by processes that no longer run")]
+    public static partial void SecretDirectoriesSwept(ILogger logger, int count);
+
     [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Instance {InstanceId} could not be adopted")]
     public static partial void RestartFailed(ILogger logger, string instanceId, Exception exception);
 
