@@ -86,29 +86,14 @@ internal sealed partial class InstanceWorkflows
             var description = await FailureAsync("point-in-time restore", op, ex, instance);
             if (!promoted && Directory.Exists(previous))
             {
-                try
-                {
-                    await host.StopServerAsync(CancellationToken.None);
-                    if (Directory.Exists(paths.DataDir))
-                    {
-                        Directory.Delete(paths.DataDir, recursive: true);
-                    }
-
-                    Directory.Move(previous, paths.DataDir);
-                    await haRestore.RestartAsBeforeAsync(instance, primary, CancellationToken.None);
-                    description += "; the instance keeps its data from before the restore";
-                }
-                catch (Exception rollback)
-                {
-                    description += "; putting the previous data back failed too: " + rollback.Message;
-                }
+                description += await PutPreviousDataBackAsync(host, paths, previous, () => haRestore.RestartAsBeforeAsync(instance, primary, CancellationToken.None));
             }
             else if (!promoted && Runtime.GetStatus(paths) is ProcessStatus.Running)
             {
                 try
                 {
                     await haRestore.RestartAsBeforeAsync(instance, primary, CancellationToken.None);
-                    description += "; the instance keeps its data from before the restore";
+                    description += KeptPreviousData;
                 }
                 catch (Exception restart)
                 {

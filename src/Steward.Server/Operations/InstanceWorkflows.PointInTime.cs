@@ -88,26 +88,11 @@ internal sealed partial class InstanceWorkflows
             var description = await FailureAsync("point-in-time restore", op, ex, instance);
             if (!promoted && Directory.Exists(previous))
             {
-                try
-                {
-                    await host.StopServerAsync(CancellationToken.None);
-                    if (Directory.Exists(paths.DataDir))
-                    {
-                        Directory.Delete(paths.DataDir, recursive: true);
-                    }
-
-                    Directory.Move(previous, paths.DataDir);
-                    await EnsureRunningAsync(instance, CancellationToken.None);
-                    description += "; the instance keeps its data from before the restore";
-                }
-                catch (Exception rollback)
-                {
-                    description += "; putting the previous data back failed too: " + rollback.Message;
-                }
+                description += await PutPreviousDataBackAsync(host, paths, previous, () => EnsureRunningAsync(instance, CancellationToken.None));
             }
             else if (!promoted && Runtime.GetStatus(paths) is ProcessStatus.Running)
             {
-                description += "; the instance keeps its data from before the restore";
+                description += KeptPreviousData;
             }
 
             if (Directory.Exists(staging))
@@ -121,6 +106,32 @@ internal sealed partial class InstanceWorkflows
         finally
         {
             progress.Forget(op.Id);
+        }
+    }
+
+    private const string KeptPreviousData = "; the instance keeps its data from before the restore";
+
+    /// <summary>
+    /// After a restore failed before the restored server promoted: stops it, puts the data from before the restore
+    /// back and starts the server with <paramref name="restart"/>; returns what the failure's description adds.
+    /// </summary>
+    private static async Task<string> PutPreviousDataBackAsync(RestoreHost host, InstancePaths paths, string previous, Func<Task> restart)
+    {
+        try
+        {
+            await host.StopServerAsync(CancellationToken.None);
+            if (Directory.Exists(paths.DataDir))
+            {
+                Directory.Delete(paths.DataDir, recursive: true);
+            }
+
+            Directory.Move(previous, paths.DataDir);
+            await restart();
+            return KeptPreviousData;
+        }
+        catch (Exception rollback)
+        {
+            return "; putting the previous data back failed too: " + rollback.Message;
         }
     }
 

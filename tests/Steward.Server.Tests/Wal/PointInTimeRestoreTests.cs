@@ -62,6 +62,40 @@ public sealed class PointInTimeRestoreTests(WalBroker broker)
     }
 
     [Fact]
+    public async Task A_restore_whose_archived_WAL_turns_out_damaged_fails_and_the_instance_keeps_its_data_from_before()
+    {
+        var server = broker.Server;
+        var osb = server.Client;
+        var id = "pitr-dmg-" + Guid.NewGuid().ToString("N")[..6];
+        var uri = await Pitr.InstanceAsync(osb, id);
+        await osb.BackupAsync(id);
+        var c1 = await Pitr.InsertAsync(uri, 1);
+        await Pitr.WaitServerClockAsync(uri, c1 + TimeSpan.FromMilliseconds(300));
+        var c2 = await Pitr.InsertAsync(uri, 2);
+        await Pitr.WaitRecoverableAsync(osb, id, c2);
+
+        // Accepted (the plan saw a whole chain), then every archived segment is damaged in storage before the
+        // restored server asks for it: the replay cannot reach the target.
+        var started = await Pitr.StartRestoreAsync(osb, id, new { to_time = c1.UtcDateTime.ToString("O") });
+        started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
+        var archived = Path.Combine(server.DataDir, "backups", Path.GetDirectoryName(Steward.Server.Backups.Wal.WalArchive.KeyOf(id, "x"))!);
+        var segments = Directory.EnumerateFiles(archived).Where(f => Path.GetFileName(f) is { Length: 24 } name && name.All(char.IsAsciiHexDigit)).ToList();
+        segments.ShouldNotBeEmpty(archived);
+        foreach (var file in segments)
+        {
+            var bytes = await File.ReadAllBytesAsync(file);
+            bytes[bytes.Length / 2] ^= 0x01;
+            await File.WriteAllBytesAsync(file, bytes);
+        }
+
+        var done = await osb.WaitAsync(id, started.Str("operation"), 300);
+        done.Str("state").ShouldBe("failed", done.ToString());
+        done.Str("description")!.ShouldContain("the instance keeps its data from before the restore", customMessage: done.ToString());
+        (await Pitr.RowsAsync(uri)).ShouldBe("1,2", "the data from before the restore is back and serving");
+        await osb.DeprovisionAsync(id, Pitr.Pg, Pitr.Plan);
+    }
+
+    [Fact]
     public async Task An_idle_instance_makes_its_last_write_recoverable_within_60_seconds()
     {
         var osb = broker.Server.Client;
