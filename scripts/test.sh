@@ -20,7 +20,8 @@ mkdir -p "$results"
 k8s_started=0
 if ! bash scripts/k8s-cluster.sh ready >/dev/null 2>&1; then
   k8s_started=1
-  bash scripts/k8s-cluster.sh up > .build/k8s-cluster.log 2>&1 &
+  # A cold cluster is built from source (minutes of both cores): at a low priority, in the time the tests leave idle.
+  STEWARD_K8S_BUILD_NICE=15 bash scripts/k8s-cluster.sh up > .build/k8s-cluster.log 2>&1 &
 fi
 stop_k8s() {
   if [ "$k8s_started" -eq 1 ]; then
