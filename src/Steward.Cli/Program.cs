@@ -169,11 +169,12 @@ var keepLast = new Option<int?>("--keep-last") { Description = "Keep the newest 
 var keepDaily = new Option<int?>("--keep-daily") { Description = "Keep the newest backup of each of the last N days" };
 var keepWeekly = new Option<int?>("--keep-weekly") { Description = "Keep the newest backup of each of the last N weeks" };
 var keepMonthly = new Option<int?>("--keep-monthly") { Description = "Keep the newest backup of each of the last N months" };
-Sub(schedule, "set", "Set an instance's backup schedule and retention", (r, c, ct) => ScheduleCommands.SetAsync(c, r.GetValue(instanceId)!,
-    new ScheduleCommands.Spec(r.GetValue(cron), r.GetValue(timeZone), r.GetValue(every), r.GetValue(kindOption), r.GetValue(keepLast), r.GetValue(keepDaily), r.GetValue(keepWeekly), r.GetValue(keepMonthly)),
-    r.GetValue(json), ct), instanceId, cron, timeZone, every, kindOption, keepLast, keepDaily, keepWeekly, keepMonthly, json);
-Sub(schedule, "show", "Show an instance's schedule: next run, last run and result, last success, overdue", (r, c, ct) => ScheduleCommands.ShowAsync(c, r.GetValue(instanceId)!, r.GetValue(json), ct), instanceId, json);
-Sub(schedule, "delete", "Delete an instance's own schedule (its plan's default, if any, applies again)", (r, c, ct) => ScheduleCommands.DeleteAsync(c, r.GetValue(instanceId)!, ct), instanceId);
+var rehearseOption = new Option<bool>("--rehearse") { Description = "The instance's recurring restore rehearsal (drill of its newest backup) instead of its backups" };
+Sub(schedule, "set", "Set an instance's backup schedule and retention (--rehearse: its recurring rehearsal drill)", (r, c, ct) => ScheduleCommands.SetAsync(c, r.GetValue(instanceId)!,
+    new ScheduleCommands.Spec(r.GetValue(cron), r.GetValue(timeZone), r.GetValue(every), r.GetValue(kindOption), r.GetValue(keepLast), r.GetValue(keepDaily), r.GetValue(keepWeekly), r.GetValue(keepMonthly), r.GetValue(rehearseOption)),
+    r.GetValue(json), ct), instanceId, cron, timeZone, every, kindOption, keepLast, keepDaily, keepWeekly, keepMonthly, rehearseOption, json);
+Sub(schedule, "show", "Show an instance's schedule: next run, last run and result, last success, overdue", (r, c, ct) => ScheduleCommands.ShowAsync(c, r.GetValue(instanceId)!, r.GetValue(rehearseOption), r.GetValue(json), ct), instanceId, rehearseOption, json);
+Sub(schedule, "delete", "Delete an instance's own schedule (its plan's default, if any, applies again)", (r, c, ct) => ScheduleCommands.DeleteAsync(c, r.GetValue(instanceId)!, r.GetValue(rehearseOption), ct), instanceId, rehearseOption);
 Sub(backup, "pin", "Pin a backup: retention never deletes it", (r, c, ct) => ScheduleCommands.PinAsync(c, r.GetValue(backupId)!, true, ct), backupId);
 Sub(backup, "unpin", "Unpin a backup: retention applies to it again", (r, c, ct) => ScheduleCommands.PinAsync(c, r.GetValue(backupId)!, false, ct), backupId);
 

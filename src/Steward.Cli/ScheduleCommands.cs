@@ -6,7 +6,7 @@ namespace Steward.Cli;
 /// <summary>Handlers of <c>steward backup schedule set|show|delete</c> and <c>steward backup pin|unpin</c>.</summary>
 internal static class ScheduleCommands
 {
-    public sealed record Spec(string? Cron, string? TimeZone, string? Every, string? Kind, int? KeepLast, int? KeepDaily, int? KeepWeekly, int? KeepMonthly);
+    public sealed record Spec(string? Cron, string? TimeZone, string? Every, string? Kind, int? KeepLast, int? KeepDaily, int? KeepWeekly, int? KeepMonthly, bool Rehearse = false);
 
     public static async Task<int> SetAsync(StewardClient client, string instance, Spec spec, bool json, CancellationToken ct)
     {
@@ -21,22 +21,24 @@ internal static class ScheduleCommands
             ["keep_weekly"] = spec.KeepWeekly,
             ["keep_monthly"] = spec.KeepMonthly,
         }.Where(p => p.Value is not null).ToDictionary(p => p.Key, p => p.Value);
-        var (_, schedule) = await client.ExpectAsync(HttpMethod.Put, Path(instance), body, ct, HttpStatusCode.OK);
-        Print(schedule, json);
+        var (_, schedule) = await client.ExpectAsync(HttpMethod.Put, Path(instance, spec.Rehearse), body, ct, HttpStatusCode.OK);
+        Print(schedule, spec.Rehearse, json);
         return ExitCodes.Success;
     }
 
-    public static async Task<int> ShowAsync(StewardClient client, string instance, bool json, CancellationToken ct)
+    public static async Task<int> ShowAsync(StewardClient client, string instance, bool rehearse, bool json, CancellationToken ct)
     {
-        var (_, schedule) = await client.ExpectAsync(HttpMethod.Get, Path(instance), null, ct, HttpStatusCode.OK);
-        Print(schedule, json);
+        var (_, schedule) = await client.ExpectAsync(HttpMethod.Get, Path(instance, rehearse), null, ct, HttpStatusCode.OK);
+        Print(schedule, rehearse, json);
         return ExitCodes.Success;
     }
 
-    public static async Task<int> DeleteAsync(StewardClient client, string instance, CancellationToken ct)
+    public static async Task<int> DeleteAsync(StewardClient client, string instance, bool rehearse, CancellationToken ct)
     {
-        await client.ExpectAsync(HttpMethod.Delete, Path(instance), null, ct, HttpStatusCode.OK);
-        Console.Error.WriteLine($"the backup schedule of {instance} is deleted; a default of its plan, if there is one, applies again");
+        await client.ExpectAsync(HttpMethod.Delete, Path(instance, rehearse), null, ct, HttpStatusCode.OK);
+        Console.Error.WriteLine(rehearse
+            ? $"the rehearsal schedule of {instance} is deleted; no more drills run (a drill already running finishes)"
+            : $"the backup schedule of {instance} is deleted; a default of its plan, if there is one, applies again");
         return ExitCodes.Success;
     }
 
@@ -47,9 +49,9 @@ internal static class ScheduleCommands
         return ExitCodes.Success;
     }
 
-    private static string Path(string instance) => $"/api/v1/instances/{Uri.EscapeDataString(instance)}/backup-schedule";
+    private static string Path(string instance, bool rehearse) => $"/api/v1/instances/{Uri.EscapeDataString(instance)}/{(rehearse ? "rehearsal" : "backup")}-schedule";
 
-    private static void Print(JsonElement s, bool json)
+    private static void Print(JsonElement s, bool rehearse, bool json)
     {
         if (json)
         {
@@ -58,6 +60,20 @@ internal static class ScheduleCommands
         }
 
         string Str(string name) => s.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v.ToString() : "-";
+        if (rehearse)
+        {
+            Console.WriteLine($"instance:      {Str("instance_id")} (rehearsal drill of its newest backup)");
+            Console.WriteLine($"when:          {(Str("cron") != "-" ? $"cron '{Str("cron")}' in {Str("time_zone")}" : $"every {Str("every")}")}");
+            Console.WriteLine($"next run:      {Str("next_run_at")}");
+            Console.WriteLine($"last run:      {Str("last_run_at")} {Str("last_rehearsal_id")} {Str("last_result")}{(Str("last_message") != "-" ? ": " + Str("last_message") : string.Empty)}");
+            if (Str("open_incident") != "-")
+            {
+                Console.WriteLine($"incident:      {Str("open_incident")}");
+            }
+
+            return;
+        }
+
         var retention = s.GetProperty("retention");
         var keeps = retention.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number).Select(p => $"{p.Name.Replace('_', '-')} {p.Value}").ToList();
         Console.WriteLine($"instance:      {Str("instance_id")} ({Str("source")} schedule)");

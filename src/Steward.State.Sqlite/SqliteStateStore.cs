@@ -60,6 +60,7 @@ public sealed partial class SqliteStateStore : IStateStore
         await ExecAsync(conn, PoolSchema, cancellationToken);
         await ExecAsync(conn, ScaleIndexes, cancellationToken);
         await ExecAsync(conn, RehearsalSchema, cancellationToken);
+        await ExecAsync(conn, DrillScheduleSchema, cancellationToken);
     }
 
     public async Task<ServiceBinding?> FindBindingByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>

@@ -46,7 +46,8 @@ internal sealed class DashboardPage(IServiceProvider services)
         Recoverable(html, instance, engine.Offering.Name, backups);
         Schedule(html, schedule, backups);
         Backups(html, instance, backups);
-        DashboardRehearsals.Render(html, instance, backups.Any(b => b.State == BackupState.Succeeded), rehearsals, _progress);
+        var drill = await services.GetRequiredService<State.IDrillScheduleStore>().GetDrillScheduleAsync(instance.Id, ct);
+        DashboardRehearsals.Render(html, instance, backups.Any(b => b.State == BackupState.Succeeded), rehearsals, drill, _progress);
         Incidents(html, incidents);
         html.Append("</div>");
         return html.ToString();

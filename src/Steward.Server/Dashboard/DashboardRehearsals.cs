@@ -13,7 +13,7 @@ namespace Steward.Server.Dashboard;
 /// </summary>
 internal static class DashboardRehearsals
 {
-    public static void Render(StringBuilder html, ServiceInstance instance, bool restorable, IReadOnlyList<RehearsalRecord> rehearsals, ProgressBoard progress)
+    public static void Render(StringBuilder html, ServiceInstance instance, bool restorable, IReadOnlyList<RehearsalRecord> rehearsals, DrillSchedule? drill, ProgressBoard progress)
     {
         html.Append("<section id=\"rehearsals\"><h2>Restore rehearsals</h2>");
         var proven = rehearsals.FirstOrDefault(r => r.State == RehearsalState.Passed);
@@ -22,6 +22,7 @@ internal static class DashboardRehearsals
                 ? "Never proven restorable: rehearse a restore of a backup into a sandbox to prove it."
                 : $"Last proven restorable: <strong>{Time(proven.FinishedAt!.Value)}</strong> (backup {E(proven.BackupId)}, restored in {proven.RestoreSeconds?.ToString("0.0", CultureInfo.InvariantCulture)} s)")
             .Append("</p>");
+        Drill(html, drill);
         var running = rehearsals.FirstOrDefault(r => r.State == RehearsalState.Running);
         if (running is not null)
         {
@@ -50,6 +51,26 @@ internal static class DashboardRehearsals
         }
 
         html.Append("</section>");
+    }
+
+    /// <summary>The recurring drill, if the instance has one: timing, next run, last run and its result.</summary>
+    private static void Drill(StringBuilder html, DrillSchedule? drill)
+    {
+        if (drill is null)
+        {
+            html.Append("<p class=\"quiet\" data-testid=\"drill-schedule\">No recurring drill (<code>steward backup schedule set &lt;instance&gt; --rehearse --every 7d</code>).</p>");
+            return;
+        }
+
+        var timing = drill.Cron is { } cron ? $"cron <code>{E(cron)}</code> ({E(drill.TimeZone)})" : $"every {E(Backups.Schedules.ScheduleTiming.Format(drill.Every ?? TimeSpan.Zero))}";
+        html.Append($"<p data-testid=\"drill-schedule\">Recurring drill: {timing}, the newest succeeded backup · next run {Time(drill.DueAt)}");
+        if (drill.LastRunAt is { } last)
+        {
+            var badge = drill.LastResult switch { "passed" => "healthy", "failed" => "failed", _ => "unknown" };
+            html.Append($" · last run {Time(last)} <span class=\"badge {badge}\">{E(drill.LastResult)}</span>");
+        }
+
+        html.Append("</p>");
     }
 
     /// <summary>The report of one finished rehearsal: outcome, restore time, each check with its evidence.</summary>

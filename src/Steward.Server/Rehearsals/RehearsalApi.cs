@@ -37,6 +37,7 @@ internal static class RehearsalApi
             var record = await rehearsals.GetRehearsalAsync(rehearsalId, ct) ?? throw StewardException.NotFound($"rehearsal {rehearsalId} does not exist");
             return OsbJson.Result(view.Describe(record, full: true));
         });
+        api.MapDrillScheduleApi();
         return api;
     }
 }

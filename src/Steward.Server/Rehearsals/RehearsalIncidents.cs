@@ -53,4 +53,23 @@ internal sealed class RehearsalIncidents(IStateStore store, TimeProvider time)
             await store.SaveIncidentAsync(resolved.With(now, "resolved", $"rehearsal {rehearsal.Id} passed"), cancellationToken);
         }
     }
+
+    /// <summary>
+    /// A scheduled drill passed after an earlier one failed: the instance is proven restorable again (from the
+    /// backup the drill restored), so the drill's incident is resolved, saying which backup stays unproven.
+    /// </summary>
+    public async Task SupersededAsync(string incidentId, RehearsalRecord passed, CancellationToken cancellationToken)
+    {
+        if (await store.GetIncidentAsync(incidentId, cancellationToken) is not { State: IncidentState.Open } incident)
+        {
+            return;
+        }
+
+        var failedBackup = incident.Evidence.GetValueOrDefault("backup_id")?.ToString();
+        var note = failedBackup == passed.BackupId
+            ? $"the scheduled drill {passed.Id} restored backup {passed.BackupId} and passed every check"
+            : $"the scheduled drill {passed.Id} restored the newer backup {passed.BackupId} and passed every check; backup {failedBackup} itself stays unproven";
+        var resolved = incident with { State = IncidentState.Resolved, Summary = incident.Summary + "; resolved: " + note };
+        await store.SaveIncidentAsync(resolved.With(time.GetUtcNow(), "resolved", note), cancellationToken);
+    }
 }

@@ -16,6 +16,9 @@ internal static class RehearsalServiceCollectionExtensions
         services.AddSingleton<RehearsalView>();
         services.AddSingleton<RehearsalService>();
         services.AddHostedService(sp => sp.GetRequiredService<RehearsalService>());
+        services.AddSingleton<IDrillScheduleStore>(sp => sp.GetRequiredService<SqliteStateStore>());
+        services.AddSingleton<DrillScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<DrillScheduler>());
         Repair.RepairServiceCollectionExtensions.AddDamageDetection(services);
         return services;
     }

@@ -5,7 +5,7 @@ using Steward.State;
 namespace Steward.Server.Rehearsals;
 
 /// <summary>How rehearsals look in the API, the instance's details and the dashboard.</summary>
-internal sealed class RehearsalView(IRehearsalStore rehearsals, ProgressBoard progress)
+internal sealed class RehearsalView(IRehearsalStore rehearsals, IDrillScheduleStore drills, ProgressBoard progress)
 {
     public static object Describe(RehearsalRecord r, BackupProgress? running = null, bool full = false) => new
     {
@@ -51,19 +51,21 @@ internal sealed class RehearsalView(IRehearsalStore rehearsals, ProgressBoard pr
     public async Task<object?> InstanceAsync(string instanceId, CancellationToken cancellationToken)
     {
         var all = await rehearsals.ListRehearsalsAsync(instanceId, cancellationToken);
-        if (all.Count == 0)
+        var schedule = await drills.GetDrillScheduleAsync(instanceId, cancellationToken);
+        if (all.Count == 0 && schedule is null)
         {
             return null;
         }
 
         var proven = all.FirstOrDefault(r => r.State == RehearsalState.Passed);
-        var latest = all[0];
+        var latest = all.FirstOrDefault();
         return new
         {
             last_proven_restorable = proven?.FinishedAt,
             last_proven_backup_id = proven?.BackupId,
             last_proven_restore_seconds = proven?.RestoreSeconds,
-            latest = new { id = latest.Id, state = latest.State.ToString().ToLowerInvariant(), backup_id = latest.BackupId, summary = latest.Summary, started_at = latest.StartedAt, finished_at = latest.FinishedAt },
+            latest = latest is null ? null : new { id = latest.Id, state = latest.State.ToString().ToLowerInvariant(), backup_id = latest.BackupId, summary = latest.Summary, started_at = latest.StartedAt, finished_at = latest.FinishedAt },
+            schedule = schedule is null ? null : DrillScheduleApi.Describe(schedule),
         };
     }
 }
