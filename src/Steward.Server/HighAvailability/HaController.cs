@@ -210,6 +210,10 @@ internal sealed class HaController(
         var status = layout.Runtime.GetStatus(context.Paths);
         if (status is not ProcessStatus.Running)
         {
+            // Nothing listens on the slot any more: out of the endpoint at once, before the failover's bookkeeping, so a
+            // client's connection attempt fails at once instead of being led to a dead port.
+            await CutDeadPrimaryAsync(instance, primary, cancellationToken);
+
             // The shim writes the exit status a moment after the server dies.
             for (var wait = 0; wait < 25 && status is ProcessStatus.Exited { ExitCode: null, Signal: null }; wait++)
             {
@@ -266,6 +270,18 @@ internal sealed class HaController(
             var diagnosis = new Diagnosis(FailureClass.UnhealthyButRunning, $"pid {pid} exists (state {running.State}) but failed {watch.PrimaryFailures} checks in a row: {problem}");
             await failover.FailoverAsync(instance, watch, primary, "the primary does not answer its checks", diagnosis, evidence, cancellationToken);
             return false;
+        }
+    }
+
+    private async Task CutDeadPrimaryAsync(ServiceInstance instance, HaMember primary, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await proxy.CutAsync(instance, primary, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            HaLog.CheckFailed(logger, instance.Id, ex); // the fence cuts it again
         }
     }
 

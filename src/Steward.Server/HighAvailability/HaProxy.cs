@@ -216,9 +216,14 @@ internal sealed class HaProxy(HaLayout layout, IHaMemberStore members, Steward.S
             .AppendLine("    maxconn 4000")
             .AppendLine("defaults")
             .AppendLine("    mode tcp")
-            .AppendLine("    timeout connect 2s")
+            .AppendLine("    timeout connect 1s")
             .AppendLine("    timeout client 24h")
             .AppendLine("    timeout server 24h")
+
+            // A refused connection fails the client at once instead of being retried on the same (dead) server after
+            // HAProxy's 1 s turn-around, three times: the client's own retry then reaches whatever Steward routes to
+            // by then — the new primary once promoted (docs/high-availability.md#clients-during-a-failover).
+            .AppendLine("    retries 0")
             .AppendLine("frontend endpoint")
             .AppendLine(CultureInfo.InvariantCulture, $"    bind 127.0.0.1:{instance.Port}")
             .AppendLine(CultureInfo.InvariantCulture, $"    default_backend {Backend}")
@@ -236,7 +241,11 @@ internal sealed class HaProxy(HaLayout layout, IHaMemberStore members, Steward.S
                 .AppendLine(CultureInfo.InvariantCulture, $"    bind 127.0.0.1:{ro}")
                 .AppendLine(CultureInfo.InvariantCulture, $"    default_backend {ReadOnlyBackend}")
                 .AppendLine(CultureInfo.InvariantCulture, $"backend {ReadOnlyBackend}")
-                .AppendLine("    balance leastconn");
+                .AppendLine("    balance leastconn")
+
+                // Any streaming standby will do: a refused connection is retried at once on another one.
+                .AppendLine("    retries 1")
+                .AppendLine("    option redispatch 1");
             foreach (var slot in slots.OrderBy(s => s.Slot))
             {
                 config.AppendLine(CultureInfo.InvariantCulture, $"    server {slot.SlotName} 127.0.0.1:{slot.Port}{(readable.Contains(slot.Slot) && slot.Slot != primary?.Slot ? string.Empty : " disabled")}");

@@ -9,7 +9,7 @@ namespace Steward.Server.Tests.HighAvailability;
 public sealed class PostgreSqlFailoverTests(HaBrokerFixture broker)
 {
     [Fact]
-    public async Task Killing_the_primary_under_write_load_loses_no_acknowledged_write_fences_the_old_primary_and_rebuilds_a_standby()
+    public async Task Killing_the_primary_under_write_load_fails_new_connections_fast_loses_no_acknowledged_write_fences_the_old_primary_and_rebuilds_a_standby()
     {
         var ha = await HaInstance.CreateAsync(broker.Server);
         var before = await ha.MembersAsync();
@@ -29,6 +29,17 @@ public sealed class PostgreSqlFailoverTests(HaBrokerFixture broker)
             Processes.Kill(old.Pid!.Value, 9);
             var killedAt = load.Clock.Elapsed;
             var acknowledgedAtKill = load.Acknowledged.Count;
+
+            // A client opening a new connection right after the crash: each attempt either reaches a working primary
+            // or fails fast — never held for seconds by the endpoint retrying the dead server (HAProxy's default
+            // three retries with a 1 s turn-around held it ≥ 3 s).
+            var attempts = await ConnectProbe.UntilPrimaryAsync(ha.Uri, TimeSpan.FromSeconds(60));
+            Console.WriteLine($"after kill -9: {attempts.Count} connection attempts, failures took at most {attempts.SkipLast(1).Select(a => a.Took.TotalSeconds).DefaultIfEmpty(0).Max():0.000} s, the last reached the new primary");
+            attempts[^1].Error.ShouldBeNull();
+            foreach (var failed in attempts.SkipLast(1))
+            {
+                failed.Took.ShouldBeLessThan(TimeSpan.FromSeconds(2), $"a connection attempt through the endpoint failed only after {failed.Took.TotalSeconds:0.00} s ({failed.Error})");
+            }
 
             // Same credentials, same endpoint: writes resume.
             await load.WaitForMoreAsync(50, TimeSpan.FromSeconds(60));
