@@ -6,7 +6,8 @@
 # server killed with SIGKILL. Run as root after `dotnet build -c Release`:
 #   LEVELS="1 100 250 550" sh bench/scripts/density.sh
 # The settle time matters: for about half a minute after a burst of provisioning the JIT recompiles hot methods
-# (tiered compilation), which shows as broker CPU that has nothing to do with the instance count.
+# (tiered compilation), which shows as broker CPU that has nothing to do with the instance count. Instance ports are
+# taken from 20000-21999, outside the kernel's ephemeral range, where the probe's own curl connections would take them.
 set -eu
 DLL=${DLL:-src/Steward.Server/bin/Release/net10.0/steward-server.dll}
 LEVELS=${LEVELS:-"1 100 250 550"}
@@ -17,7 +18,7 @@ PORT=48090; URL=http://127.0.0.1:$PORT; AUTH=platform:density-$$
 REDIS="b3c4d5e6-f7a8-4b9c-8d0e-1f2a3b4c5d6e c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f"
 PG="5d2f7a3e-3c1b-4e0a-9d57-8f0a1c2b3d4e 7c8e9f10-2a3b-4c5d-8e6f-0a1b2c3d4e5f"
 ulimit -n 65536 2>/dev/null || true
-STEWARD_DATA_DIR=$ROOT/data STEWARD_LISTEN=$URL STEWARD_PORT_RANGE=40000-41999 STEWARD_BROKER_USERNAME=platform \
+STEWARD_DATA_DIR=$ROOT/data STEWARD_LISTEN=$URL STEWARD_PORT_RANGE=20000-21999 STEWARD_BROKER_USERNAME=platform \
   STEWARD_BROKER_PASSWORD=density-$$ STEWARD_POOL_POSTGRESQL_SIZE=0 dotnet "$DLL" > "$ROOT/broker.log" 2>&1 &
 BROKER=$!
 trap 'kill -9 $BROKER 2>/dev/null; for p in $(ls /proc | grep -E "^[0-9]+$"); do case "$(readlink /proc/$p/cwd 2>/dev/null)" in "$ROOT"/*) kill -9 $p 2>/dev/null;; esac; done; rm -rf "$ROOT"' EXIT
@@ -39,6 +40,7 @@ for level in $LEVELS; do
     if [ $(({} % 11)) -eq 0 ]; then set -- $PG; else set -- $REDIS; fi
     curl -sf -u "$AUTH" -H "X-Broker-API-Version: 2.17" -X PUT "$URL/v2/service_instances/d{}?accepts_incomplete=true" -H "Content-Type: application/json" -d "{\"service_id\":\"$1\",\"plan_id\":\"$2\",\"organization_guid\":\"o\",\"space_guid\":\"s\"}" >/dev/null
     until curl -sf -u "$AUTH" -H "X-Broker-API-Version: 2.17" "$URL/v2/service_instances/d{}/last_operation" | grep -q succeeded; do sleep 0.1; done'
+  count=$level # the loop above ran in the pipeline's subshell
   pg=$((count / 11 + extra / 2)); redis=$((count - count / 11 + extra / 2))
   sleep "$SETTLE"
   cpu1=$(cpu); cpu2=$(cpu)
@@ -51,6 +53,6 @@ for level in $LEVELS; do
   k=$(ms); kill -9 "$pid"
   until [ "$(curl -sf -u $AUTH "$URL/api/v1/incidents?instance=d1" | grep -o '"id"' | wc -l)" -gt "$before" ]; do sleep 0.01; done
   d=$(( $(ms) - k ))
-  echo "| $((count + extra)) ($redis + $pg) | $cpu1 / $cpu2 | $rss | $db | $provr | $provp | $d | $(cut -d' ' -f1-3 /proc/loadavg) |"
+  echo "| $((redis + pg)) ($redis + $pg) | $cpu1 / $cpu2 | $rss | $db | $provr | $provp | $d | $(cut -d' ' -f1-3 /proc/loadavg) |"
   sleep 5 # the killed server is restarted before the next level
 done

@@ -27,6 +27,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Operation {OperationId} ({Kind}) on instance {InstanceId} interrupted by shutdown at step {Step}; it resumes at the next start")]
     public static partial void OperationInterrupted(ILogger logger, string operationId, string kind, string instanceId, string? step);
 
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Instance {InstanceId}: port {Taken} was taken by another process before the server could bind it; starting on port {Port}")]
+    public static partial void PortTakenAtStart(ILogger logger, string instanceId, int taken, int port);
+
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Resuming operation {OperationId} ({Kind}) on instance {InstanceId} after step {Step}")]
     public static partial void Resuming(ILogger logger, string operationId, string kind, string instanceId, string? step);
 

@@ -87,7 +87,7 @@ internal sealed partial class InstanceWorkflows(
                 await engine.InitializeAsync(context, ct);
             }),
             new("configure", "writing the configuration", ct => engine.ConfigureAsync(engines.Context(instance), ct)),
-            new("start", "starting the server", ct => EnsureRunningAsync(instance, ct), Rerun: true),
+            new("start", "starting the server", async ct => instance = await StartNewAsync(instance, engine, ct), Rerun: true), // InstanceWorkflows.PortRace.cs
             new("bootstrap", "creating the application database", ct => engine.BootstrapAsync(engines.Context(instance), ct), Rerun: true),
         };
 
