@@ -31,6 +31,7 @@ internal sealed class RehearsalRun(
     IEnumerable<IRehearsalEngine> rehearsalEngines,
     ProgressBoard progress,
     RehearsalIncidents incidents,
+    SandboxCgroups cgroups,
     StewardOptions options,
     TimeProvider time)
 {
@@ -52,6 +53,7 @@ internal sealed class RehearsalRun(
         };
         var started = time.GetTimestamp();
         double? restoreSeconds = null;
+        var cgroup = SandboxCgroup.None("none: the rehearsal ended before its sandbox was prepared");
 
         async Task Step(string step)
         {
@@ -72,19 +74,21 @@ internal sealed class RehearsalRun(
 
             await Step("preparing the sandbox");
             await Runtime.CreateDirectoriesAsync(paths, cancellationToken);
+            cgroup = cgroups.Create(record.Sandbox);
+            measurements["cgroup"] = cgroup.Describe();
             await (method.RestoresWholeDataDirectory ? engine.InitializeForRestoreAsync(sandbox, cancellationToken) : engine.InitializeAsync(sandbox, cancellationToken));
             await engine.ConfigureAsync(sandbox, cancellationToken);
             await rehearsal.ConfigureSandboxAsync(sandbox, engines.Context(live), cancellationToken);
 
             await Step($"restoring backup {backup.Id} into the sandbox");
             var restoreStarted = time.GetTimestamp();
-            var host = new RestoreHost(backup, restoring, engine, backups, progress.Track(record.Id), ct => StartCheckedAsync(engine, rehearsal, restoring, checks, ct), options.StopGrace);
+            var host = new RestoreHost(backup, restoring, engine, backups, progress.Track(record.Id), ct => StartCheckedAsync(engine, rehearsal, restoring, checks, cgroup, ct), options.StopGrace);
             if (plan is not null)
             {
                 await Steward.Backup.Unpack.BackupChain.UnpackAsync(host, paths.DataDir, cancellationToken);
                 await RecoverySettings.WriteAsync(restoring, paths.DataDir, plan.Settings, cancellationToken);
                 await Step($"replaying archived WAL to {plan.Description}");
-                await ReplayAsync(engine, rehearsal, restoring, checks, cancellationToken);
+                await ReplayAsync(engine, rehearsal, restoring, checks, cgroup, cancellationToken);
             }
             else if (method.RestoresWholeDataDirectory)
             {
@@ -92,7 +96,7 @@ internal sealed class RehearsalRun(
             }
             else
             {
-                await StartCheckedAsync(engine, rehearsal, sandbox, checks, cancellationToken);
+                await StartCheckedAsync(engine, rehearsal, sandbox, checks, cgroup, cancellationToken);
                 await engine.BootstrapAsync(sandbox, cancellationToken);
                 await method.RestoreAsync(sandbox, host, cancellationToken);
             }
@@ -136,6 +140,7 @@ internal sealed class RehearsalRun(
 
         measurements["sandbox_bytes"] = DirectoryBytes(paths.DataDir);
         await Runtime.StopAsync(paths, 9, TimeSpan.Zero, CancellationToken.None);
+        await cgroups.RemoveAsync(cgroup);
         if (!record.Keep)
         {
             await Runtime.DeleteAsync(paths, CancellationToken.None);
@@ -173,7 +178,7 @@ internal sealed class RehearsalRun(
     }
 
     /// <summary>Runs the engine's file checks, then starts the sandbox's server at low priority and waits until it answers.</summary>
-    private async Task StartCheckedAsync(IDataServiceEngine engine, IRehearsalEngine rehearsal, EngineContext context, List<RehearsalCheck> checks, CancellationToken cancellationToken)
+    private async Task StartCheckedAsync(IDataServiceEngine engine, IRehearsalEngine rehearsal, EngineContext context, List<RehearsalCheck> checks, SandboxCgroup cgroup, CancellationToken cancellationToken)
     {
         var files = await rehearsal.CheckFilesAsync(context, cancellationToken);
         checks.AddRange(files);
@@ -183,14 +188,16 @@ internal sealed class RehearsalRun(
         }
 
         await Runtime.StartAsync(context.Paths, Lowered(engine.Launch(context)), cancellationToken);
+        Confine(context, cgroup);
         await WaitAsync(context, async ct => { await engine.ProbeAsync(context, ct); return true; }, "answer", cancellationToken);
     }
 
     /// <summary>Starts the server in archive recovery and waits until it has reached its target and promoted itself.</summary>
-    private async Task ReplayAsync(IDataServiceEngine engine, IRehearsalEngine rehearsal, EngineContext context, List<RehearsalCheck> checks, CancellationToken cancellationToken)
+    private async Task ReplayAsync(IDataServiceEngine engine, IRehearsalEngine rehearsal, EngineContext context, List<RehearsalCheck> checks, SandboxCgroup cgroup, CancellationToken cancellationToken)
     {
         checks.AddRange(await rehearsal.CheckFilesAsync(context, cancellationToken));
         await Runtime.StartAsync(context.Paths, Lowered(engine.Launch(context)), cancellationToken);
+        Confine(context, cgroup);
         await WaitAsync(context, async ct => !(await WalInspector.RecoveryAsync(context, ct)).InRecovery, "finish recovery", cancellationToken, TimeSpan.MaxValue);
         await RecoverySettings.RemoveAsync(context, context.Paths.DataDir, cancellationToken);
     }
@@ -227,6 +234,15 @@ internal sealed class RehearsalRun(
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
+        }
+    }
+
+    /// <summary>The sandbox's server, just started, and what it forked so far, into the sandbox's cgroup.</summary>
+    private void Confine(EngineContext context, SandboxCgroup cgroup)
+    {
+        if (Runtime.GetStatus(context.Paths) is ProcessStatus.Running running)
+        {
+            cgroup.Place(running.Pid);
         }
     }
 

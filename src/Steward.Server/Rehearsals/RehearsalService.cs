@@ -25,6 +25,7 @@ internal sealed partial class RehearsalService(
     IEnumerable<IRehearsalEngine> rehearsalEngines,
     IServiceProvider services,
     RehearsalRun runner,
+    SandboxCgroups cgroups,
     StewardMetrics metrics,
     IOptions<RehearsalOptions> options,
     TimeProvider time,
@@ -231,6 +232,9 @@ internal sealed partial class RehearsalService(
             await rehearsals.SaveRehearsalAsync(failed, cancellationToken);
             LogCleanedUp(logger, left.Id, left.InstanceId, paths.Root);
         }
+
+        // The sandboxes are gone; so must their cgroups be (and any process still in one).
+        await cgroups.RemoveOrphansAsync();
 
         foreach (var latest in all.Where(r => r.State != RehearsalState.Running).GroupBy(r => r.InstanceId).Select(g => g.First()))
         {

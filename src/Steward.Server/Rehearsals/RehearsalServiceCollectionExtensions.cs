@@ -10,6 +10,8 @@ internal static class RehearsalServiceCollectionExtensions
     public static IServiceCollection AddRestoreRehearsals(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSettings<RehearsalOptions>(configuration);
+        services.AddSettings<SandboxLimitsOptions>(configuration);
+        services.AddSingleton<SandboxCgroups>();
         services.AddSingleton<IRehearsalStore>(sp => new RehearsalEvents(sp.GetRequiredService<SqliteStateStore>(), sp.GetRequiredService<Events.EventHub>(), sp.GetRequiredService<Backups.ProgressBoard>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<RehearsalIncidents>();
         services.AddSingleton<RehearsalRun>();

@@ -15,7 +15,16 @@ public sealed class RehearsalBroker : IAsyncLifetime
 {
     public StewardServer Server { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Server = await StewardServer.StartAsync(WalBroker.FastArchiving());
+    /// <summary>The sandbox limits the rehearsal tests expect to find on the sandbox's cgroup.</summary>
+    public const int CpuWeight = 30;
+
+    public const int MemoryMb = 1536;
+
+    public async Task InitializeAsync() => Server = await StewardServer.StartAsync(WalBroker.FastArchiving(new()
+    {
+        ["STEWARD_REHEARSAL_CPU_WEIGHT"] = CpuWeight.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["STEWARD_REHEARSAL_MEMORY_MB"] = MemoryMb.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    }));
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }

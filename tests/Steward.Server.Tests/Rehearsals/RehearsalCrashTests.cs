@@ -22,6 +22,11 @@ public sealed class RehearsalCrashTests
         var sandbox = Rehearse.SandboxDirectory(server, rehearsal);
         await Rehearse.WaitAsync(osb, rehearsal, r => r.GetProperty("state").GetString() != "running" || (r.GetProperty("step").GetString() ?? string.Empty).StartsWith("checking", StringComparison.Ordinal));
         Processes.Under(sandbox).ShouldNotBeEmpty("the sandbox's server runs");
+        var groups = SandboxCgroupProbe.Available ? SandboxCgroupProbe.Groups(Processes.Under(sandbox).First(p => Processes.CommandLine(p).Contains("postgres -D", StringComparison.Ordinal) && !Processes.CommandLine(p).Contains("steward-shim", StringComparison.Ordinal))).Values.Where(g => g.EndsWith("/rehearsal-" + rehearsal, StringComparison.Ordinal)).ToList() : [];
+        if (SandboxCgroupProbe.Available)
+        {
+            groups.ShouldNotBeEmpty("the sandbox's server runs in its own cgroup");
+        }
 
         await server.KillAsync();
         Processes.Under(sandbox).ShouldNotBeEmpty("the sandbox outlives the broker until its next start");
@@ -33,6 +38,7 @@ public sealed class RehearsalCrashTests
         after.TryGetProperty("incident_id", out _).ShouldBeFalse("an interrupted rehearsal proves nothing about the backup");
         Processes.Under(sandbox).ShouldBeEmpty();
         Directory.Exists(sandbox).ShouldBeFalse();
+        groups.ShouldAllBe(dir => !Directory.Exists(dir), "the orphan cgroup is removed at the next start");
 
         // The instance and its backup are as they were: a new rehearsal of the same backup passes.
         (await Sql.ScalarAsync(uri, "SELECT count(*) FROM t")).ShouldBe("10000");

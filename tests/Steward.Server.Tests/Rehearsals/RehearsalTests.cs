@@ -69,6 +69,29 @@ public sealed class RehearsalTests(RehearsalBroker broker)
         var stat = File.ReadAllText($"/proc/{postmaster}/stat");
         stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16].ShouldBe("10", $"the sandbox's server runs at nice 10: {Processes.CommandLine(postmaster)}: {stat}");
 
+        // Its own cgroup, with the configured limits, holding the server and every process it forked.
+        IReadOnlyDictionary<string, string> groups = new Dictionary<string, string>();
+        if (SandboxCgroupProbe.Available)
+        {
+            groups = SandboxCgroupProbe.Groups(postmaster);
+            var expected = SandboxCgroupProbe.Unified
+                ? new (string Group, string File, string Value)[] { ("unified", "cpu.weight", RehearsalBroker.CpuWeight.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("unified", "memory.max", (RehearsalBroker.MemoryMb * 1024L * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture)) }
+                : [("cpu", "cpu.shares", (RehearsalBroker.CpuWeight * 1024 / 100).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("memory", "memory.limit_in_bytes", (RehearsalBroker.MemoryMb * 1024L * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture))];
+            foreach (var (group, file, value) in expected)
+            {
+                groups[group].EndsWith("/rehearsal-" + rehearsal, StringComparison.Ordinal).ShouldBeTrue($"{group}: {string.Join(", ", groups)}");
+                SandboxCgroupProbe.Read(groups[group], file).ShouldBe(value, $"{groups[group]}/{file}");
+            }
+
+            // The server's processes: the postmaster and its backends (the checking tools are clients, outside).
+            var server_ = Processes.Under(sandbox).Where(p => Processes.CommandLine(p) is var c && (c.StartsWith("postgres:", StringComparison.Ordinal) || c.Contains("postgres -D", StringComparison.Ordinal)) && !c.Contains("steward-shim", StringComparison.Ordinal)).ToList();
+            server_.Count.ShouldBeGreaterThan(1, "the postmaster and its backends");
+            foreach (var pid in server_)
+            {
+                SandboxCgroupProbe.Groups(pid)[expected[0].Group].ShouldBe(groups[expected[0].Group], $"{pid} {Processes.CommandLine(pid)} is in the sandbox's group");
+            }
+        }
+
         var done = await Rehearse.WaitAsync(osb, rehearsal);
         await stop.CancelAsync();
         await writer;
@@ -84,6 +107,16 @@ public sealed class RehearsalTests(RehearsalBroker broker)
         done.GetProperty("restore_seconds").GetDouble().ShouldBeGreaterThan(0);
         Directory.Exists(sandbox).ShouldBeFalse("the sandbox is removed afterwards");
         Processes.Under(sandbox).ShouldBeEmpty();
+        var cgroup = done.GetProperty("measurements").GetProperty("cgroup").GetString()!;
+        if (SandboxCgroupProbe.Available)
+        {
+            cgroup.ShouldContain(SandboxCgroupProbe.Unified ? $"cpu.weight {RehearsalBroker.CpuWeight}" : $"cpu.shares {RehearsalBroker.CpuWeight * 1024 / 100}");
+            groups.Values.ShouldAllBe(dir => !Directory.Exists(dir), "the sandbox's cgroup is removed with it");
+        }
+        else
+        {
+            cgroup.ShouldStartWith("none: no writable cgroup hierarchy");
+        }
 
         // The live instance: the same server process on the same port, and every write of the client is there.
         written.ShouldBeGreaterThan(20);
