@@ -12,6 +12,7 @@ internal sealed partial class StewardMetrics
     private Gauge _walArchiveLag = null!;
     private Gauge _walPending = null!;
     private Counter _walFailures = null!;
+    private Counter _walRestored = null!;
     private Gauge _replicationLag = null!;
     private Counter _failovers = null!;
 
@@ -32,6 +33,9 @@ internal sealed partial class StewardMetrics
         _walArchiveLag.WithLabels(instanceId).Set(Math.Max(0, oldestPendingAge.TotalSeconds));
     }
 
+    /// <summary>A WAL file was served to the instance's restore_command, from the read-ahead spool or straight from storage.</summary>
+    public void WalRestored(string instanceId, string source) => _walRestored.WithLabels(instanceId, source).Inc();
+
     /// <summary>Replication lag of one standby member (member names are per-instance and few).</summary>
     public void ReplicationLag(string instanceId, string member, long bytes) => _replicationLag.WithLabels(instanceId, member).Set(bytes);
 
@@ -44,13 +48,14 @@ internal sealed partial class StewardMetrics
         _walArchiveLag = f.CreateGauge("steward_wal_archive_lag_seconds", "Age of the oldest WAL segment waiting to be archived (0 when none waits).", new GaugeConfiguration { LabelNames = ["instance_id"] });
         _walPending = f.CreateGauge("steward_wal_archive_pending_segments", "WAL segments waiting to be archived.", new GaugeConfiguration { LabelNames = ["instance_id"] });
         _walFailures = f.CreateCounter("steward_wal_archive_failures_total", "Failed attempts to archive a WAL segment.", new CounterConfiguration { LabelNames = ["instance_id"] });
+        _walRestored = f.CreateCounter("steward_wal_restore_files_total", "WAL files served to a recovering server's restore_command, by where they came from: the read-ahead spool or storage.", new CounterConfiguration { LabelNames = ["instance_id", "source"] });
         _replicationLag = f.CreateGauge("steward_replication_lag_bytes", "How far a standby's replay is behind its primary, in bytes of WAL.", new GaugeConfiguration { LabelNames = ["instance_id", "member"] });
         _failovers = f.CreateCounter("steward_failovers_total", "Promotions of a standby to primary.", new CounterConfiguration { LabelNames = ["instance_id"] });
     }
 
     private void ForgetWalAndReplication(string instanceId)
     {
-        foreach (var collector in new Collector[] { _walLastArchived, _walArchiveLag, _walPending, _walFailures, _replicationLag, _failovers })
+        foreach (var collector in new Collector[] { _walLastArchived, _walArchiveLag, _walPending, _walFailures, _walRestored, _replicationLag, _failovers })
         {
             RemoveInstance(collector, instanceId);
         }

@@ -248,6 +248,7 @@ internal sealed partial class InstanceWorkflows
                 var (inRecovery, replay) = await WalInspector.RecoveryAsync(context, cancellationToken);
                 if (!inRecovery)
                 {
+                    walSpool.Release(instance.Id); // what was fetched ahead past the target is not needed any more
                     await WalInspector.CheckpointAsync(context, cancellationToken);
                     return;
                 }

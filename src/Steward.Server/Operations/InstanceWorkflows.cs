@@ -27,6 +27,7 @@ internal sealed partial class InstanceWorkflows(
     HighAvailability.HaConversion conversion,
     HighAvailability.HaRestore haRestore,
     Pool.WarmPool pool,
+    Backups.Wal.WalSpool walSpool,
     StewardOptions options,
     TimeProvider time,
     ILogger<InstanceWorkflows> logger)

@@ -27,6 +27,7 @@ public sealed class ArchivedRestoreTests(WalBroker broker)
         restore.Str("state").ShouldBe("succeeded", restore.ToString());
         restore.Str("description")!.ShouldContain($"restored to the end of backup {backup}");
         (await Sql.ScalarAsync(uri, "SELECT count(*) FROM t")).ShouldBe("1000", "exactly the backup's rows");
+        Directory.Exists(Path.Combine(server.DataDir, "wal-spool", id)).ShouldBeFalse("the WAL fetched ahead past the end of the backup is removed when the restore ends");
 
         // The same amount written again: on the backup's own timeline these segment names are archived already.
         await Sql.ExecAsync(uri, "INSERT INTO t (v) SELECT generate_series(1001, 150000)");

@@ -69,11 +69,15 @@ public sealed class WalCrashTests
 
         var started = await Pitr.StartRestoreAsync(osb, id, new { to_time = last.UtcDateTime.ToString("O") });
         started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
-        // Killed at the swap or during replay: the resumed restore starts the recovering server while the new broker
-        // is still starting, so its restore_command first meets a broker that does not answer yet.
-        await WaitAsync(async () => (await osb.LastOperationAsync(id, started.Str("operation"))).Str("description") is { } d && (d.Contains("putting the restored", StringComparison.Ordinal) || d.Contains("replaying", StringComparison.Ordinal)), "the restore to reach its swap or replay");
+        // Killed during replay, with segments fetched ahead in the broker's spool: the resumed restore starts the
+        // recovering server while the new broker is still starting, so its restore_command first meets a broker that
+        // does not answer yet; the new broker removes the spool the killed one left before it serves anything.
+        var spool = Path.Combine(server.DataDir, "wal-spool", id);
+        await WaitAsync(() => Task.FromResult(WalSpoolTests.Spooled(spool).Length > 0), "segment fetched ahead into the spool during replay", 120, 10);
         await server.KillAsync();
+        WalSpoolTests.Spooled(spool).ShouldNotBeEmpty("the killed broker left its spool");
         await server.StartProcessAsync();
+        await WaitAsync(() => Task.FromResult(server.Log.Contains($"Removed the WAL spool of instance {id} left by a previous broker", StringComparison.Ordinal)), "removal of the orphaned spool logged", 30);
 
         var done = await osb.WaitAsync(id, started.Str("operation"), 300);
         var directory = (await osb.ApiAsync($"/instances/{id}")).Body.Text("directory");
@@ -81,6 +85,7 @@ public sealed class WalCrashTests
         (await Sql.ScalarAsync(uri, "SELECT count(*) FROM t")).ShouldBe("400001");
         Directory.Exists(Path.Combine(directory, "restore-staging")).ShouldBeFalse();
         Directory.Exists(Path.Combine(directory, "data.pre-restore")).ShouldBeFalse();
+        Directory.Exists(spool).ShouldBeFalse("the spool goes when the restore ends");
         server.ServerProcesses().Count(c => c.Contains("postgres -D", StringComparison.Ordinal)).ShouldBe(1);
         await osb.DeprovisionAsync(id, Pitr.Pg, Pitr.Plan);
     }
@@ -137,7 +142,7 @@ public sealed class WalCrashTests
         return log[^Math.Min(log.Length, 6000)..];
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, string what, int seconds = 90)
+    private static async Task WaitAsync(Func<Task<bool>> condition, string what, int seconds = 90, int pollMs = 100)
     {
         var clock = Stopwatch.StartNew();
         while (!await condition())
@@ -147,7 +152,7 @@ public sealed class WalCrashTests
                 throw new TimeoutException($"no {what} within {seconds} s");
             }
 
-            await Task.Delay(100);
+            await Task.Delay(pollMs);
         }
     }
 }

@@ -206,7 +206,12 @@ internal sealed class RecoveryPlanner(IStateStore store, IWalCatalog catalog, Wa
         try
         {
             var path = Path.Combine(scratch, file.Name);
-            await File.WriteAllBytesAsync(path, await archive.ReadAsync(file.InstanceId, file.Name, cancellationToken) ?? [], cancellationToken);
+            await using (var written = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            {
+                // Streamed to the file: a 16 MiB segment never sits in the broker's memory.
+                await archive.ReadToAsync(file.InstanceId, file.Name, written, cancellationToken);
+            }
+
             var times = await inspector.CommitTimesAsync(path, cancellationToken);
             var last = times.Count == 0 ? (DateTimeOffset?)null : times.Max();
             await catalog.SaveWalFileAsync(file with { LastCommitAt = last, CommitsRead = true }, cancellationToken);

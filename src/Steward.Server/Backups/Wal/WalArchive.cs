@@ -20,12 +20,7 @@ internal sealed class WalArchive(
     TimeProvider time,
     ILogger<WalArchive> logger)
 {
-    private const int Prefetch = 4;
-
-    /// <summary>How long a segment fetched ahead is kept when recovery does not ask for it (it ended, or took another timeline).</summary>
-    private static readonly TimeSpan PrefetchKept = TimeSpan.FromSeconds(60);
     private readonly ConcurrentDictionary<string, ArchiveFailure> _failures = new();
-    private readonly ConcurrentDictionary<(string Instance, string Name), Lazy<Task<byte[]?>>> _prefetched = new();
     private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, 32).Select(_ => new SemaphoreSlim(1, 1))];
 
     /// <summary>The top-level prefix of every WAL object, apart from the instances' backups (pgBackRest's archive/ and backup/).</summary>
@@ -133,61 +128,20 @@ internal sealed class WalArchive(
         return ArchiveOutcome.Stored;
     }
 
-    /// <summary>
-    /// A WAL file's plaintext, verified against its manifest and Steward's record; null when it was never archived.
-    /// While recovery reads segments in order, the next few are fetched ahead so replay does not wait on storage.
-    /// </summary>
-    public async Task<byte[]?> FetchAsync(string instanceId, WalName name, CancellationToken cancellationToken)
+    /// <summary>Reads and verifies one file into memory (history files, a segment's commit times); null when it is not in the catalog.</summary>
+    public async Task<byte[]?> ReadAsync(string instanceId, string name, CancellationToken cancellationToken)
     {
-        foreach (var stale in _prefetched.Keys.Where(k => k.Instance == instanceId && WalName.Parse(k.Name) is { } n && n.Segment < name.Segment && n.Kind == WalFileKind.Segment))
-        {
-            _prefetched.TryRemove(stale, out _);
-        }
-
-        byte[]? data;
-        if (_prefetched.TryRemove((instanceId, name.Name), out var ahead))
-        {
-            try
-            {
-                // Not archived when it was fetched ahead may be archived now: a miss is asked again.
-                data = await ahead.Value ?? await ReadAsync(instanceId, name.Name, cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                data = await ReadAsync(instanceId, name.Name, cancellationToken);
-            }
-        }
-        else
-        {
-            data = await ReadAsync(instanceId, name.Name, cancellationToken);
-        }
-
-        if (data is not null && name.Kind == WalFileKind.Segment)
-        {
-            for (var i = 1; i <= Prefetch; i++)
-            {
-                var next = WalName.SegmentName(name.Timeline, name.Segment + i);
-                var key = (instanceId, next);
-                var fetch = _prefetched.GetOrAdd(key, k => new Lazy<Task<byte[]?>>(() => Task.Run(() => ReadAsync(k.Instance, k.Name, CancellationToken.None))));
-
-                // Started now (the Lazy only makes sure it is started once), and dropped if nobody asks for it.
-                _ = fetch.Value.ContinueWith(
-                    async _ =>
-                    {
-                        await Task.Delay(PrefetchKept, time);
-                        _prefetched.TryRemove(KeyValuePair.Create(key, fetch));
-                    },
-                    CancellationToken.None,
-                    TaskContinuationOptions.None,
-                    TaskScheduler.Default);
-            }
-        }
-
-        return data;
+        using var buffer = new MemoryStream();
+        return await ReadToAsync(instanceId, name, buffer, cancellationToken) is null ? null : buffer.ToArray();
     }
 
-    /// <summary>Reads and verifies one file; null when it is not in the catalog.</summary>
-    public async Task<byte[]?> ReadAsync(string instanceId, string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams one file's plaintext into <paramref name="destination"/> (storage → filters → destination, no copy
+    /// of the whole file in memory), verified against its manifest and against the digest Steward recorded when it
+    /// was archived; the record it was verified against, or null when it is not in the catalog. On a failure the
+    /// destination holds bytes that must not be used.
+    /// </summary>
+    public async Task<WalFile?> ReadToAsync(string instanceId, string name, Stream destination, CancellationToken cancellationToken)
     {
         var file = await catalog.GetWalFileAsync(instanceId, name, cancellationToken);
         if (file is null)
@@ -201,10 +155,9 @@ internal sealed class WalArchive(
             throw new InvalidOperationException($"the manifest of {name} no longer matches the digests Steward recorded when it was archived");
         }
 
-        using var buffer = new MemoryStream((int)Math.Min(file.PlaintextBytes, int.MaxValue));
         var pipeline = new RestorePipelineBuilder()
             .UseStorage(storage)
-            .UseStreamSink(buffer, "restore_command")
+            .UseStreamSink(destination, "restore_command")
             .UseAgeIdentities(settings.Identities)
             .UseTimeProvider(time)
             .UseLoggerFactory(loggers)
@@ -220,7 +173,7 @@ internal sealed class WalArchive(
             throw new InvalidOperationException($"{name} does not match the digest Steward recorded when it was archived");
         }
 
-        return buffer.ToArray();
+        return file;
     }
 
     /// <summary>

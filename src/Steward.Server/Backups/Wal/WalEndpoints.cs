@@ -40,7 +40,7 @@ internal static class WalEndpoints
                 _ => Results.Text($"{name} could not be stored: {archive.LastFailure(instanceId)?.Reason}\n", statusCode: StatusCodes.Status503ServiceUnavailable),
             };
         });
-        wal.MapGet("/{instanceId}/{name}", async (string instanceId, string name, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] WalArchive archive, [FromServices] ILogger<WalArchive> logger, CancellationToken ct) =>
+        wal.MapGet("/{instanceId}/{name}", async (string instanceId, string name, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] WalSpool spool, [FromServices] ILogger<WalArchive> logger, CancellationToken ct) =>
         {
             if (await AuthorizeAsync(http, instanceId, store, engines, ct) is { } refused)
             {
@@ -54,8 +54,9 @@ internal static class WalEndpoints
 
             try
             {
-                return await archive.FetchAsync(await ArchiveToReadAsync(instanceId, store, ct), wal, ct) is { } data
-                    ? Results.Bytes(data, "application/octet-stream")
+                // Served from a verified file of the instance's spool (WalSpool): the broker never holds the segment in memory.
+                return await spool.FetchAsync(instanceId, await ArchiveToReadAsync(instanceId, store, ct), wal, ct) is { } data
+                    ? Results.Stream(data, "application/octet-stream")
                     : Results.Text($"{name} is not in the archive\n", statusCode: StatusCodes.Status404NotFound);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

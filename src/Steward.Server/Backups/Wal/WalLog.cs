@@ -23,4 +23,13 @@ internal static partial class WalLog
 
     [LoggerMessage(EventId = 7007, Level = LogLevel.Information, Message = "WAL file {Name} of instance {InstanceId} offered again with another tail after the end of its timeline at {SwitchPoint}: identical up to there, acknowledged (a standby's copy of the segment its timeline ended in)")]
     public static partial void EndOfTimelineCopy(ILogger logger, string instanceId, string name, string switchPoint);
+
+    [LoggerMessage(EventId = 7008, Level = LogLevel.Information, Message = "Removed the WAL spool of instance {InstanceId} left by a previous broker ({Files} files)")]
+    public static partial void SpoolSwept(ILogger logger, string instanceId, int files);
+
+    [LoggerMessage(EventId = 7009, Level = LogLevel.Warning, Message = "WAL file {Name} fetched ahead for instance {InstanceId} cannot be used ({Reason}); it is read from storage again")]
+    public static partial void SpoolReadAheadFailed(ILogger logger, string instanceId, string name, string reason);
+
+    [LoggerMessage(EventId = 7010, Level = LogLevel.Warning, Message = "The spooled copy of WAL file {Name} for instance {InstanceId} is damaged (sha256 {Actual}…, archived {Expected}…); not served, read from storage again")]
+    public static partial void SpoolCopyDamaged(ILogger logger, string instanceId, string name, string expected, string actual);
 }

@@ -23,6 +23,10 @@ internal sealed record WalOptions : IValidatableObject
     [Range(100, int.MaxValue)]
     public int MonitorIntervalMs { get; init; } = 10000;
 
+    [Setting("STEWARD_WAL_RESTORE_PREFETCH", "WAL segments a recovering server's restore_command is fetched ahead into the broker's on-disk spool (16 MiB each; 0: no read-ahead)")]
+    [Range(0, 64)]
+    public int RestorePrefetch { get; init; } = 8;
+
     [Setting("STEWARD_WAL_BROKER_URL", "how instances' archive_command reaches the broker", Default = "the loopback form of STEWARD_LISTEN", Allowed = "an http:// URL")]
     public string? BrokerUrl { get; init; }
 

@@ -29,6 +29,8 @@ internal static class WalServiceCollectionExtensions
         // store creates at start.
         services.AddSingleton<IWalCatalog>(sp => sp.GetRequiredService<IStateStore>() as IWalCatalog ?? new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<CredentialKey>()));
         services.AddSingleton<WalArchive>();
+        services.AddSingleton<WalSpool>();
+        services.AddHostedService(sp => sp.GetRequiredService<WalSpool>());
         services.AddSingleton<Retention.IRetentionParticipant, WalRetention>();
         services.AddSingleton(sp => new WalInspector(sp.GetRequiredService<PostgreSqlEngine>()));
         services.AddSingleton<RecoveryPlanner>();

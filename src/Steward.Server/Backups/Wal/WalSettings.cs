@@ -22,6 +22,9 @@ internal sealed record WalSettings
 
     public required Uri BrokerUrl { get; init; }
 
+    /// <summary>Segments fetched ahead of a recovering server into the spool (<see cref="WalSpool"/>).</summary>
+    public int RestorePrefetch { get; init; } = 8;
+
     public static WalSettings From(WalOptions options, StewardOptions broker) => new()
     {
         Enabled = options.Archiving == "on",
@@ -29,6 +32,7 @@ internal sealed record WalSettings
         LagAlert = TimeSpan.FromSeconds(options.LagAlert),
         MonitorInterval = TimeSpan.FromMilliseconds(options.MonitorIntervalMs),
         BrokerUrl = options.BrokerUrl is { } url ? new Uri(url) : Loopback(broker.Listen),
+        RestorePrefetch = options.RestorePrefetch,
     };
 
     /// <summary>The broker as a local process reaches it: wildcard and any-address hosts become 127.0.0.1.</summary>
