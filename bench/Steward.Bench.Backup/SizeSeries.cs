@@ -32,6 +32,11 @@ internal static class SizeSeries
                 var backup = await runs.BackupAsync(ct);
                 var restore = await runs.RestoreAsync(backup.Id, ct);
                 Console.WriteLine($"  scale {scale}: {backup.PlaintextBytes / 1e6:F0} MB; backup {backup.WallSeconds:F2} s, RSS +{backup.RssGrowth / 1e6:F1} MB; restore {restore.WallSeconds:F2} s, RSS +{(restore.PeakRss - restore.IdleRss) / 1e6:F1} MB");
+                foreach (var (step, growth) in restore.GrowthBySteps)
+                {
+                    Console.WriteLine($"    restore step '{step}': RSS +{growth / 1e6:F1} MB");
+                }
+
                 rows.Add(new Row(scale, backup.PlaintextBytes, backup, restore));
                 await runs.DeleteAsync(backup.Id);
                 var deprovision = await server.Client.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlLarge);
@@ -61,14 +66,15 @@ internal static class SizeSeries
         L($"`dotnet run -c Release --project bench/Steward.Bench.Backup -- --sizes {string.Join(',', rows.Select(r => r.Scale))} --write docs/benchmarks.md`, {date:yyyy-MM-dd HH:mm} UTC,");
         L($"{machine.Cores} cores, load average before {machine.LoadAverage}, after {loadAfter}. One broker; per size a fresh PostgreSQL instance loaded with");
         L("`pgbench -i -s N`, one physical backup and one restore of it through the API (as in the section above). **RSS growth** is the");
-        L("broker's peak `VmRSS` (sampled every 50 ms) during the operation minus its median in the second before it.");
+        L("broker's peak `VmRSS` (sampled every 50 ms) during the operation minus its median in the second before it; **peak during** is the");
+        L("operation's step (its `last_operation` description, polled every 200 ms) when that peak was sampled.");
         L();
-        L("| pgbench scale | data (tar) | backup wall s | backup s per GB | backup RSS growth | restore wall s | restore s per GB | restore RSS growth |");
-        L("|---|---|---|---|---|---|---|---|");
+        L("| pgbench scale | data (tar) | backup wall s | backup s per GB | backup RSS growth | restore wall s | restore s per GB | restore RSS growth | restore peak during |");
+        L("|---|---|---|---|---|---|---|---|---|");
         foreach (var r in rows)
         {
             var gb = r.Plaintext / 1e9;
-            L(string.Create(inv, $"| {r.Scale} | {r.Plaintext / 1e6:F0} MB | {r.Backup.WallSeconds:F2} | {r.Backup.WallSeconds / gb:F2} | {r.Backup.RssGrowth / 1e6:F1} MB | {r.Restore.WallSeconds:F2} | {r.Restore.WallSeconds / gb:F2} | {(r.Restore.PeakRss - r.Restore.IdleRss) / 1e6:F1} MB |"));
+            L(string.Create(inv, $"| {r.Scale} | {r.Plaintext / 1e6:F0} MB | {r.Backup.WallSeconds:F2} | {r.Backup.WallSeconds / gb:F2} | {r.Backup.RssGrowth / 1e6:F1} MB | {r.Restore.WallSeconds:F2} | {r.Restore.WallSeconds / gb:F2} | {(r.Restore.PeakRss - r.Restore.IdleRss) / 1e6:F1} MB | {r.Restore.PeakStep} |"));
         }
 
         var worst = rows.Max(r => Math.Max(r.Backup.RssGrowth, r.Restore.PeakRss - r.Restore.IdleRss));

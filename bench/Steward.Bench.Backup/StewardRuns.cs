@@ -23,6 +23,12 @@ internal sealed class StewardRuns(StewardServer server, Target target)
     internal sealed record RestoreResult(double WallSeconds, double ApiSeconds, double BrokerCpu, double TarCpu, long IdleRss, long PeakRss)
     {
         public double CpuSeconds => BrokerCpu + TarCpu;
+
+        /// <summary>The highest RSS growth seen during each step of the operation (its description as last_operation showed it), in order.</summary>
+        public IReadOnlyList<(string Step, long Growth)> GrowthBySteps { get; init; } = [];
+
+        /// <summary>The step during which the peak was seen.</summary>
+        public string PeakStep => GrowthBySteps.Count == 0 ? "" : GrowthBySteps.MaxBy(s => s.Growth).Step;
     }
 
     public async Task<BackupResult> BackupAsync(CancellationToken ct)
@@ -74,14 +80,19 @@ internal sealed class StewardRuns(StewardServer server, Target target)
         var idle = await IdleRssAsync(ct);
         var clock = Stopwatch.StartNew();
         var sampler = new Sampler(Pid, "tar", "setpriv");
+        var steps = new List<(double At, string Step)>();
         string operation;
         await using (sampler)
         {
             var started = await server.Client.SendAsync(HttpMethod.Post, $"/api/v1/instances/{target.Id}/restore", new { backup_id = backupId }, version: null);
             started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
             operation = started.Str("operation")!;
+            using var stop = new CancellationTokenSource();
+            var polling = PollStepsAsync(sampler, operation, steps, stop.Token);
             var last = await server.Client.WaitAsync(target.Id, operation, timeoutSeconds: 3600);
             last.Str("state").ShouldBe("succeeded", last.ToString());
+            await stop.CancelAsync();
+            await polling;
         }
 
         var wall = clock.Elapsed.TotalSeconds;
@@ -90,7 +101,61 @@ internal sealed class StewardRuns(StewardServer server, Target target)
 
         // The broker's reaped-children counter is no use here: restarting the server reaps its shim, which
         // carries the whole CPU life of the old postgres. tar is counted from the samples instead.
-        return new RestoreResult(wall, api, sampler.End.OwnSeconds - sampler.Start.OwnSeconds, sampler.HelperCpu.Values.Sum(), idle, sampler.PeakRss);
+        return new RestoreResult(wall, api, sampler.End.OwnSeconds - sampler.Start.OwnSeconds, sampler.HelperCpu.Values.Sum(), idle, sampler.PeakRss)
+        {
+            GrowthBySteps = GrowthBySteps(sampler.RssSamples, steps, idle),
+        };
+    }
+
+    /// <summary>Each sample is charged to the step last_operation showed at or before it (the first step before any was seen).</summary>
+    private static List<(string Step, long Growth)> GrowthBySteps(IReadOnlyList<(double At, long Rss)> samples, List<(double At, string Step)> steps, long idle)
+    {
+        var result = new List<(string Step, long Growth)>();
+        foreach (var (at, rss) in samples)
+        {
+            var step = steps.LastOrDefault(s => s.At <= at).Step ?? steps.FirstOrDefault().Step ?? "starting";
+            var i = result.FindIndex(r => r.Step == step);
+            if (i < 0)
+            {
+                result.Add((step, rss - idle));
+            }
+            else if (rss - idle > result[i].Growth)
+            {
+                result[i] = (step, rss - idle);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Polls the operation's description (its current step) every 200 ms, on the sampler's clock.</summary>
+    private async Task PollStepsAsync(Sampler sampler, string operation, List<(double At, string Step)> steps, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                if ((await server.Client.LastOperationAsync(target.Id, operation)).Str("description") is { } d)
+                {
+                    // Progress reports ("replaying WAL at 0/3A000000") name the step before the figures.
+                    var step = d.Split([" at ", ": "], 2, StringSplitOptions.None)[0];
+                    lock (steps)
+                    {
+                        steps.Add((sampler.Elapsed, step.Length > 70 ? step[..70] : step));
+                    }
+                }
+
+                await Task.Delay(200, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (HttpRequestException)
+            {
+                // the broker is busy; the next poll will do
+            }
+        }
     }
 
     public async Task DeleteAsync(string backupId)
