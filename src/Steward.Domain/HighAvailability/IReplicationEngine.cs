@@ -34,8 +34,14 @@ public interface IReplicationEngine
     /// <summary>Asks the member where it stands; throws when it does not answer.</summary>
     Task<MemberObservation> ObserveAsync(EngineContext member, CancellationToken cancellationToken);
 
-    /// <summary>Makes a running member re-read the settings <see cref="ConfigureMemberAsync"/> wrote (a standby follows a new primary).</summary>
+    /// <summary>
+    /// Makes a running member re-read its settings — those <see cref="ConfigureMemberAsync"/> wrote (a standby follows a
+    /// new primary) and the engine's own configuration file — applying every one that needs no restart.
+    /// </summary>
     Task ReloadAsync(EngineContext member, CancellationToken cancellationToken);
+
+    /// <summary>What of the member's configuration files the running server has not taken (after <see cref="ReloadAsync"/>: only a restart applies it).</summary>
+    Task<PendingSettings> PendingSettingsAsync(EngineContext member, CancellationToken cancellationToken);
 
     /// <summary>
     /// The last position a cleanly stopped member wrote (PostgreSQL: its shutdown checkpoint; Redis: its final

@@ -147,6 +147,37 @@ internal sealed class PostgreSqlReplication(PostgreSqlEngine engine) : IReplicat
         await reload.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public async Task<PendingSettings> PendingSettingsAsync(EngineContext member, CancellationToken cancellationToken)
+    {
+        // pg_file_settings reads the files afresh and says which entry the running server could not apply: a
+        // postmaster-context setting with a new value (pending_restart says the same only once a reload was processed).
+        await using var conn = await PostgreSqlEngine.OpenAdminAsync(member, "postgres", cancellationToken);
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT s.name,
+                   CASE WHEN s.name IN ('max_connections', 'max_worker_processes', 'max_wal_senders', 'max_prepared_transactions', 'max_locks_per_transaction')
+                             AND f.setting ~ '^[0-9]+$'
+                        THEN f.setting::bigint < s.setting::bigint ELSE false END
+            FROM pg_settings s LEFT JOIN pg_file_settings f ON f.name = s.name AND f.error IS NOT NULL
+            WHERE (s.context = 'postmaster' AND f.error IS NOT NULL) OR s.pending_restart
+            ORDER BY s.name
+            """,
+            conn);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        var restart = new List<string>();
+        var lowered = new List<string>();
+        while (await r.ReadAsync(cancellationToken))
+        {
+            restart.Add(r.GetString(0));
+            if (!r.IsDBNull(1) && r.GetBoolean(1))
+            {
+                lowered.Add(r.GetString(0));
+            }
+        }
+
+        return restart.Count == 0 ? PendingSettings.None : new PendingSettings(restart.Distinct().ToList(), lowered.Distinct().ToList());
+    }
+
     public async Task<ulong?> StoppedPositionAsync(EngineContext member, CancellationToken cancellationToken)
     {
         var result = await member.Runtime.RunToolAsync(member.Paths, Path.Combine(engine.BinDir, "pg_controldata"), [member.Paths.DataDir], null, cancellationToken);

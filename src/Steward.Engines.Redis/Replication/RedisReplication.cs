@@ -86,11 +86,22 @@ internal sealed class RedisReplication(RedisEngine engine) : IReplicationEngine
         return new MemberObservation(false, 1, Offset(info.GetValueOrDefault("master_repl_offset")), null, null) { Replicas = replicas };
     }
 
+    /// <summary>The instance's own parameters in redis.conf that a running server takes with CONFIG SET (all of them).</summary>
+    private static readonly string[] Parameters = ["maxmemory-policy", "appendonly"];
+
     /// <summary>Applies the file <see cref="ConfigureMemberAsync"/> wrote to the running server: the write quorum, and
-    /// for a replica the master it follows. A member written as a master is never promoted here (only
-    /// <see cref="PromoteAsync"/> does that).</summary>
+    /// for a replica the master it follows; and the instance's parameters from redis.conf (CONFIG SET, no restart). A
+    /// member written as a master is never promoted here (only <see cref="PromoteAsync"/> does that).</summary>
     public async Task ReloadAsync(EngineContext member, CancellationToken cancellationToken)
     {
+        await using (var parameters = await AdminAsync(member, cancellationToken))
+        {
+            foreach (var (name, value) in FileParameters(member))
+            {
+                await parameters.ExecuteAsync(["CONFIG", "SET", name, value], cancellationToken);
+            }
+        }
+
         var settings = File.ReadAllLines(ReplicationConf(member))
             .Where(l => l.Length > 0 && l[0] != '#')
             .Select(l => l.Split(' ', 2))
@@ -107,6 +118,28 @@ internal sealed class RedisReplication(RedisEngine engine) : IReplicationEngine
             await conn.ExecuteAsync(["REPLICAOF", hostPort[0], hostPort[1]], cancellationToken);
         }
     }
+
+    public async Task<PendingSettings> PendingSettingsAsync(EngineContext member, CancellationToken cancellationToken)
+    {
+        await using var conn = await AdminAsync(member, cancellationToken);
+        var differing = new List<string>();
+        foreach (var (name, value) in FileParameters(member))
+        {
+            var reply = await conn.ExecuteAsync(["CONFIG", "GET", name], cancellationToken);
+            if (reply is not RespValue.Array { Items: [_, var running] } || running.AsText() != value)
+            {
+                differing.Add(name);
+            }
+        }
+
+        return differing.Count == 0 ? PendingSettings.None : new PendingSettings(differing, []);
+    }
+
+    private static IEnumerable<(string Name, string Value)> FileParameters(EngineContext member) =>
+        File.ReadAllLines(Path.Combine(member.Paths.ConfigDir, "redis.conf"))
+            .Select(l => l.Split(' ', 2))
+            .Where(p => p.Length == 2 && Parameters.Contains(p[0]))
+            .Select(p => (p[0], p[1].Trim()));
 
     /// <summary>
     /// The replication offset a cleanly stopped master reached, minus one (the position of its last byte, so a

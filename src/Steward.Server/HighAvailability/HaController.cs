@@ -53,6 +53,9 @@ internal sealed class HaController(
         }
     }
 
+    /// <summary>What the controller remembers of the instance, for an operation that holds its lock and acts on the members.</summary>
+    public HaWatch Watch(string instanceId) => _watches.GetOrAdd(instanceId, _ => new HaWatch());
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try

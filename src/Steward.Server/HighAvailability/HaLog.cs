@@ -26,4 +26,7 @@ internal static partial class HaLog
 
     [LoggerMessage(EventId = 10008, Level = LogLevel.Information, Message = "Instance {InstanceId}: switched over from {From} to {To}")]
     public static partial void SwitchedOver(ILogger logger, string instanceId, string from, string to);
+
+    [LoggerMessage(EventId = 10009, Level = LogLevel.Information, Message = "Instance {InstanceId}: restarting {Member} for new settings ({What})")]
+    public static partial void RollingRestart(ILogger logger, string instanceId, string member, string what);
 }

@@ -18,9 +18,10 @@ internal static class HaRules
             return; // members are added (the single server becomes the primary) or removed (the primary becomes the single server)
         }
 
-        if (current.HighlyAvailable && (parametersChange || current.Id != target.Id))
+        // Parameters of an ha instance change in place, rolled over the members (HaParameterChange).
+        if (current.HighlyAvailable && current.Id != target.Id)
         {
-            throw StewardException.BadRequest($"the parameters of an instance on the highly available plan '{current.Name}' cannot be changed in place yet");
+            throw StewardException.BadRequest($"an instance on the highly available plan '{current.Name}' changes only to a single-server plan of its service");
         }
     }
 

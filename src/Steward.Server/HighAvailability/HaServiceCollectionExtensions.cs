@@ -27,6 +27,7 @@ internal static class HaServiceCollectionExtensions
         services.AddSingleton<HaController>();
         services.AddHostedService(sp => sp.GetRequiredService<HaController>());
         services.AddSingleton<HaSwitchover>();
+        services.AddSingleton<HaParameterChange>();
         services.AddSingleton<HaTopologyView>();
         services.AddSingleton<HaCredentials>();
         return services;

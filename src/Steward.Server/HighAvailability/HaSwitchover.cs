@@ -47,7 +47,8 @@ internal sealed class HaSwitchover(
         return await controller.ExclusiveAsync(instanceId, (watch, ct) => RunAsync(instance, to, watch, ct), cancellationToken);
     }
 
-    private async Task<SwitchoverResult> RunAsync(ServiceInstance instance, string? to, HaWatch watch, CancellationToken cancellationToken)
+    /// <summary>The switchover itself, for a caller that already holds the instance's lock (a rolling parameter change).</summary>
+    public async Task<SwitchoverResult> RunAsync(ServiceInstance instance, string? to, HaWatch watch, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var members = await memberStore.ListMembersAsync(instance.Id, cancellationToken);

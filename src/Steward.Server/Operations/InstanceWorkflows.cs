@@ -26,6 +26,7 @@ internal sealed partial class InstanceWorkflows(
     HighAvailability.HaProvisioning ha,
     HighAvailability.HaConversion conversion,
     HighAvailability.HaRestore haRestore,
+    HighAvailability.HaParameterChange haParameters,
     Pool.WarmPool pool,
     Backups.Wal.WalSpool walSpool,
     StewardOptions options,
@@ -120,11 +121,13 @@ internal sealed partial class InstanceWorkflows(
         var previousPlan = engines.Plan(instance.ServiceId, payload.PreviousPlanId);
         var converts = HighAvailability.HaConversion.Converts(previousPlan, engines.Plan(instance.ServiceId, payload.PlanId));
         var current = instance with { PlanId = payload.PreviousPlanId, ParametersJson = payload.PreviousParametersJson };
+        var rolls = !converts && HighAvailability.HaParameterChange.Rolls(previousPlan, engines.Plan(instance.ServiceId, payload.PlanId));
         try
         {
             op = await RunStepsAsync(
                 op,
-                !converts ? ApplySteps(target)
+                rolls ? haParameters.Steps(target, SaveAsync)
+                : !converts ? ApplySteps(target)
                     : previousPlan.HighlyAvailable ? conversion.ToSingleServerSteps(current, target, EnsureRunningAsync)
                     : conversion.ToHighAvailabilitySteps(current, target),
                 cancellationToken);
@@ -146,7 +149,7 @@ internal sealed partial class InstanceWorkflows(
             var usable = true;
             try
             {
-                foreach (var step in ApplySteps(previous))
+                foreach (var step in rolls ? haParameters.Steps(previous, SaveAsync) : ApplySteps(previous))
                 {
                     await step.Run(CancellationToken.None);
                 }

@@ -31,10 +31,10 @@ public sealed class HaInstance
 
     public string Uri => Credentials.GetProperty("uri").GetString()!;
 
-    public static async Task<HaInstance> CreateAsync(StewardServer broker, string service = Catalogs.PostgreSql, string plan = HaPlan)
+    public static async Task<HaInstance> CreateAsync(StewardServer broker, string service = Catalogs.PostgreSql, string plan = HaPlan, object? parameters = null)
     {
         var id = "ha-" + Guid.NewGuid().ToString("N")[..8];
-        await broker.Client.ProvisionReadyAsync(id, service, plan);
+        await broker.Client.ProvisionReadyAsync(id, service, plan, parameters);
         var credentials = await broker.Client.BindReadyAsync(id, "b-" + id, service, plan);
         var instance = new HaInstance(broker, id, credentials, service, plan);
         await instance.WaitAsync("two standbys streaming", m => m.Count(x => x.Role == "standby" && x.State == "streaming") == 2);
@@ -110,6 +110,23 @@ public sealed class HaInstance
             await conn.OpenAsync();
             await using var cmd = new NpgsqlCommand("SELECT NOT pg_is_in_recovery()", conn);
             return (bool)(await cmd.ExecuteScalarAsync())!;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A setting as one member's server runs it right now (<c>SHOW</c>, with the binding's credentials); null when it does not answer.</summary>
+    public async Task<string?> ShowAsync(int port, string setting)
+    {
+        var csb = new NpgsqlConnectionStringBuilder(WriteLoad.ToConnectionString(Uri)) { Port = port, Pooling = false, Timeout = 5 };
+        try
+        {
+            await using var conn = new NpgsqlConnection(csb.ConnectionString);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand($"SHOW {setting}", conn);
+            return (string?)await cmd.ExecuteScalarAsync();
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
         {

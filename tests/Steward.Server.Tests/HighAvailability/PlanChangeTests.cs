@@ -47,6 +47,17 @@ public sealed class PlanChangeTests(HaBrokerFixture broker)
             (await KeysAsync(m.Port, user, password)).ShouldBe(500, $"{m.Name} holds every key");
         }
 
+        // A parameter change of the ha instance: CONFIG SET on every member (and its file), no restart.
+        var tuned = await osb.UpdateAsync(id, Catalogs.Redis, null, new { maxmemory_policy = "allkeys-lru" });
+        tuned.Status.ShouldBe(System.Net.HttpStatusCode.Accepted, tuned.ToString());
+        (await osb.WaitAsync(id, tuned.Str("operation"), 180)).Str("state").ShouldBe("succeeded");
+        foreach (var m in await ha.MembersAsync())
+        {
+            (await InfoFieldAsync(m.Port, user, password, "memory", "maxmemory_policy")).ShouldBe("allkeys-lru", $"{m.Name} runs the new policy");
+            m.Pid.ShouldBe(members.Single(x => x.Name == m.Name).Pid, $"{m.Name} took it without a restart");
+            File.ReadAllText(Path.Combine(m.Directory, "config", "redis.conf")).ShouldContain("maxmemory-policy allkeys-lru");
+        }
+
         // ha → standalone: the primary's data stays, the members go.
         await using (var conn = await RespConnection.ConnectAsync("127.0.0.1", port, user, password, CancellationToken.None))
         {
@@ -98,6 +109,13 @@ public sealed class PlanChangeTests(HaBrokerFixture broker)
         }
 
         await ha.DeleteAsync();
+    }
+
+    private static async Task<string?> InfoFieldAsync(int port, string user, string password, string section, string field)
+    {
+        await using var conn = await RespConnection.ConnectAsync("127.0.0.1", port, user, password, CancellationToken.None);
+        var text = (await conn.ExecuteAsync(["INFO", section], CancellationToken.None)).AsText() ?? string.Empty;
+        return text.Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(l => l.StartsWith(field + ":", StringComparison.Ordinal))?[(field.Length + 1)..];
     }
 
     private static async Task<long> KeysAsync(int port, string user, string password)
