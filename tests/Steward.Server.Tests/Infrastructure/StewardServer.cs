@@ -139,8 +139,10 @@ public sealed class StewardServer : IAsyncDisposable
         process.Exited += (_, _) => log.Dispose();
         _process = process;
 
+        // A broker starts in about a second; on a saturated 2-core machine (several test hosts JIT-compiling brokers at
+        // once) it has been seen to take over 30 s, so the bound is generous: a broker that never answers still fails.
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        while (clock.Elapsed < TimeSpan.FromSeconds(90))
         {
             if (process.HasExited)
             {
@@ -162,7 +164,7 @@ public sealed class StewardServer : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException($"steward-server did not answer within 30 s:\n{Log}");
+        throw new TimeoutException($"steward-server did not answer within 90 s:\n{Log}");
     }
 
     /// <summary>kill -9 the broker: no shutdown code runs.</summary>
