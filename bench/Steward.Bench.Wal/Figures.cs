@@ -10,7 +10,11 @@ internal sealed record Figures(Options Options, DateTimeOffset Date, double Minu
 internal sealed record Series(string Name, double Tps, long WalBytes, IReadOnlyList<double> Lags, double DrainSeconds);
 
 /// <summary>The point-in-time restore of both tools to the same target over the same WAL.</summary>
-internal sealed record Pitr(long WalBytes, string Target, double StewardSeconds, string StewardRows, IReadOnlyList<Step> StewardSteps, double PgBackRestRestoreSeconds, double PgBackRestRecoverySeconds, string PgBackRestRows);
+internal sealed record Pitr(long WalBytes, string Target, double StewardSeconds, string StewardRows, IReadOnlyList<Step> StewardSteps, double PgBackRestRestoreSeconds, double PgBackRestRecoverySeconds, string PgBackRestRows)
+{
+    /// <summary>WAL files the broker served to restore_command from its read-ahead spool, and read from storage on request.</summary>
+    public (double Spool, double Storage) Served { get; init; }
+}
 
 /// <summary>One step of Steward's restore operation and how long it took, from the broker's log.</summary>
 internal sealed record Step(string Name, double Seconds)

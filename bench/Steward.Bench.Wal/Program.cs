@@ -142,10 +142,24 @@ async Task<Figures> MeasureAsync(StewardServer server)
     var check = "SELECT count(*) FROM bench_marker";
     var stewardRows = await instance.SqlAsync(check, ct);
     var steps = Step.FromLog(server.Log, started.Str("operation")!);
-    Console.WriteLine($"  Steward PITR {stewardSeconds:F1} s (marker rows {stewardRows}): {string.Join(", ", steps.Select(s => $"{s.Name} {s.Seconds:F1} s"))}");
+    var served = await ServedAsync(server, id);
+    Console.WriteLine($"  Steward PITR {stewardSeconds:F1} s (marker rows {stewardRows}): {string.Join(", ", steps.Select(s => $"{s.Name} {s.Seconds:F1} s"))}; WAL files served from the spool {served.Spool}, from storage {served.Storage}");
     var (restoreSeconds, recoverySeconds, pgbrRows) = await pgbackrest.PointInTimeAsync(target, check, ct);
     Console.WriteLine($"  pgBackRest restore {restoreSeconds:F1} s + recovery to promotion {recoverySeconds:F1} s (marker rows {pgbrRows})");
 
     return new Figures(options, TimeProvider.System.GetUtcNow(), 0, machine, null, dbBytes, series,
-        new Pitr(walGenerated, target, stewardSeconds, stewardRows, steps, restoreSeconds, recoverySeconds, pgbrRows));
+        new Pitr(walGenerated, target, stewardSeconds, stewardRows, steps, restoreSeconds, recoverySeconds, pgbrRows) { Served = served });
+}
+
+// steward_wal_restore_files_total of the instance, by source.
+static async Task<(double Spool, double Storage)> ServedAsync(StewardServer server, string id)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+    request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{server.Username}:{server.Password}")));
+    using var response = await server.Http.SendAsync(request);
+    var text = await response.Content.ReadAsStringAsync();
+    double Count(string source) => text.Split('\n')
+        .Where(l => l.StartsWith("steward_wal_restore_files_total{", StringComparison.Ordinal) && l.Contains($"instance_id=\"{id}\"", StringComparison.Ordinal) && l.Contains($"source=\"{source}\"", StringComparison.Ordinal))
+        .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)).Sum();
+    return (Count("spool"), Count("storage"));
 }
