@@ -235,7 +235,7 @@ internal sealed partial class SandboxCgroups
 
     private static async Task RemoveDirectoryAsync(string dir)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var elapsed = System.Diagnostics.Stopwatch.StartNew();
         while (Directory.Exists(dir))
         {
             try
@@ -248,7 +248,7 @@ internal sealed partial class SandboxCgroups
                 Directory.Delete(dir);
                 return;
             }
-            catch (IOException) when (DateTime.UtcNow < deadline)
+            catch (IOException) when (elapsed.Elapsed < TimeSpan.FromSeconds(10))
             {
                 // Busy until the killed processes are gone.
                 await Task.Delay(50);
