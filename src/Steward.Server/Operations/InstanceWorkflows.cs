@@ -88,7 +88,11 @@ internal sealed partial class InstanceWorkflows(
                 await Runtime.CreateInstanceAsync(context.Paths, new InstanceShape(context.Port, context.Plan.Limits), ct);
                 await engine.InitializeAsync(context, ct);
             }),
-            new("configure", "writing the configuration", ct => engine.ConfigureAsync(engines.Context(instance), ct)),
+            new("configure", "writing the configuration", async ct =>
+            {
+                await pool.ReleaseAsync(instance.Id, ct);
+                await engine.ConfigureAsync(engines.Context(instance), ct);
+            }),
             new("start", "starting the server", async ct => instance = await StartNewAsync(instance, engine, ct), Rerun: true), // InstanceWorkflows.PortRace.cs
             new("bootstrap", "creating the application database", ct => engine.BootstrapAsync(engines.Context(instance), ct), Rerun: true),
         };

@@ -58,15 +58,26 @@ internal sealed partial class WarmPool(
         var taken = instance with { AdminPassword = entry.AdminPassword, UpdatedAt = time.GetUtcNow() };
         await store.SaveInstanceAsync(taken, cancellationToken);
         var adopted = await Runtime.AdoptPreparedAsync(Runtime.PoolPathsFor(entry.Id), Runtime.PathsFor(instance.InternalId), cancellationToken);
-        await pool.DeletePoolEntryAsync(entry.Id, cancellationToken);
         if (!adopted)
         {
+            await pool.DeletePoolEntryAsync(entry.Id, cancellationToken);
             LogLost(logger, entry.Id, instance.Id);
             return null;
         }
 
+        // The record stays until the provision's next step (ReleaseAsync): a broker killed before this step is recorded
+        // finds the entry it took again, already in place, instead of initialising another data directory.
         LogTaken(logger, entry.Id, instance.Id);
         return taken;
+    }
+
+    /// <summary>Forgets the entry an instance took, once its provision has recorded taking it.</summary>
+    public async Task ReleaseAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        foreach (var entry in (await pool.ListPoolEntriesAsync(cancellationToken)).Where(e => e.State == PoolEntryState.Taken && e.InstanceId == instanceId))
+        {
+            await pool.DeletePoolEntryAsync(entry.Id, cancellationToken);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
