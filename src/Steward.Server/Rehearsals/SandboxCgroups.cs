@@ -22,9 +22,11 @@ internal sealed partial class SandboxCgroups
     private readonly ILogger<SandboxCgroups> _logger;
     private readonly string _brokerGroup;
     private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
 
-    public SandboxCgroups(IOptions<SandboxLimitsOptions> limits, StewardOptions options, ILogger<SandboxCgroups> logger)
+    public SandboxCgroups(IOptions<SandboxLimitsOptions> limits, StewardOptions options, TimeProvider time, ILogger<SandboxCgroups> logger)
     {
+        _time = time;
         _limits = limits.Value;
         _logger = logger;
         _brokerGroup = "steward-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(options.DataDir))))[..12];
@@ -233,9 +235,9 @@ internal sealed partial class SandboxCgroups
         return new[] { "cpu", "blkio", "memory" }.Where(own.ContainsKey).Select(c => Path.Combine(Root + "/" + c + own[c], _brokerGroup));
     }
 
-    private static async Task RemoveDirectoryAsync(string dir)
+    private async Task RemoveDirectoryAsync(string dir)
     {
-        var elapsed = System.Diagnostics.Stopwatch.StartNew();
+        var started = _time.GetTimestamp();
         while (Directory.Exists(dir))
         {
             try
@@ -248,10 +250,10 @@ internal sealed partial class SandboxCgroups
                 Directory.Delete(dir);
                 return;
             }
-            catch (IOException) when (elapsed.Elapsed < TimeSpan.FromSeconds(10))
+            catch (IOException) when (_time.GetElapsedTime(started) < TimeSpan.FromSeconds(10))
             {
                 // Busy until the killed processes are gone.
-                await Task.Delay(50);
+                await Task.Delay(TimeSpan.FromMilliseconds(50), _time);
             }
         }
     }
