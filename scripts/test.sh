@@ -56,5 +56,13 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
 
+if [ "$failed" -gt 0 ]; then
+  # Each failed test's message again, right above the summary: a log cut from the top keeps them (stack traces are above).
+  echo "Failed tests (messages; stack traces in the output above):"
+  for f in "$results"/*.trx; do
+    [ -f "$f" ] && awk -f scripts/trx-failures.awk "$f"
+  done
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
