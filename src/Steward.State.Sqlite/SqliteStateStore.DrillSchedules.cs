@@ -28,25 +28,22 @@ public sealed partial class SqliteStateStore : IDrillScheduleStore
 
     private const string DrillScheduleColumns = "instance_id, cron, time_zone, every_seconds, next_run_at, due_at, running_rehearsal_id, last_run_at, last_rehearsal_id, last_result, last_message, incident_id, created_at, updated_at";
 
-    public async Task<DrillSchedule?> GetDrillScheduleAsync(string instanceId, CancellationToken cancellationToken) =>
-        (await QueryAsync($"SELECT {DrillScheduleColumns} FROM rehearsal_schedules WHERE instance_id = $i", ReadDrillSchedule, cancellationToken, ("$i", instanceId))).FirstOrDefault();
+    private static readonly ScheduleTable DrillSchedules = new("rehearsal_schedules", DrillScheduleColumns);
+
+    public Task<DrillSchedule?> GetDrillScheduleAsync(string instanceId, CancellationToken cancellationToken) =>
+        GetScheduleRowAsync(DrillSchedules, ReadDrillSchedule, instanceId, cancellationToken);
 
     public Task<IReadOnlyList<DrillSchedule>> ListDrillSchedulesAsync(CancellationToken cancellationToken) =>
-        QueryAsync($"SELECT {DrillScheduleColumns} FROM rehearsal_schedules ORDER BY due_at, instance_id", ReadDrillSchedule, cancellationToken);
+        ListScheduleRowsAsync(DrillSchedules, ReadDrillSchedule, cancellationToken);
 
-    public Task SaveDrillScheduleAsync(DrillSchedule s, CancellationToken cancellationToken) => WriteAsync(
-        $"""
-        INSERT OR REPLACE INTO rehearsal_schedules ({DrillScheduleColumns})
-        VALUES ($i, $cron, $tz, $every, $next, $due, $running, $lastRun, $lastRehearsal, $lastResult, $lastMessage, $incident, $created, $updated)
-        """,
+    public Task SaveDrillScheduleAsync(DrillSchedule s, CancellationToken cancellationToken) => SaveScheduleRowAsync(
+        DrillSchedules,
+        s,
         cancellationToken,
-        ("$i", s.InstanceId), ("$cron", s.Cron), ("$tz", s.TimeZone), ("$every", s.Every is { } e ? (long)e.TotalSeconds : null),
-        ("$next", Time(s.NextRunAt)), ("$due", Time(s.DueAt)), ("$running", s.RunningRehearsalId), ("$lastRun", s.LastRunAt is { } l ? Time(l) : null),
-        ("$lastRehearsal", s.LastRehearsalId), ("$lastResult", s.LastResult), ("$lastMessage", s.LastMessage), ("$incident", s.IncidentId),
-        ("$created", Time(s.CreatedAt)), ("$updated", Time(s.UpdatedAt)));
+        ("$running_rehearsal_id", s.RunningRehearsalId), ("$last_rehearsal_id", s.LastRehearsalId));
 
     public Task DeleteDrillScheduleAsync(string instanceId, CancellationToken cancellationToken) =>
-        WriteAsync("DELETE FROM rehearsal_schedules WHERE instance_id = $i", cancellationToken, ("$i", instanceId));
+        DeleteScheduleRowAsync(DrillSchedules, instanceId, cancellationToken);
 
     private static DrillSchedule ReadDrillSchedule(SqliteDataReader r) => new()
     {

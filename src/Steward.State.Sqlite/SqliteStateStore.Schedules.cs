@@ -40,26 +40,24 @@ public sealed partial class SqliteStateStore : IScheduleStore
 
     private const string ScheduleColumns = "instance_id, source, cron, time_zone, every_seconds, kind, keep_last, keep_daily, keep_weekly, keep_monthly, next_run_at, due_at, retry_at, attempts, running_backup_id, last_run_at, last_backup_id, last_result, last_message, incident_id, created_at, updated_at";
 
-    public async Task<BackupSchedule?> GetScheduleAsync(string instanceId, CancellationToken cancellationToken) =>
-        (await QueryAsync($"SELECT {ScheduleColumns} FROM backup_schedules WHERE instance_id = $i", ReadSchedule, cancellationToken, ("$i", instanceId))).FirstOrDefault();
+    private static readonly ScheduleTable BackupSchedules = new("backup_schedules", ScheduleColumns);
+
+    public Task<BackupSchedule?> GetScheduleAsync(string instanceId, CancellationToken cancellationToken) =>
+        GetScheduleRowAsync(BackupSchedules, ReadSchedule, instanceId, cancellationToken);
 
     public Task<IReadOnlyList<BackupSchedule>> ListSchedulesAsync(CancellationToken cancellationToken) =>
-        QueryAsync($"SELECT {ScheduleColumns} FROM backup_schedules ORDER BY due_at, instance_id", ReadSchedule, cancellationToken);
+        ListScheduleRowsAsync(BackupSchedules, ReadSchedule, cancellationToken);
 
-    public Task SaveScheduleAsync(BackupSchedule s, CancellationToken cancellationToken) => WriteAsync(
-        $"""
-        INSERT OR REPLACE INTO backup_schedules ({ScheduleColumns})
-        VALUES ($i, $source, $cron, $tz, $every, $kind, $kl, $kd, $kw, $km, $next, $due, $retry, $attempts, $running, $lastRun, $lastBackup, $lastResult, $lastMessage, $incident, $created, $updated)
-        """,
+    public Task SaveScheduleAsync(BackupSchedule s, CancellationToken cancellationToken) => SaveScheduleRowAsync(
+        BackupSchedules,
+        s,
         cancellationToken,
-        ("$i", s.InstanceId), ("$source", s.Source), ("$cron", s.Cron), ("$tz", s.TimeZone), ("$every", s.Every is { } e ? (long)e.TotalSeconds : null), ("$kind", s.Kind),
-        ("$kl", s.Retention.KeepLast), ("$kd", s.Retention.KeepDaily), ("$kw", s.Retention.KeepWeekly), ("$km", s.Retention.KeepMonthly),
-        ("$next", Time(s.NextRunAt)), ("$due", Time(s.DueAt)), ("$retry", s.RetryAt is { } r ? Time(r) : null), ("$attempts", s.Attempts),
-        ("$running", s.RunningBackupId), ("$lastRun", s.LastRunAt is { } l ? Time(l) : null), ("$lastBackup", s.LastBackupId), ("$lastResult", s.LastResult),
-        ("$lastMessage", s.LastMessage), ("$incident", s.IncidentId), ("$created", Time(s.CreatedAt)), ("$updated", Time(s.UpdatedAt)));
+        ("$source", s.Source), ("$kind", s.Kind),
+        ("$keep_last", s.Retention.KeepLast), ("$keep_daily", s.Retention.KeepDaily), ("$keep_weekly", s.Retention.KeepWeekly), ("$keep_monthly", s.Retention.KeepMonthly),
+        ("$retry_at", s.RetryAt is { } r ? Time(r) : null), ("$attempts", s.Attempts), ("$running_backup_id", s.RunningBackupId), ("$last_backup_id", s.LastBackupId));
 
     public Task DeleteScheduleAsync(string instanceId, CancellationToken cancellationToken) =>
-        WriteAsync("DELETE FROM backup_schedules WHERE instance_id = $i", cancellationToken, ("$i", instanceId));
+        DeleteScheduleRowAsync(BackupSchedules, instanceId, cancellationToken);
 
     public Task SetPinnedAsync(string backupId, DateTimeOffset? pinnedAt, CancellationToken cancellationToken) => pinnedAt is { } at
         ? WriteAsync("INSERT OR IGNORE INTO backup_pins (backup_id, pinned_at) VALUES ($id, $at)", cancellationToken, ("$id", backupId), ("$at", Time(at)))

@@ -5,7 +5,7 @@ namespace Steward.Backups;
 /// <see cref="TimeZone"/> or a plain interval; the run times are kept durably so a restarted broker knows
 /// what it missed.
 /// </summary>
-public sealed record BackupSchedule
+public sealed record BackupSchedule : IRecurringSchedule
 {
     public required string InstanceId { get; init; }
 
@@ -40,6 +40,8 @@ public sealed record BackupSchedule
 
     /// <summary>The backup this schedule started and has not yet seen finish.</summary>
     public string? RunningBackupId { get; init; }
+
+    string? IRecurringSchedule.RunningId => RunningBackupId;
 
     public DateTimeOffset? LastRunAt { get; init; }
 

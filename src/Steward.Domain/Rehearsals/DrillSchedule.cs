@@ -1,3 +1,5 @@
+using Steward.Backups;
+
 namespace Steward.Rehearsals;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Steward.Rehearsals;
 /// backup schedule), what it is running, and how its last run ended. Beside the instance's backup schedule, not
 /// instead of it: each drill rehearses the newest succeeded backup.
 /// </summary>
-public sealed record DrillSchedule
+public sealed record DrillSchedule : IRecurringSchedule
 {
     public required string InstanceId { get; init; }
 
@@ -26,6 +28,8 @@ public sealed record DrillSchedule
 
     /// <summary>The rehearsal this schedule started and has not yet seen finish.</summary>
     public string? RunningRehearsalId { get; init; }
+
+    string? IRecurringSchedule.RunningId => RunningRehearsalId;
 
     public DateTimeOffset? LastRunAt { get; init; }
 

@@ -23,14 +23,14 @@ internal static class DrillScheduleApi
     {
         api.MapGet("/instances/{instanceId}/rehearsal-schedule", async (string instanceId, [FromServices] IStateStore store, [FromServices] IDrillScheduleStore schedules, [FromServices] TimeProvider time, CancellationToken ct) =>
         {
-            await InstanceAsync(store, instanceId, ct);
+            await ScheduleRequest.InstanceAsync(store, instanceId, ct);
             var schedule = await schedules.GetDrillScheduleAsync(instanceId, ct)
                 ?? throw StewardException.NotFound($"instance {instanceId} has no rehearsal schedule");
             return OsbJson.Result(Describe(schedule));
         });
         api.MapPut("/instances/{instanceId}/rehearsal-schedule", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] IEnumerable<IRehearsalEngine> rehearsalEngines, [FromServices] IPlanDefaults plans, [FromServices] DrillScheduler scheduler, [FromServices] StewardOptions options, [FromServices] TimeProvider time, CancellationToken ct) =>
         {
-            var instance = await InstanceAsync(store, instanceId, ct);
+            var instance = await ScheduleRequest.InstanceAsync(store, instanceId, ct);
             var service = engines.Engine(instance.ServiceId).Offering.Name;
             if (!rehearsalEngines.Any(r => r.Service == service))
             {
@@ -45,21 +45,12 @@ internal static class DrillScheduleApi
             var body = await RequestBody.ReadAsync(http.Request, options.MaxBodyBytes, ct);
             var now = time.GetUtcNow();
             var spec = Parse(body, instance.Id, now);
-            if (!Caller.From(http.User).IsBroker)
-            {
-                var minimum = plans.MinimumInterval(instance);
-                var gap = DrillScheduler.Timing(spec).MinimumGap(now);
-                if (gap < minimum)
-                {
-                    throw StewardException.BadRequest($"this schedule runs every {ScheduleTiming.Format(gap)} at the shortest; the instance's plan allows an instance token {ScheduleTiming.Format(minimum)} at the shortest");
-                }
-            }
-
+            ScheduleRequest.RequireAllowedGap(http, plans, instance, ScheduleTiming.Of(spec), now);
             return OsbJson.Result(Describe(await scheduler.SetAsync(spec, ct)));
         });
         api.MapDelete("/instances/{instanceId}/rehearsal-schedule", async (string instanceId, [FromServices] IStateStore store, [FromServices] DrillScheduler scheduler, CancellationToken ct) =>
         {
-            await InstanceAsync(store, instanceId, ct);
+            await ScheduleRequest.InstanceAsync(store, instanceId, ct);
             return await scheduler.DeleteAsync(instanceId, ct)
                 ? OsbJson.Empty()
                 : throw StewardException.NotFound($"instance {instanceId} has no rehearsal schedule");
@@ -93,19 +84,11 @@ internal static class DrillScheduleApi
             throw StewardException.BadRequest($"unknown field '{unknown}'; a rehearsal schedule has: {string.Join(", ", Fields)} (a drill rehearses the newest succeeded backup; retention and the backup kind belong to the backup schedule)");
         }
 
-        var every = body.OptionalString("every") is { } e ? ScheduleTiming.ParseInterval(e) : (TimeSpan?)null;
-        var cron = body.OptionalString("cron");
-        var zone = body.OptionalString("time_zone");
-        if (every is not null && zone is not null)
-        {
-            throw StewardException.BadRequest("'time_zone' applies to a cron expression, not to an interval");
-        }
-
-        var timing = ScheduleTiming.Parse(cron, zone, every);
+        var (cron, every, timing) = ScheduleRequest.Timing(body);
         return new DrillSchedule
         {
             InstanceId = instanceId,
-            Cron = cron?.Trim(),
+            Cron = cron,
             TimeZone = timing.Zone.Id,
             Every = every,
             NextRunAt = now,
@@ -113,13 +96,5 @@ internal static class DrillScheduleApi
             CreatedAt = now,
             UpdatedAt = now,
         };
-    }
-
-    private static async Task<ServiceInstance> InstanceAsync(IStateStore store, string instanceId, CancellationToken ct)
-    {
-        var instance = await store.GetInstanceAsync(instanceId, ct);
-        return instance is null || instance.State == InstanceState.Deleted
-            ? throw StewardException.NotFound($"instance {instanceId} does not exist")
-            : instance;
     }
 }

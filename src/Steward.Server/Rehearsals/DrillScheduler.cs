@@ -8,8 +8,8 @@ using Steward.State;
 namespace Steward.Server.Rehearsals;
 
 /// <summary>
-/// Runs recurring restore rehearsals ("drills") with the backup schedules' timing and guarantees. Everything it
-/// knows is in the state store, so a restarted broker carries on: a drill missed while the broker was down is made up
+/// Runs recurring restore rehearsals ("drills") on the backup schedules' <see cref="ScheduleRunner{TSchedule}"/>, with
+/// their timing and guarantees. A restarted broker carries on: a drill missed while the broker was down is made up
 /// once, and the next one is counted from then. It never starts a second rehearsal of an instance (one still running,
 /// scheduled or not, defers the drill by <see cref="BusyDelay"/>), starts due drills oldest first only while fewer
 /// than <see cref="RehearsalOptions.Concurrency"/> rehearsals run, and spreads them with the same per-instance jitter
@@ -26,155 +26,72 @@ internal sealed partial class DrillScheduler(
     BackupScheduleOptions backupOptions,
     IOptions<RehearsalOptions> options,
     TimeProvider time,
-    ILogger<DrillScheduler> logger) : BackgroundService
+    ILogger<DrillScheduler> logger) : ScheduleRunner<DrillSchedule>(store, time, backupOptions.Tick, backupOptions.MaxJitter)
 {
     /// <summary>Who the rehearsals a drill starts are requested by.</summary>
     public const string RequestedBy = "schedule";
 
-    private static readonly TimeSpan BusyDelay = TimeSpan.FromSeconds(15);
-    private readonly SemaphoreSlim _tick = new(1, 1);
-
-    /// <summary>One pass: record finished drills, then start what is due within the concurrency bound.</summary>
-    public async Task TickAsync(CancellationToken cancellationToken)
-    {
-        await _tick.WaitAsync(cancellationToken);
-        try
-        {
-            var now = time.GetUtcNow();
-            var instances = (await store.ListInstancesAsync(cancellationToken)).Where(i => i.State != InstanceState.Deleted).ToDictionary(i => i.Id, StringComparer.Ordinal);
-            var due = new List<DrillSchedule>();
-            foreach (var listed in await schedules.ListDrillSchedulesAsync(cancellationToken))
-            {
-                if (!instances.ContainsKey(listed.InstanceId))
-                {
-                    await schedules.DeleteDrillScheduleAsync(listed.InstanceId, cancellationToken);
-                    continue;
-                }
-
-                var schedule = listed;
-                if (schedule.RunningRehearsalId is { } id)
-                {
-                    var rehearsal = await rehearsals.GetRehearsalAsync(id, cancellationToken);
-                    if (rehearsal is { State: RehearsalState.Running })
-                    {
-                        continue;
-                    }
-
-                    schedule = await FinishAsync(schedule, rehearsal, now, cancellationToken);
-                }
-
-                if (schedule.DueAt <= now)
-                {
-                    due.Add(schedule);
-                }
-            }
-
-            if (due.Count == 0)
-            {
-                return;
-            }
-
-            var free = options.Value.Concurrency - (await rehearsals.ListRehearsalsAsync(null, cancellationToken)).Count(r => r.State == RehearsalState.Running);
-            foreach (var schedule in due.OrderBy(s => s.DueAt).ThenBy(s => s.InstanceId, StringComparer.Ordinal))
-            {
-                if (free <= 0)
-                {
-                    break;
-                }
-
-                if (await StartAsync(schedule, instances[schedule.InstanceId], now, cancellationToken))
-                {
-                    free--;
-                }
-            }
-        }
-        finally
-        {
-            _tick.Release();
-        }
-    }
-
     /// <summary>Sets an instance's drill schedule (already validated), timed from now; the last run's record stays.</summary>
-    public async Task<DrillSchedule> SetAsync(DrillSchedule spec, CancellationToken cancellationToken)
+    public Task<DrillSchedule> SetAsync(DrillSchedule spec, CancellationToken cancellationToken) => SetAsync(spec.InstanceId, (existing, now) =>
     {
-        await _tick.WaitAsync(cancellationToken);
-        try
+        var (next, due) = NextRun(spec, now);
+        return spec with
         {
-            var now = time.GetUtcNow();
-            var existing = await schedules.GetDrillScheduleAsync(spec.InstanceId, cancellationToken);
-            var timing = Timing(spec);
-            var next = timing.Next(now);
-            var schedule = spec with
-            {
-                NextRunAt = next,
-                DueAt = Due(spec.InstanceId, timing, next),
-                CreatedAt = existing?.CreatedAt ?? now,
-                UpdatedAt = now,
-                RunningRehearsalId = existing?.RunningRehearsalId,
-                LastRunAt = existing?.LastRunAt,
-                LastRehearsalId = existing?.LastRehearsalId,
-                LastResult = existing?.LastResult,
-                LastMessage = existing?.LastMessage,
-                IncidentId = existing?.IncidentId,
-            };
-            await schedules.SaveDrillScheduleAsync(schedule, cancellationToken);
-            return schedule;
-        }
-        finally
-        {
-            _tick.Release();
-        }
-    }
+            NextRunAt = next,
+            DueAt = due,
+            CreatedAt = existing?.CreatedAt ?? now,
+            UpdatedAt = now,
+            RunningRehearsalId = existing?.RunningRehearsalId,
+            LastRunAt = existing?.LastRunAt,
+            LastRehearsalId = existing?.LastRehearsalId,
+            LastResult = existing?.LastResult,
+            LastMessage = existing?.LastMessage,
+            IncidentId = existing?.IncidentId,
+        };
+    }, cancellationToken);
 
     /// <summary>Removes an instance's drill schedule; a drill already running finishes.</summary>
-    public async Task<bool> DeleteAsync(string instanceId, CancellationToken cancellationToken)
-    {
-        await _tick.WaitAsync(cancellationToken);
-        try
-        {
-            if (await schedules.GetDrillScheduleAsync(instanceId, cancellationToken) is null)
-            {
-                return false;
-            }
+    public Task<bool> DeleteAsync(string instanceId, CancellationToken cancellationToken) => DeleteAsync(instanceId, _ => true, cancellationToken);
 
-            await schedules.DeleteDrillScheduleAsync(instanceId, cancellationToken);
-            return true;
-        }
-        finally
-        {
-            _tick.Release();
-        }
-    }
-
-    public static ScheduleTiming Timing(DrillSchedule s) => ScheduleTiming.Parse(s.Cron, s.TimeZone, s.Every);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await TickAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogTickFailed(logger, ex);
-            }
-
-            try
-            {
-                await Task.Delay(backupOptions.Tick, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override bool Covers(ServiceInstance instance) => instance.State != InstanceState.Deleted;
 
     // Drills get their own jitter, so an instance's drill and backup due at the same moment do not start together.
-    private DateTimeOffset Due(string instanceId, ScheduleTiming timing, DateTimeOffset next) =>
-        ScheduleJitter.Due(instanceId + "/rehearse", timing, next, backupOptions.MaxJitter);
+    protected override string JitterKey(string instanceId) => instanceId + "/rehearse";
+
+    protected override async Task<IReadOnlyList<DrillSchedule>> ReconcileAsync(Dictionary<string, ServiceInstance> instances, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var kept = new List<DrillSchedule>();
+        foreach (var schedule in await schedules.ListDrillSchedulesAsync(cancellationToken))
+        {
+            if (instances.ContainsKey(schedule.InstanceId))
+            {
+                kept.Add(schedule);
+            }
+            else
+            {
+                await schedules.DeleteDrillScheduleAsync(schedule.InstanceId, cancellationToken);
+            }
+        }
+
+        return kept;
+    }
+
+    protected override async Task<DrillSchedule?> FinishedAsync(DrillSchedule schedule, string runningId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var rehearsal = await rehearsals.GetRehearsalAsync(runningId, cancellationToken);
+        return rehearsal is { State: RehearsalState.Running } ? null : await FinishAsync(schedule, rehearsal, now, cancellationToken);
+    }
+
+    protected override async Task<int> FreeSlotsAsync(CancellationToken cancellationToken) =>
+        options.Value.Concurrency - (await rehearsals.ListRehearsalsAsync(null, cancellationToken)).Count(r => r.State == RehearsalState.Running);
+
+    protected override void TickFailed(Exception exception) => LogTickFailed(logger, exception);
+
+    protected override Task<DrillSchedule?> GetAsync(string instanceId, CancellationToken cancellationToken) => schedules.GetDrillScheduleAsync(instanceId, cancellationToken);
+
+    protected override Task SaveAsync(DrillSchedule schedule, CancellationToken cancellationToken) => schedules.SaveDrillScheduleAsync(schedule, cancellationToken);
+
+    protected override Task RemoveAsync(string instanceId, CancellationToken cancellationToken) => schedules.DeleteDrillScheduleAsync(instanceId, cancellationToken);
 
     private async Task<DrillSchedule> FinishAsync(DrillSchedule schedule, RehearsalRecord? rehearsal, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -208,15 +125,13 @@ internal sealed partial class DrillScheduler(
         return schedule;
     }
 
-    private async Task<bool> StartAsync(DrillSchedule schedule, ServiceInstance instance, DateTimeOffset now, CancellationToken cancellationToken)
+    protected override async Task<bool> StartAsync(DrillSchedule schedule, ServiceInstance instance, DateTimeOffset now, CancellationToken cancellationToken)
     {
         // The next drill after the one starting now, counted from now: a missed drill is made up once, not once per miss.
-        var timing = Timing(schedule);
-        var next = timing.Next(now, schedule.NextRunAt);
-        var advanced = schedule with { NextRunAt = next, DueAt = Due(schedule.InstanceId, timing, next), UpdatedAt = now };
-        if (instance.State != InstanceState.Ready)
+        var (next, due) = NextRun(schedule, now, schedule.NextRunAt);
+        var advanced = schedule with { NextRunAt = next, DueAt = due, UpdatedAt = now };
+        if (NotReady(instance) is { } reason)
         {
-            var reason = $"instance is {instance.State.ToString().ToLowerInvariant()}";
             LogSkipped(logger, instance.Id, reason);
             await schedules.SaveDrillScheduleAsync(advanced with { LastRunAt = now, LastResult = "skipped", LastMessage = reason }, cancellationToken);
             return false;

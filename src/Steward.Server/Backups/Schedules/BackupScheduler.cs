@@ -6,7 +6,7 @@ using Steward.State;
 namespace Steward.Server.Backups.Schedules;
 
 /// <summary>
-/// Runs scheduled backups. Everything it knows is in the state store, so a restarted broker carries on:
+/// Runs scheduled backups on <see cref="ScheduleRunner{TSchedule}"/>, so a restarted broker carries on:
 /// a run missed while the broker was down is made up once (never a burst) and the next one is counted from
 /// now. It never starts a second backup of an instance, starts due runs oldest first only while fewer than
 /// <see cref="BackupScheduleOptions.MaxConcurrent"/> backups run, and spreads runs with a per-instance
@@ -20,144 +20,55 @@ internal sealed class BackupScheduler(
     IPlanDefaults plans,
     BackupScheduleOptions options,
     TimeProvider time,
-    ILogger<BackupScheduler> logger) : BackgroundService
+    ILogger<BackupScheduler> logger) : ScheduleRunner<BackupSchedule>(store, time, options.Tick, options.MaxJitter)
 {
-    private static readonly TimeSpan BusyDelay = TimeSpan.FromSeconds(15);
     private readonly BackupIncidents _incidents = new(store);
-    private readonly SemaphoreSlim _tick = new(1, 1);
-
-    /// <summary>One pass: record finished runs, then start what is due within the concurrency bound.</summary>
-    public async Task TickAsync(CancellationToken cancellationToken)
-    {
-        await _tick.WaitAsync(cancellationToken);
-        try
-        {
-            var now = time.GetUtcNow();
-            var instances = (await store.ListInstancesAsync(cancellationToken)).ToDictionary(i => i.Id, StringComparer.Ordinal);
-            var due = new List<BackupSchedule>();
-            foreach (var listed in await ReconcileAsync(instances, now, cancellationToken))
-            {
-                var schedule = listed;
-                if (schedule.RunningBackupId is { } id)
-                {
-                    var backup = await store.GetBackupAsync(id, cancellationToken);
-                    if (backup is { State: BackupState.InProgress })
-                    {
-                        continue;
-                    }
-
-                    schedule = await FinishAsync(schedule, backup, now, cancellationToken);
-                }
-
-                if (NextAttempt(schedule) <= now)
-                {
-                    due.Add(schedule);
-                }
-            }
-
-            var free = options.MaxConcurrent - runner.RunningCount;
-            foreach (var schedule in due.OrderBy(NextAttempt).ThenBy(s => s.InstanceId, StringComparer.Ordinal))
-            {
-                if (free <= 0)
-                {
-                    break;
-                }
-
-                if (await StartAsync(schedule, instances[schedule.InstanceId], now, cancellationToken))
-                {
-                    free--;
-                }
-            }
-        }
-        finally
-        {
-            _tick.Release();
-        }
-    }
 
     /// <summary>Sets an instance's own schedule (already validated), timed from now.</summary>
-    public async Task<BackupSchedule> SetAsync(BackupSchedule spec, CancellationToken cancellationToken)
+    public Task<BackupSchedule> SetAsync(BackupSchedule spec, CancellationToken cancellationToken) => SetAsync(spec.InstanceId, (existing, now) => Timed(spec, now) with
     {
-        await _tick.WaitAsync(cancellationToken);
-        try
-        {
-            var now = time.GetUtcNow();
-            var existing = await schedules.GetScheduleAsync(spec.InstanceId, cancellationToken);
-            var schedule = Timed(spec, now) with
-            {
-                Source = "instance",
-                CreatedAt = existing?.CreatedAt ?? now,
-                RunningBackupId = existing?.RunningBackupId,
-                LastRunAt = existing?.LastRunAt,
-                LastBackupId = existing?.LastBackupId,
-                LastResult = existing?.LastResult,
-                LastMessage = existing?.LastMessage,
-                IncidentId = existing?.IncidentId,
-            };
-            await schedules.SaveScheduleAsync(schedule, cancellationToken);
-            return schedule;
-        }
-        finally
-        {
-            _tick.Release();
-        }
-    }
+        Source = "instance",
+        CreatedAt = existing?.CreatedAt ?? now,
+        RunningBackupId = existing?.RunningBackupId,
+        LastRunAt = existing?.LastRunAt,
+        LastBackupId = existing?.LastBackupId,
+        LastResult = existing?.LastResult,
+        LastMessage = existing?.LastMessage,
+        IncidentId = existing?.IncidentId,
+    }, cancellationToken);
 
     /// <summary>Removes an instance's own schedule; its plan's default (if any) takes over at the next tick.</summary>
-    public async Task<bool> DeleteAsync(string instanceId, CancellationToken cancellationToken)
-    {
-        await _tick.WaitAsync(cancellationToken);
-        try
-        {
-            if (await schedules.GetScheduleAsync(instanceId, cancellationToken) is not { Source: "instance" })
-            {
-                return false;
-            }
-
-            await schedules.DeleteScheduleAsync(instanceId, cancellationToken);
-            return true;
-        }
-        finally
-        {
-            _tick.Release();
-        }
-    }
+    public Task<bool> DeleteAsync(string instanceId, CancellationToken cancellationToken) =>
+        DeleteAsync(instanceId, s => s.Source == "instance", cancellationToken);
 
     /// <summary>When the schedule next tries to run: a pending retry, if it comes before the next run.</summary>
     public static DateTimeOffset NextAttempt(BackupSchedule s) => s.RetryAt is { } retry && retry < s.DueAt ? retry : s.DueAt;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await TickAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                ScheduleLog.TickFailed(logger, ex);
-            }
+    protected override DateTimeOffset AttemptAt(BackupSchedule schedule) => NextAttempt(schedule);
 
-            try
-            {
-                await Task.Delay(options.Tick, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+    protected override Task<int> FreeSlotsAsync(CancellationToken cancellationToken) => Task.FromResult(options.MaxConcurrent - runner.RunningCount);
+
+    protected override void TickFailed(Exception exception) => ScheduleLog.TickFailed(logger, exception);
+
+    protected override Task<BackupSchedule?> GetAsync(string instanceId, CancellationToken cancellationToken) => schedules.GetScheduleAsync(instanceId, cancellationToken);
+
+    protected override Task SaveAsync(BackupSchedule schedule, CancellationToken cancellationToken) => schedules.SaveScheduleAsync(schedule, cancellationToken);
+
+    protected override Task RemoveAsync(string instanceId, CancellationToken cancellationToken) => schedules.DeleteScheduleAsync(instanceId, cancellationToken);
+
+    protected override async Task<BackupSchedule?> FinishedAsync(BackupSchedule schedule, string runningId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var backup = await Store.GetBackupAsync(runningId, cancellationToken);
+        return backup is { State: BackupState.InProgress } ? null : await FinishAsync(schedule, backup, now, cancellationToken);
     }
 
     private BackupSchedule Timed(BackupSchedule spec, DateTimeOffset now)
     {
-        var timing = ScheduleTiming.Of(spec);
-        var next = timing.Next(now);
+        var (next, due) = NextRun(spec, now);
         return spec with
         {
             NextRunAt = next,
-            DueAt = ScheduleJitter.Due(spec.InstanceId, timing, next, options.MaxJitter),
+            DueAt = due,
             RetryAt = null,
             Attempts = 0,
             UpdatedAt = now,
@@ -165,7 +76,7 @@ internal sealed class BackupScheduler(
     }
 
     /// <summary>Gives instances their plan's default, follows changed defaults, and drops schedules of instances that are gone.</summary>
-    private async Task<List<BackupSchedule>> ReconcileAsync(Dictionary<string, ServiceInstance> instances, DateTimeOffset now, CancellationToken cancellationToken)
+    protected override async Task<IReadOnlyList<BackupSchedule>> ReconcileAsync(Dictionary<string, ServiceInstance> instances, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var list = new List<BackupSchedule>();
         var existing = (await schedules.ListSchedulesAsync(cancellationToken)).ToDictionary(s => s.InstanceId, StringComparer.Ordinal);
@@ -253,13 +164,12 @@ internal sealed class BackupScheduler(
         return schedule;
     }
 
-    private async Task<bool> StartAsync(BackupSchedule schedule, ServiceInstance instance, DateTimeOffset now, CancellationToken cancellationToken)
+    protected override async Task<bool> StartAsync(BackupSchedule schedule, ServiceInstance instance, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var isRetry = schedule.RetryAt is { } r && r < schedule.DueAt;
         var advanced = isRetry ? schedule with { RetryAt = null } : Advance(schedule, now);
-        if (instance.State != InstanceState.Ready)
+        if (NotReady(instance) is { } reason)
         {
-            var reason = $"instance is {instance.State.ToString().ToLowerInvariant()}";
             ScheduleLog.Skipped(logger, instance.Id, reason);
             await schedules.SaveScheduleAsync(advanced with { LastResult = "skipped", LastMessage = reason, UpdatedAt = now }, cancellationToken);
             return false;
@@ -296,9 +206,8 @@ internal sealed class BackupScheduler(
     /// <summary>The next run after the one starting now, counted from now: a missed run is made up once, not once per miss.</summary>
     private BackupSchedule Advance(BackupSchedule schedule, DateTimeOffset now)
     {
-        var timing = ScheduleTiming.Of(schedule);
-        var next = timing.Next(now, schedule.NextRunAt);
-        return schedule with { NextRunAt = next, DueAt = ScheduleJitter.Due(schedule.InstanceId, timing, next, options.MaxJitter), RetryAt = null, Attempts = 0 };
+        var (next, due) = NextRun(schedule, now, schedule.NextRunAt);
+        return schedule with { NextRunAt = next, DueAt = due, RetryAt = null, Attempts = 0 };
     }
 
     /// <summary>The instance is busy (another backup, an operation): try again shortly, without losing the run.</summary>

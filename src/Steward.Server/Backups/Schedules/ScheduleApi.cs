@@ -23,33 +23,25 @@ internal static class ScheduleApi
     {
         api.MapGet("/instances/{instanceId}/backup-schedule", async (string instanceId, [FromServices] IStateStore store, [FromServices] IScheduleStore schedules, [FromServices] ScheduleView view, CancellationToken ct) =>
         {
-            await InstanceAsync(store, instanceId, ct);
+            await ScheduleRequest.InstanceAsync(store, instanceId, ct);
             var schedule = await schedules.GetScheduleAsync(instanceId, ct)
                 ?? throw StewardException.NotFound($"instance {instanceId} has no backup schedule (neither its own nor a default of its plan)");
             return OsbJson.Result(await view.DescribeAsync(schedule, ct));
         });
         api.MapPut("/instances/{instanceId}/backup-schedule", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] BackupService backups, [FromServices] EngineRegistry engines, [FromServices] IPlanDefaults plans, [FromServices] BackupScheduler scheduler, [FromServices] ScheduleView view, [FromServices] StewardOptions options, [FromServices] TimeProvider time, CancellationToken ct) =>
         {
-            var instance = await InstanceAsync(store, instanceId, ct);
+            var instance = await ScheduleRequest.InstanceAsync(store, instanceId, ct);
             var body = await RequestBody.ReadAsync(http.Request, options.MaxBodyBytes, ct);
-            var spec = Parse(body, instance, engines, backups, time.GetUtcNow());
-            var timing = ScheduleTiming.Of(spec);
-            if (!Caller.From(http.User).IsBroker)
-            {
-                var minimum = plans.MinimumInterval(instance);
-                var gap = timing.MinimumGap(time.GetUtcNow());
-                if (gap < minimum)
-                {
-                    throw StewardException.BadRequest($"this schedule runs every {ScheduleTiming.Format(gap)} at the shortest; the instance's plan allows an instance token {ScheduleTiming.Format(minimum)} at the shortest");
-                }
-            }
+            var now = time.GetUtcNow();
+            var spec = Parse(body, instance, engines, backups, now);
+            ScheduleRequest.RequireAllowedGap(http, plans, instance, ScheduleTiming.Of(spec), now);
 
             var saved = await scheduler.SetAsync(spec, ct);
             return OsbJson.Result(await view.DescribeAsync(saved, ct));
         });
         api.MapDelete("/instances/{instanceId}/backup-schedule", async (string instanceId, [FromServices] IStateStore store, [FromServices] IScheduleStore schedules, [FromServices] BackupScheduler scheduler, CancellationToken ct) =>
         {
-            await InstanceAsync(store, instanceId, ct);
+            await ScheduleRequest.InstanceAsync(store, instanceId, ct);
             if (!await scheduler.DeleteAsync(instanceId, ct))
             {
                 throw await schedules.GetScheduleAsync(instanceId, ct) is null
@@ -90,15 +82,7 @@ internal static class ScheduleApi
             throw StewardException.BadRequest($"unknown field '{unknown}'; a schedule has: {string.Join(", ", Fields)}");
         }
 
-        var every = body.OptionalString("every") is { } e ? ScheduleTiming.ParseInterval(e) : (TimeSpan?)null;
-        var cron = body.OptionalString("cron");
-        var zone = body.OptionalString("time_zone");
-        if (every is not null && zone is not null)
-        {
-            throw StewardException.BadRequest("'time_zone' applies to a cron expression, not to an interval");
-        }
-
-        var timing = ScheduleTiming.Parse(cron, zone, every);
+        var (cron, every, timing) = ScheduleRequest.Timing(body);
         var kind = body.OptionalString("kind");
         if (kind is not null)
         {
@@ -121,7 +105,7 @@ internal static class ScheduleApi
         {
             InstanceId = instance.Id,
             Source = "instance",
-            Cron = cron?.Trim(),
+            Cron = cron,
             TimeZone = timing.Zone.Id,
             Every = every,
             Kind = kind,
@@ -131,13 +115,5 @@ internal static class ScheduleApi
             CreatedAt = now,
             UpdatedAt = now,
         };
-    }
-
-    private static async Task<ServiceInstance> InstanceAsync(IStateStore store, string instanceId, CancellationToken ct)
-    {
-        var instance = await store.GetInstanceAsync(instanceId, ct);
-        return instance is null || instance.State == InstanceState.Deleted
-            ? throw StewardException.NotFound($"instance {instanceId} does not exist")
-            : instance;
     }
 }

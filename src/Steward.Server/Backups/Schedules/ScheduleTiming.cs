@@ -28,7 +28,7 @@ internal sealed partial class ScheduleTiming
 
     public TimeSpan? Every { get; }
 
-    public static ScheduleTiming Of(BackupSchedule schedule) => Parse(schedule.Cron, schedule.TimeZone, schedule.Every);
+    public static ScheduleTiming Of(IRecurringSchedule schedule) => Parse(schedule.Cron, schedule.TimeZone, schedule.Every);
 
     /// <summary>Validates a cron expression or an interval (exactly one) and a time zone.</summary>
     public static ScheduleTiming Parse(string? cron, string? timeZone, TimeSpan? every)
