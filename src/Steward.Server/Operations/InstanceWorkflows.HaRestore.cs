@@ -19,62 +19,24 @@ internal sealed partial class InstanceWorkflows
 {
     private async Task<Operation> HaPointInTimeRestoreAsync(Operation op, ServiceInstance instance, PointInTimePayload payload, CancellationToken cancellationToken)
     {
-        var engine = engines.Engine(instance.ServiceId);
-        var backup = await store.GetBackupAsync(payload.BackupId, cancellationToken)
-            ?? throw new InvalidOperationException($"backup {payload.BackupId} of operation {op.Id} is missing");
+        var backup = await PitrBackupAsync(op, payload, cancellationToken);
         var primary = await haRestore.PrimaryAsync(instance, cancellationToken);
         var context = haRestore.Context(instance, primary);
-        var paths = context.Paths;
-        var staging = Path.Combine(paths.Root, "restore-staging");
-        var previous = Path.Combine(paths.Root, "data.pre-restore");
-        var report = progress.Track(op.Id);
-        var host = new RestoreHost(backup, context, engine, backups, report, ct => EnsureRunningAsync(instance, ct), options.StopGrace);
-        var promoted = false;
+        var run = NewPitrRun(op, instance, backup, context);
         try
         {
             op = await RunStepsAsync(
                 op,
                 [
-                    new("archive", "archiving the WAL written so far", ct => ArchiveCurrentAsync(context, ct)),
-                    new("fetch", $"unpacking base backup {backup.Id} beside the data of primary {primary.Name}", ct => UnpackForRecoveryAsync(context, host, staging, payload.Settings, ct)),
+                    PitrArchiveStep(run),
+                    PitrFetchStep(run, payload, $"the data of primary {primary.Name}"),
                     new("ha-standbys-stop", "stopping the standbys", ct => haRestore.StopStandbysAsync(instance, ct), Rerun: true),
-                    new("swap", $"stopping primary {primary.Name} and putting the restored data in place", async ct =>
-                    {
-                        if (!Directory.Exists(staging))
-                        {
-                            return;
-                        }
-
-                        await host.StopServerAsync(ct);
-                        if (!Directory.Exists(previous))
-                        {
-                            Directory.Move(paths.DataDir, previous);
-                        }
-                        else if (Directory.Exists(paths.DataDir))
-                        {
-                            Directory.Delete(paths.DataDir, recursive: true);
-                        }
-
-                        Directory.Move(staging, paths.DataDir);
-                        await haRestore.AloneAsync(instance, primary, ct);
-                    }, Rerun: true),
-                    new("recover", $"replaying archived WAL to {payload.Description} on primary {primary.Name}", async ct =>
-                    {
-                        await ReplayAsync(instance, context, report, ct);
-                        promoted = true;
-                    }, Rerun: true),
-                    new("finish", "removing the primary's data from before the restore", async ct =>
-                    {
-                        promoted = true;
-                        await RecoverySettings.RemoveAsync(context, paths.DataDir, ct);
-                        if (Directory.Exists(previous))
-                        {
-                            Directory.Delete(previous, recursive: true);
-                        }
-                    }, Rerun: true),
+                    PitrSwapStep(run, $"primary {primary.Name}", ct => haRestore.AloneAsync(instance, primary, ct)),
+                    PitrRecoverStep(run, instance, $"replaying archived WAL to {payload.Description} on primary {primary.Name}"),
+                    PitrFinishStep(run, "the primary's data"),
                     new("ha-standbys", "rebuilding the standbys from the restored primary", ct => haRestore.RebuildStandbysAsync(instance, primary, ct)),
                     new("ha-lead", "switching synchronous replication on and leading the endpoint to the primary", ct => haRestore.LeadAsync(instance, primary, ct), Rerun: true),
-                    new("credentials", "re-applying the current bindings", async ct => await engine.ReconcileCredentialsAsync(engines.Context(instance), [.. (await store.ListBindingsAsync(instance.Id, ct)).Where(b => b.State == BindingState.Created)], ct), Rerun: true),
+                    CredentialsStep(instance, engines.Context(instance)),
                     new("verify", "checking the restored instance through its endpoint", ct => ProbeEndpointAsync(instance, ct), Rerun: true),
                 ],
                 cancellationToken);
@@ -83,47 +45,37 @@ internal sealed partial class InstanceWorkflows
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            var description = await FailureAsync("point-in-time restore", op, ex, instance);
-            if (!promoted && Directory.Exists(previous))
-            {
-                description += await PutPreviousDataBackAsync(host, paths, previous, () => haRestore.RestartAsBeforeAsync(instance, primary, CancellationToken.None));
-            }
-            else if (!promoted && Runtime.GetStatus(paths) is ProcessStatus.Running)
-            {
-                try
-                {
-                    await haRestore.RestartAsBeforeAsync(instance, primary, CancellationToken.None);
-                    description += KeptPreviousData;
-                }
-                catch (Exception restart)
-                {
-                    description += "; restarting the standbys failed: " + restart.Message;
-                }
-            }
-            else if (promoted)
-            {
-                try
-                {
-                    await haRestore.LeadAsync(instance, primary, CancellationToken.None);
-                    description += "; the primary runs on the restored data, and the HA controller replaces the standbys that are not streaming";
-                }
-                catch (Exception lead)
-                {
-                    description += "; the primary runs on the restored data, but leading the endpoint to it failed: " + lead.Message;
-                }
-            }
-
-            if (Directory.Exists(staging))
-            {
-                Directory.Delete(staging, recursive: true);
-            }
-
-            var usable = Runtime.GetStatus(paths) is ProcessStatus.Running;
-            return await FinishAsync(op with { InstanceUsable = usable }, OperationState.Failed, description, ex, CancellationToken.None);
+            return await PitrFailedAsync(op, instance, run, ex, () => haRestore.RestartAsBeforeAsync(instance, primary, CancellationToken.None), RestartStandbysAsync, LeadRestoredPrimaryAsync);
         }
         finally
         {
             progress.Forget(op.Id);
+        }
+
+        async Task<string> RestartStandbysAsync()
+        {
+            try
+            {
+                await haRestore.RestartAsBeforeAsync(instance, primary, CancellationToken.None);
+                return KeptPreviousData;
+            }
+            catch (Exception restart)
+            {
+                return "; restarting the standbys failed: " + restart.Message;
+            }
+        }
+
+        async Task<string> LeadRestoredPrimaryAsync()
+        {
+            try
+            {
+                await haRestore.LeadAsync(instance, primary, CancellationToken.None);
+                return "; the primary runs on the restored data, and the HA controller replaces the standbys that are not streaming";
+            }
+            catch (Exception lead)
+            {
+                return "; the primary runs on the restored data, but leading the endpoint to it failed: " + lead.Message;
+            }
         }
     }
 

@@ -26,57 +26,20 @@ internal sealed partial class InstanceWorkflows
             return await HaPointInTimeRestoreAsync(op, instance, payload, cancellationToken); // InstanceWorkflows.HaRestore.cs
         }
 
-        var engine = engines.Engine(instance.ServiceId);
-        var backup = await store.GetBackupAsync(payload.BackupId, cancellationToken)
-            ?? throw new InvalidOperationException($"backup {payload.BackupId} of operation {op.Id} is missing");
+        var backup = await PitrBackupAsync(op, payload, cancellationToken);
         var context = engines.Context(instance);
-        var paths = context.Paths;
-        var staging = Path.Combine(paths.Root, "restore-staging");
-        var previous = Path.Combine(paths.Root, "data.pre-restore");
-        var report = progress.Track(op.Id);
-        var host = new RestoreHost(backup, context, engine, backups, report, ct => EnsureRunningAsync(instance, ct), options.StopGrace);
-        var promoted = false;
+        var run = NewPitrRun(op, instance, backup, context);
         try
         {
             op = await RunStepsAsync(
                 op,
                 [
-                    new("archive", "archiving the WAL written so far", ct => ArchiveCurrentAsync(context, ct)),
-                    new("fetch", $"unpacking base backup {backup.Id} beside the live data", ct => UnpackForRecoveryAsync(context, host, staging, payload.Settings, ct)),
-                    new("swap", "stopping the server and putting the restored data in place", async ct =>
-                    {
-                        if (!Directory.Exists(staging))
-                        {
-                            return;
-                        }
-
-                        await host.StopServerAsync(ct);
-                        if (!Directory.Exists(previous))
-                        {
-                            Directory.Move(paths.DataDir, previous);
-                        }
-                        else if (Directory.Exists(paths.DataDir))
-                        {
-                            Directory.Delete(paths.DataDir, recursive: true);
-                        }
-
-                        Directory.Move(staging, paths.DataDir);
-                    }, Rerun: true),
-                    new("recover", $"replaying archived WAL to {payload.Description}", async ct =>
-                    {
-                        await ReplayAsync(instance, context, report, ct);
-                        promoted = true;
-                    }, Rerun: true),
-                    new("finish", "removing the data from before the restore", async ct =>
-                    {
-                        promoted = true;
-                        await RecoverySettings.RemoveAsync(context, paths.DataDir, ct);
-                        if (Directory.Exists(previous))
-                        {
-                            Directory.Delete(previous, recursive: true);
-                        }
-                    }, Rerun: true),
-                    new("credentials", "re-applying the current bindings", async ct => await engine.ReconcileCredentialsAsync(context, [.. (await store.ListBindingsAsync(instance.Id, ct)).Where(b => b.State == BindingState.Created)], ct), Rerun: true),
+                    PitrArchiveStep(run),
+                    PitrFetchStep(run, payload, "the live data"),
+                    PitrSwapStep(run, "the server"),
+                    PitrRecoverStep(run, instance, $"replaying archived WAL to {payload.Description}"),
+                    PitrFinishStep(run, "the data"),
+                    CredentialsStep(instance, context),
                     new("verify", "checking the restored server", ct => EnsureRunningAsync(instance, ct), Rerun: true),
                 ],
                 cancellationToken);
@@ -85,23 +48,7 @@ internal sealed partial class InstanceWorkflows
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            var description = await FailureAsync("point-in-time restore", op, ex, instance);
-            if (!promoted && Directory.Exists(previous))
-            {
-                description += await PutPreviousDataBackAsync(host, paths, previous, () => EnsureRunningAsync(instance, CancellationToken.None));
-            }
-            else if (!promoted && Runtime.GetStatus(paths) is ProcessStatus.Running)
-            {
-                description += KeptPreviousData;
-            }
-
-            if (Directory.Exists(staging))
-            {
-                Directory.Delete(staging, recursive: true);
-            }
-
-            var usable = Runtime.GetStatus(paths) is ProcessStatus.Running;
-            return await FinishAsync(op with { InstanceUsable = usable }, OperationState.Failed, description, ex, CancellationToken.None);
+            return await PitrFailedAsync(op, instance, run, ex, () => EnsureRunningAsync(instance, CancellationToken.None), () => Task.FromResult(KeptPreviousData), promoted: null);
         }
         finally
         {
