@@ -58,27 +58,7 @@ internal sealed class HaController(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                try
-                {
-                    await TickAsync(stoppingToken);
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    HaLog.CheckFailed(logger, "*", ex);
-                }
-
-                await Task.Delay(options.Tick, time, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-
+        await PeriodicLoop.RunAsync(TickAsync, options.Tick, time, ex => HaLog.CheckFailed(logger, "*", ex), stoppingToken);
         await Task.WhenAll(_work.Keys);
     }
 

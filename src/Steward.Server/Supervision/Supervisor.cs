@@ -40,27 +40,7 @@ internal sealed partial class Supervisor(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                try
-                {
-                    await TickAsync(stoppingToken);
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    Log.SupervisionFailed(logger, "*", ex);
-                }
-
-                await Task.Delay(options.SupervisorTick, time, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-
+        await PeriodicLoop.RunAsync(TickAsync, options.SupervisorTick, time, ex => Log.SupervisionFailed(logger, "*", ex), stoppingToken);
         await Task.WhenAll(_checks.Keys);
     }
 
