@@ -82,6 +82,21 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
         File.Move(partial, destination, overwrite: true);
     }
 
+    public FileStream CreateServerFile(string path)
+    {
+        var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            Share = FileShare.None,
+            BufferSize = 0,
+            Options = FileOptions.Asynchronous,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        Own(path);
+        return stream;
+    }
+
     public async Task<ToolResult> RunToolAsync(InstancePaths paths, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
     {
         var psi = StartInfo(fileName, arguments, environment);

@@ -131,6 +131,27 @@ public interface IInstanceRuntime
     /// <summary>False when data directories cannot be prepared ahead and taken by a rename (each instance has its own volume).</summary>
     bool SupportsWarmPool => true;
 
+    /// <summary>
+    /// True when the broker and the instances' servers share one file system, so the broker can write a file that a
+    /// server then takes by a rename (the WAL read ahead into an instance's spool); false when each instance has its
+    /// own volume.
+    /// </summary>
+    bool SharesFiles => SupportsWarmPool;
+
+    /// <summary>
+    /// Creates <paramref name="path"/> (new, for writing) as a file the server will take: owned by the service user
+    /// and readable by it only. Only where <see cref="SharesFiles"/>.
+    /// </summary>
+    FileStream CreateServerFile(string path) => new(path, new FileStreamOptions
+    {
+        Mode = FileMode.CreateNew,
+        Access = FileAccess.Write,
+        Share = FileShare.None,
+        BufferSize = 0,
+        Options = FileOptions.Asynchronous,
+        UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+    });
+
     /// <summary>The files of one warm-pool entry: beside the instances, on the same file system, so taking it is a rename.</summary>
     InstancePaths PoolPathsFor(string entryId);
 

@@ -21,6 +21,12 @@ public static class WalHelper
     /// <summary>The header that carries the instance's archive secret.</summary>
     public const string TokenHeader = "X-Steward-Wal-Token";
 
+    /// <summary>
+    /// The instance's WAL spool, beside its data directory (<c>{root}/wal-spool</c>, the service user's, 0700): the
+    /// broker's read-ahead puts verified segments there for <c>restore_command</c> to take by a rename.
+    /// </summary>
+    public const string SpoolName = "wal-spool";
+
     private const string UrlName = "wal.url";
 
     // push: exit 0 only on the broker's 200 (stored durably); anything else is 1 and PostgreSQL keeps the
@@ -40,6 +46,10 @@ public static class WalHelper
           echo "steward-wal: the broker answered HTTP $code for $2; PostgreSQL keeps it and retries" >&2
           exit 1 ;;
         fetch)
+          # The broker's read-ahead puts verified segments into the instance's spool under their final name only
+          # once complete: taking one is a rename. Anything else is asked of the broker.
+          spooled="$dir/../wal-spool/$2"
+          [ -f "$spooled" ] && mv -f "$spooled" "$3" 2>/dev/null && exit 0
           code=$(curl -sS -o "$3" -w '%{http_code}' --connect-timeout 5 --max-time 900 --retry 20 --retry-connrefused --retry-delay 1 --retry-max-time 60 -H @"$dir/wal.header" "$url/$2"); rc=$?
           [ "$rc" = 0 ] && [ "$code" = 200 ] && exit 0
           rm -f "$3"

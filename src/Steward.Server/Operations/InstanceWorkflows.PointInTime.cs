@@ -169,6 +169,21 @@ internal sealed partial class InstanceWorkflows
     private async Task ReplayAsync(ServiceInstance instance, Engines.EngineContext context, IProgress<Steward.Backup.Pipeline.PipelineProgress> report, CancellationToken cancellationToken)
     {
         var engine = engines.Engine(instance.ServiceId);
+        await walSpool.AttachAsync(instance.Id, context.Paths, cancellationToken); // read ahead into the instance's own spool
+        try
+        {
+            await ReplayToPromotionAsync(instance, context, engine, report, cancellationToken);
+        }
+        finally
+        {
+            await walSpool.ReleaseAsync(instance.Id); // what was fetched ahead past the target is not needed any more
+        }
+
+        await WalInspector.CheckpointAsync(context, cancellationToken);
+    }
+
+    private async Task ReplayToPromotionAsync(ServiceInstance instance, Engines.EngineContext context, Engines.IDataServiceEngine engine, IProgress<Steward.Backup.Pipeline.PipelineProgress> report, CancellationToken cancellationToken)
+    {
         await Runtime.StartAsync(context.Paths, engine.Launch(context), cancellationToken);
         var restarts = 0;
         while (true)
@@ -195,8 +210,6 @@ internal sealed partial class InstanceWorkflows
                 var (inRecovery, replay) = await WalInspector.RecoveryAsync(context, cancellationToken);
                 if (!inRecovery)
                 {
-                    walSpool.Release(instance.Id); // what was fetched ahead past the target is not needed any more
-                    await WalInspector.CheckpointAsync(context, cancellationToken);
                     return;
                 }
 

@@ -69,23 +69,25 @@ public sealed class WalCrashTests
 
         var started = await Pitr.StartRestoreAsync(osb, id, new { to_time = last.UtcDateTime.ToString("O") });
         started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
-        // Killed during replay, with segments fetched ahead in the broker's spool: the resumed restore starts the
-        // recovering server while the new broker is still starting, so its restore_command first meets a broker that
-        // does not answer yet; the new broker removes the spool the killed one left before it serves anything.
+        // Killed during replay, with segments fetched ahead into the instance's own spool: the resumed restore starts
+        // the recovering server while the new broker is still starting, so its restore_command first meets a broker
+        // that does not answer yet; the new broker removes the spools the killed one left before it serves anything.
+        var directory = (await osb.ApiAsync($"/instances/{id}")).Body.Text("directory");
         var spool = Path.Combine(server.DataDir, "wal-spool", id);
-        await WaitAsync(() => Task.FromResult(WalSpoolTests.Spooled(spool).Length > 0), "segment fetched ahead into the spool during replay", 120, 10);
+        var own = Path.Combine(directory, "wal-spool");
+        await WaitAsync(() => Task.FromResult(WalSpoolTests.Spooled(own).Any(f => !Path.GetFileName(f).StartsWith('.'))), "segment fetched ahead into the instance's spool during replay", 120, 10);
         await server.KillAsync();
-        WalSpoolTests.Spooled(spool).ShouldNotBeEmpty("the killed broker left its spool");
+        Directory.Exists(own).ShouldBeTrue("the killed broker left the instance's spool");
         await server.StartProcessAsync();
-        await WaitAsync(() => Task.FromResult(server.Log.Contains($"Removed the WAL spool of instance {id} left by a previous broker", StringComparison.Ordinal)), "removal of the orphaned spool logged", 30);
+        await WaitAsync(() => Task.FromResult(server.Log.Contains($"Removed the WAL spool of instance {id} at {own} left by a previous broker", StringComparison.Ordinal)), "removal of the orphaned spool logged", 30);
 
         var done = await osb.WaitAsync(id, started.Str("operation"), 300);
-        var directory = (await osb.ApiAsync($"/instances/{id}")).Body.Text("directory");
         done.Str("state").ShouldBe("succeeded", done + "\n" + ServerLogTail(directory));
         (await Sql.ScalarAsync(uri, "SELECT count(*) FROM t")).ShouldBe("400001");
         Directory.Exists(Path.Combine(directory, "restore-staging")).ShouldBeFalse();
         Directory.Exists(Path.Combine(directory, "data.pre-restore")).ShouldBeFalse();
         Directory.Exists(spool).ShouldBeFalse("the spool goes when the restore ends");
+        Directory.Exists(own).ShouldBeFalse("the instance's spool goes when the restore ends");
         server.ServerProcesses().Count(c => c.Contains("postgres -D", StringComparison.Ordinal)).ShouldBe(1);
         await osb.DeprovisionAsync(id, Pitr.Pg, Pitr.Plan);
     }

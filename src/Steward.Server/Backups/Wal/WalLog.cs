@@ -32,4 +32,7 @@ internal static partial class WalLog
 
     [LoggerMessage(EventId = 7010, Level = LogLevel.Warning, Message = "The spooled copy of WAL file {Name} for instance {InstanceId} is damaged (sha256 {Actual}…, archived {Expected}…); not served, read from storage again")]
     public static partial void SpoolCopyDamaged(ILogger logger, string instanceId, string name, string expected, string actual);
+
+    [LoggerMessage(EventId = 7011, Level = LogLevel.Information, Message = "Removed the WAL spool of instance {InstanceId} at {Directory} left by a previous broker ({Files} files)")]
+    public static partial void InstanceSpoolSwept(ILogger logger, string instanceId, string directory, int files);
 }

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Steward.Engines.PostgreSql.Wal;
+using Steward.Runtime;
 using Steward.Server.Configuration;
 using Steward.Server.Metrics;
 using Steward.Wal;
@@ -15,17 +17,34 @@ namespace Steward.Server.Backups.Wal;
 /// file is checked against the digest Steward recorded at archive time again when it is served: a damaged copy is
 /// dropped and the file read from storage instead. An instance's spool is removed when its restore ends, after a
 /// minute without requests, and (whatever a killed broker left) at start.
+/// <para>
+/// While a server replays the archive in a recovery the broker runs (<see cref="AttachAsync"/>), the read-ahead goes
+/// instead into that instance's own spool beside its data directory (<c>{root}/wal-spool</c>, the service user's,
+/// 0700), under a hidden partial name until it is complete and verified, then renamed to the file's own name: its
+/// restore_command takes it from there by a rename (pgBackRest's spool of asynchronous <c>archive-get</c>), and asks
+/// the broker over HTTP only for what is not there. The broker sees the files go, and fetches further ahead.
+/// </para>
 /// </summary>
 internal sealed class WalSpool(
     WalArchive archive,
     WalSettings settings,
     StewardOptions options,
     StewardMetrics metrics,
+    IInstanceRuntime runtime,
     TimeProvider time,
     ILogger<WalSpool> logger) : IHostedService, IDisposable
 {
     /// <summary>How long an instance's spool outlives its last request (a recovery that ended without the broker knowing, a rehearsal).</summary>
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often an instance's own spool is looked at for the segments its server took.</summary>
+    private static readonly TimeSpan Watch = TimeSpan.FromMilliseconds(40);
+
+    /// <summary>The name of the file in <see cref="Root"/> that records where an instance's own spool is, for the sweep at start.</summary>
+    private const string MarkerSuffix = ".instance-spool";
+
+    private readonly Lock _sweep = new();
+    private bool _swept;
 
     private readonly ConcurrentDictionary<string, InstanceSpool> _spools = new();
     private ITimer? _sweeper;
@@ -37,36 +56,96 @@ internal sealed class WalSpool(
     /// <summary>Removes what a previous broker left (it may have been killed mid-replay), then expires idle spools.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (Directory.Exists(Root))
-        {
-            foreach (var left in Directory.EnumerateDirectories(Root))
-            {
-                var files = Directory.EnumerateFiles(left).Count();
-                Directory.Delete(left, recursive: true);
-                WalLog.SpoolSwept(logger, Path.GetFileName(left), files);
-            }
-        }
-
-        Directory.CreateDirectory(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        SweepOnce();
         _sweeper = time.CreateTimer(_ => ExpireIdle(), null, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Before anything is spooled: removes the broker's spools and the instances' own spools (found through their
+    /// markers) that a previous broker left.
+    /// </summary>
+    private void SweepOnce()
+    {
+        lock (_sweep)
+        {
+            if (_swept)
+            {
+                return;
+            }
+
+            _swept = true;
+            if (Directory.Exists(Root))
+            {
+                foreach (var left in Directory.EnumerateDirectories(Root))
+                {
+                    var files = Directory.EnumerateFiles(left).Count();
+                    Directory.Delete(left, recursive: true);
+                    WalLog.SpoolSwept(logger, Path.GetFileName(left), files);
+                }
+
+                foreach (var marker in Directory.EnumerateFiles(Root, "*" + MarkerSuffix))
+                {
+                    var instanceId = Path.GetFileName(marker)[..^MarkerSuffix.Length];
+                    var left = File.ReadAllText(marker).Trim();
+                    if (Path.GetFileName(left) == WalHelper.SpoolName && Directory.Exists(left))
+                    {
+                        var files = Directory.EnumerateFiles(left).Count();
+                        Directory.Delete(left, recursive: true);
+                        WalLog.InstanceSpoolSwept(logger, instanceId, left, files);
+                    }
+
+                    File.Delete(marker);
+                }
+            }
+
+            Directory.CreateDirectory(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
         _sweeper?.Dispose();
-        foreach (var instanceId in _spools.Keys)
-        {
-            Release(instanceId);
-        }
-
-        return Task.CompletedTask;
+        return Task.WhenAll(_spools.Keys.Select(ReleaseAsync));
     }
 
     public void Dispose() => _sweeper?.Dispose();
 
     /// <summary>The directory of one instance's spool.</summary>
     public string DirectoryOf(string instanceId) => Path.Combine(Root, instanceId);
+
+    /// <summary>
+    /// A server is about to replay the archive for <paramref name="instanceId"/> in <paramref name="paths"/>: the
+    /// read-ahead goes into that instance's own spool from now on, emptied first (what an earlier recovery left may
+    /// come from another archive). Nothing changes where the broker cannot write into the instance's files, or
+    /// without read-ahead.
+    /// </summary>
+    public async Task AttachAsync(string instanceId, InstancePaths paths, CancellationToken cancellationToken)
+    {
+        SweepOnce();
+        if (!runtime.SharesFiles || settings.RestorePrefetch == 0)
+        {
+            return;
+        }
+
+        var directory = Path.Combine(paths.Root, WalHelper.SpoolName);
+        var spool = _spools.GetOrAdd(instanceId, id => new InstanceSpool(DirectoryOf(id)));
+        spool.Touch(time.GetTimestamp());
+        if (spool.ServerDirectory == directory && Directory.Exists(directory))
+        {
+            return; // the same recovery, its server started again
+        }
+
+        // The marker first: a broker killed from here on leaves a spool its successor finds.
+        await File.WriteAllTextAsync(Path.Combine(Root, instanceId + MarkerSuffix), directory + "\n", cancellationToken);
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
+        await runtime.CreatePrivateDirectoryAsync(directory, cancellationToken);
+        spool.AttachServer(directory, () => WatchAsync(instanceId, spool));
+    }
 
     /// <summary>
     /// The verified plaintext of one WAL file for <paramref name="requester"/>'s recovery, read from
@@ -77,6 +156,7 @@ internal sealed class WalSpool(
     {
         var spool = _spools.GetOrAdd(requester, id => new InstanceSpool(DirectoryOf(id)));
         spool.Touch(time.GetTimestamp());
+        spool.ArchiveOf = archiveOf;
 
         Stream? served = null;
         if (spool.Take(name.Name) is { } ahead)
@@ -118,43 +198,103 @@ internal sealed class WalSpool(
 
         if (name.Kind == WalFileKind.Segment)
         {
-            foreach (var dropped in spool.KeepAfter(name))
-            {
-                DropWhenDone(dropped);
-            }
-
-            for (var i = 1; i <= settings.RestorePrefetch; i++)
-            {
-                var next = WalName.SegmentName(name.Timeline, name.Segment + i);
-                spool.Ahead(next, () => PrefetchAsync(spool, archiveOf, next));
-            }
+            ReadAhead(spool, archiveOf, name);
         }
 
         return served;
     }
 
-    /// <summary>Removes an instance's spool (its restore ended): read-ahead in progress is cancelled, files go.</summary>
-    public void Release(string instanceId)
+    /// <summary>Recovery is at <paramref name="name"/>: what it moved past goes, and the next segments are fetched ahead.</summary>
+    private void ReadAhead(InstanceSpool spool, string archiveOf, WalName name)
+    {
+        foreach (var dropped in spool.KeepAfter(name))
+        {
+            DropWhenDone(dropped);
+        }
+
+        for (var i = 1; i <= settings.RestorePrefetch; i++)
+        {
+            var next = WalName.SegmentName(name.Timeline, name.Segment + i);
+            spool.Ahead(next, () => PrefetchAsync(spool, archiveOf, next));
+        }
+    }
+
+    /// <summary>
+    /// Follows an instance's own spool: each segment its server took (renamed into pg_wal) counts as served, and the
+    /// read-ahead moves on past it.
+    /// </summary>
+    private async Task WatchAsync(string instanceId, InstanceSpool spool)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(Watch, time, spool.Cancellation);
+                var taken = spool.TakenByServer();
+                if (taken.Count == 0)
+                {
+                    continue;
+                }
+
+                spool.Touch(time.GetTimestamp());
+                foreach (var _ in taken)
+                {
+                    metrics.WalRestored(instanceId, "rename");
+                }
+
+                if (spool.ArchiveOf is { } archiveOf)
+                {
+                    ReadAhead(spool, archiveOf, taken.MaxBy(n => (n.Timeline, n.Segment))!);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Released.
+        }
+    }
+
+    /// <summary>
+    /// Removes an instance's spools (its restore ended): read-ahead in progress is cancelled and waited for, then the
+    /// broker's spool and the instance's own spool go.
+    /// </summary>
+    public async Task ReleaseAsync(string instanceId)
     {
         if (_spools.TryRemove(instanceId, out var spool))
         {
             spool.Cancel();
-            foreach (var dropped in spool.TakeAll())
+            var all = spool.TakeAll();
+            foreach (var dropped in all)
             {
                 DropWhenDone(dropped);
             }
+
+            // Bounded: a read-ahead stuck in storage must not hold up the end of a restore; what it leaves is swept.
+            await Task.WhenAny(Task.WhenAll(all.Append(spool.Watcher)), Task.Delay(TimeSpan.FromSeconds(10), time)).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (spool.ServerDirectory is { } own && TryDelete(own))
+            {
+                Delete(Path.Combine(Root, instanceId + MarkerSuffix));
+            }
         }
 
+        TryDelete(DirectoryOf(instanceId));
+    }
+
+    private static bool TryDelete(string directory)
+    {
         try
         {
-            if (Directory.Exists(DirectoryOf(instanceId)))
+            if (Directory.Exists(directory))
             {
-                Directory.Delete(DirectoryOf(instanceId), recursive: true);
+                Directory.Delete(directory, recursive: true);
             }
+
+            return true;
         }
         catch (IOException)
         {
             // A read-ahead finishing at this moment: the idle sweep or the next start takes what it leaves.
+            return false;
         }
     }
 
@@ -173,9 +313,11 @@ internal sealed class WalSpool(
             return null;
         }
 
-        if (spooled is null)
+        if (spooled is null || (spooled.InServerSpool && !File.Exists(spooled.Path)))
         {
-            return null; // not archived when it was fetched ahead: asked again, it may be now
+            // Not archived when it was fetched ahead (asked again, it may be now), or the server took it from its
+            // spool already and asks for it again.
+            return null;
         }
 
         Stream? stream = null;
@@ -208,22 +350,33 @@ internal sealed class WalSpool(
     {
         var token = spool.Cancellation;
         await spool.Fetches.WaitAsync(token);
-        var path = spool.NewPath(name, Interlocked.Increment(ref _sequence));
+        var sequence = Interlocked.Increment(ref _sequence);
+
+        // Into the instance's own spool under a hidden name no restore_command asks for, renamed once verified.
+        var own = spool.ServerDirectory is { } server && Directory.Exists(server) ? server : null;
+        var path = own is null ? spool.NewPath(name, sequence) : Path.Combine(own, $".{name}.{sequence}.partial");
         try
         {
             WalFile? file;
-            await using (var written = Create(path))
+            await using (var written = own is null ? Create(path) : runtime.CreateServerFile(path))
             {
                 file = await archive.ReadToAsync(archiveOf, name, written, token);
             }
 
-            if (file is null)
+            if (file is null || token.IsCancellationRequested)
             {
                 Delete(path);
                 return null;
             }
 
-            return new Spooled(file, path);
+            if (own is null)
+            {
+                return new Spooled(file, path, InServerSpool: false);
+            }
+
+            var final = Path.Combine(own, name);
+            File.Move(path, final, overwrite: true);
+            return new Spooled(file, final, InServerSpool: true);
         }
         catch
         {
@@ -247,7 +400,7 @@ internal sealed class WalSpool(
         {
             if (time.GetElapsedTime(spool.LastUsed, now) > Idle)
             {
-                Release(instanceId);
+                _ = ReleaseAsync(instanceId);
             }
         }
     }
@@ -287,7 +440,7 @@ internal sealed class WalSpool(
     }
 
     /// <summary>A WAL file fetched ahead: the record it was verified against and where its plaintext is.</summary>
-    private sealed record Spooled(WalFile File, string Path);
+    private sealed record Spooled(WalFile File, string Path, bool InServerSpool);
 
     /// <summary>One instance's spool: its directory and its read-ahead, newest request first.</summary>
     private sealed class InstanceSpool(string directory)
@@ -297,6 +450,46 @@ internal sealed class WalSpool(
         private long _lastUsed;
 
         public string Directory { get; } = directory;
+
+        /// <summary>The instance's own spool, where its server takes segments by a rename; null: served over HTTP only.</summary>
+        public string? ServerDirectory { get; private set; }
+
+        /// <summary>Whose archive the read-ahead reads (the last request's).</summary>
+        public string? ArchiveOf { get; set; }
+
+        /// <summary>Follows <see cref="ServerDirectory"/> (<see cref="WatchAsync"/>).</summary>
+        public Task Watcher { get; private set; } = Task.CompletedTask;
+
+        public void AttachServer(string directory, Func<Task> watch)
+        {
+            lock (_ahead)
+            {
+                ServerDirectory = directory;
+                if (!_cancel.IsCancellationRequested && Watcher.IsCompleted)
+                {
+                    Watcher = Task.Run(watch);
+                }
+            }
+        }
+
+        /// <summary>Takes out the read-ahead the server has renamed out of its spool, and returns their names.</summary>
+        public List<WalName> TakenByServer()
+        {
+            lock (_ahead)
+            {
+                var taken = new List<WalName>();
+                foreach (var (name, ahead) in _ahead.ToList())
+                {
+                    if (ahead.IsCompletedSuccessfully && ahead.Result is { InServerSpool: true } spooled && !File.Exists(spooled.Path) && WalName.Parse(name) is { } n)
+                    {
+                        _ahead.Remove(name);
+                        taken.Add(n);
+                    }
+                }
+
+                return taken;
+            }
+        }
 
         /// <summary>Read-ahead runs two at a time per instance, so the next segment is not starved by the eighth.</summary>
         public SemaphoreSlim Fetches { get; } = new(2, 2);
