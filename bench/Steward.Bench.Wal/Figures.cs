@@ -13,7 +13,7 @@ internal sealed record Series(string Name, double Tps, long WalBytes, IReadOnlyL
 internal sealed record Pitr(long WalBytes, string Target, double StewardSeconds, string StewardRows, IReadOnlyList<Step> StewardSteps, double PgBackRestRestoreSeconds, double PgBackRestRecoverySeconds, string PgBackRestRows)
 {
     /// <summary>WAL files the broker served to restore_command from its read-ahead spool, and read from storage on request.</summary>
-    public (double Spool, double Storage) Served { get; init; }
+    public (double Renamed, double Spool, double Storage) Served { get; init; }
 }
 
 /// <summary>One step of Steward's restore operation and how long it took, from the broker's log.</summary>

@@ -143,7 +143,7 @@ async Task<Figures> MeasureAsync(StewardServer server)
     var stewardRows = await instance.SqlAsync(check, ct);
     var steps = Step.FromLog(server.Log, started.Str("operation")!);
     var served = await ServedAsync(server, id);
-    Console.WriteLine($"  Steward PITR {stewardSeconds:F1} s (marker rows {stewardRows}): {string.Join(", ", steps.Select(s => $"{s.Name} {s.Seconds:F1} s"))}; WAL files served from the spool {served.Spool}, from storage {served.Storage}");
+    Console.WriteLine($"  Steward PITR {stewardSeconds:F1} s (marker rows {stewardRows}): {string.Join(", ", steps.Select(s => $"{s.Name} {s.Seconds:F1} s"))}; WAL files renamed from the instance's spool {served.Renamed}, served over HTTP from the broker's spool {served.Spool}, from storage {served.Storage}");
     var (restoreSeconds, recoverySeconds, pgbrRows) = await pgbackrest.PointInTimeAsync(target, check, ct);
     Console.WriteLine($"  pgBackRest restore {restoreSeconds:F1} s + recovery to promotion {recoverySeconds:F1} s (marker rows {pgbrRows})");
 
@@ -152,7 +152,7 @@ async Task<Figures> MeasureAsync(StewardServer server)
 }
 
 // steward_wal_restore_files_total of the instance, by source.
-static async Task<(double Spool, double Storage)> ServedAsync(StewardServer server, string id)
+static async Task<(double Renamed, double Spool, double Storage)> ServedAsync(StewardServer server, string id)
 {
     using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
     request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{server.Username}:{server.Password}")));
@@ -161,5 +161,5 @@ static async Task<(double Spool, double Storage)> ServedAsync(StewardServer serv
     double Count(string source) => text.Split('\n')
         .Where(l => l.StartsWith("steward_wal_restore_files_total{", StringComparison.Ordinal) && l.Contains($"instance_id=\"{id}\"", StringComparison.Ordinal) && l.Contains($"source=\"{source}\"", StringComparison.Ordinal))
         .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)).Sum();
-    return (Count("spool"), Count("storage"));
+    return (Count("rename"), Count("spool"), Count("storage"));
 }

@@ -48,7 +48,7 @@ internal static class Report
         s.AppendLine();
         s.AppendLine("| tool | total | parts | marker rows |");
         s.AppendLine("|---|---|---|---|");
-        s.AppendLine(Inv($"| Steward | {p.StewardSeconds:F1} s | {string.Join("; ", p.StewardSteps.Select(x => $"{x.Name}: {x.Seconds:F1} s"))} (WAL files served to `restore_command`: {p.Served.Spool:F0} from the read-ahead spool, {p.Served.Storage:F0} read from storage on request) | {p.StewardRows} |"));
+        s.AppendLine(Inv($"| Steward | {p.StewardSeconds:F1} s | {string.Join("; ", p.StewardSteps.Select(x => $"{x.Name}: {x.Seconds:F1} s"))} (WAL files to `restore_command`: {p.Served.Renamed:F0} renamed from the instance's spool, {p.Served.Spool:F0} over HTTP from the broker's read-ahead, {p.Served.Storage:F0} over HTTP read from storage on request) | {p.StewardRows} |"));
         s.AppendLine(Inv($"| pgBackRest | {pgbrTotal:F1} s | restore (unpack base backup): {p.PgBackRestRestoreSeconds:F1} s; start, replay and promote: {p.PgBackRestRecoverySeconds:F1} s | {p.PgBackRestRows} |"));
         s.AppendLine();
         s.AppendLine(Inv($"Steward / pgBackRest: PITR **{p.StewardSeconds / pgbrTotal:F2}×** (target ≤ 1×)."));
