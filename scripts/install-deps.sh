@@ -3,13 +3,14 @@
 #   sh scripts/install-deps.sh          servers and tools for running Steward
 #   sh scripts/install-deps.sh --test   plus what the test suite needs (Node.js for the S3 test server,
 #                                       promtool from prometheus, chromium for the dashboard browser tests,
-#                                       jq for the documented stock-tool restore of incremental backups)
+#                                       jq for the documented stock-tool restore of incremental backups,
+#                                       b3sum to check Steward's BLAKE3 plaintext digests independently)
 #   sh scripts/install-deps.sh --bench  plus what the benchmarks compare against (Patroni with etcd)
 set -eu
 
 packages="postgresql-15 postgresql-client-15 redis-server redis-tools haproxy zstd libzstd1 age util-linux procps tzdata curl"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages nodejs npm prometheus chromium jq"
+  packages="$packages nodejs npm prometheus chromium jq b3sum"
 fi
 if [ "${1:-}" = "--bench" ]; then
   packages="$packages patroni etcd-server python3-etcd"

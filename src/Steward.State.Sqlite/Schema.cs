@@ -79,7 +79,7 @@ internal static class Schema
             message TEXT,
             plaintext_bytes INTEGER NOT NULL,
             stored_bytes INTEGER NOT NULL,
-            plaintext_sha256 TEXT,
+            plaintext_digest TEXT,
             stored_sha256 TEXT,
             manifest TEXT,
             originating_identity TEXT,
@@ -90,6 +90,17 @@ internal static class Schema
         """;
 
     /// <summary>Columns added after the first release; each is added when missing.</summary>
+    /// <summary>
+    /// Columns renamed since a release, old name to new, applied to an existing database at start. The plaintext digest
+    /// names its algorithm since BLAKE3 replaced SHA-256 (rows from before keep their bare SHA-256 hex, which
+    /// Steward.Backup.Integrity.ContentHasher reads as such).
+    /// </summary>
+    public static readonly (string Table, string From, string To)[] RenamedColumns =
+    [
+        ("backups", "plaintext_sha256", "plaintext_digest"),
+        ("wal_files", "plaintext_sha256", "plaintext_digest"),
+    ];
+
     public static readonly (string Table, string Column, string Definition)[] AddedColumns =
     [
         ("bindings", "api_token", "TEXT"),

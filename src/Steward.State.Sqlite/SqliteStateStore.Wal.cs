@@ -6,7 +6,7 @@ namespace Steward.State.Sqlite;
 /// <summary>The WAL archive catalog: one row per archived file, one per restore point.</summary>
 public sealed partial class SqliteStateStore : IWalCatalog
 {
-    private const string WalColumns = "instance_id, name, key, plaintext_bytes, stored_bytes, plaintext_sha256, stored_sha256, archived_at, last_commit_at, commits_read, history";
+    private const string WalColumns = "instance_id, name, key, plaintext_bytes, stored_bytes, plaintext_digest, stored_sha256, archived_at, last_commit_at, commits_read, history";
 
     private const string WalSchema = """
         CREATE TABLE IF NOT EXISTS wal_files (
@@ -15,7 +15,7 @@ public sealed partial class SqliteStateStore : IWalCatalog
             key TEXT NOT NULL,
             plaintext_bytes INTEGER NOT NULL,
             stored_bytes INTEGER NOT NULL,
-            plaintext_sha256 TEXT NOT NULL,
+            plaintext_digest TEXT NOT NULL,
             stored_sha256 TEXT NOT NULL,
             archived_at TEXT NOT NULL,
             last_commit_at TEXT,
@@ -36,7 +36,7 @@ public sealed partial class SqliteStateStore : IWalCatalog
     public Task SaveWalFileAsync(WalFile f, CancellationToken cancellationToken) => WriteAsync(
         $"INSERT OR REPLACE INTO wal_files ({WalColumns}) VALUES ($i, $n, $k, $pb, $sb, $ps, $ss, $at, $lc, $cr, $h)",
         cancellationToken,
-        ("$i", f.InstanceId), ("$n", f.Name), ("$k", f.Key), ("$pb", f.PlaintextBytes), ("$sb", f.StoredBytes), ("$ps", f.PlaintextSha256), ("$ss", f.StoredSha256),
+        ("$i", f.InstanceId), ("$n", f.Name), ("$k", f.Key), ("$pb", f.PlaintextBytes), ("$sb", f.StoredBytes), ("$ps", f.PlaintextDigest), ("$ss", f.StoredSha256),
         ("$at", Time(f.ArchivedAt)), ("$lc", f.LastCommitAt is { } c ? Time(c) : null), ("$cr", f.CommitsRead ? 1 : 0), ("$h", f.History));
 
     public async Task<WalFile?> GetWalFileAsync(string instanceId, string name, CancellationToken cancellationToken) =>
@@ -80,7 +80,7 @@ public sealed partial class SqliteStateStore : IWalCatalog
         Key = r.GetString(2),
         PlaintextBytes = r.GetInt64(3),
         StoredBytes = r.GetInt64(4),
-        PlaintextSha256 = r.GetString(5),
+        PlaintextDigest = r.GetString(5),
         StoredSha256 = r.GetString(6),
         ArchivedAt = ParseTime(r.GetString(7)),
         LastCommitAt = r.IsDBNull(8) ? null : ParseTime(r.GetString(8)),

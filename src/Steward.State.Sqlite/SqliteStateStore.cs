@@ -18,7 +18,7 @@ public sealed partial class SqliteStateStore : IStateStore
 {
     private const string InstanceColumns = "id, internal_id, service_id, plan_id, parameters, context, organization_guid, space_guid, maintenance_version, port, admin_user, admin_password, state, created_at, updated_at";
     private const string BindingColumns = "id, instance_id, service_id, plan_id, parameters, app_guid, username, password, state, created_at, api_token_hash";
-    private const string BackupColumns = "id, instance_id, service, kind, state, storage, key, failed_stage, failure_kind, message, plaintext_bytes, stored_bytes, plaintext_sha256, stored_sha256, manifest, originating_identity, started_at, completed_at";
+    private const string BackupColumns = "id, instance_id, service, kind, state, storage, key, failed_stage, failure_kind, message, plaintext_bytes, stored_bytes, plaintext_digest, stored_sha256, manifest, originating_identity, started_at, completed_at";
     private const string IncidentColumns = "id, instance_id, class, state, summary, evidence, timeline, restarts, preserved_path, opened_at, updated_at";
     private const string OperationColumns = "id, instance_id, binding_id, kind, state, description, step, payload, originating_identity, request_identity, instance_usable, created_at, updated_at";
 
@@ -46,6 +46,14 @@ public sealed partial class SqliteStateStore : IStateStore
         await ExecAsync(conn, Schema.Create, cancellationToken);
         await CreateWalTablesAsync(conn, cancellationToken);
         await ExecAsync(conn, HaMembersSchema, cancellationToken);
+        foreach (var (table, from, to) in Schema.RenamedColumns)
+        {
+            if ((await QueryAsync($"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c", r => 1, cancellationToken, ("$c", from))).Count > 0)
+            {
+                await ExecAsync(conn, $"ALTER TABLE {table} RENAME COLUMN {from} TO {to}", cancellationToken);
+            }
+        }
+
         foreach (var (table, column, definition) in Schema.AddedColumns)
         {
             var present = await QueryAsync($"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c", r => 1, cancellationToken, ("$c", column));
@@ -70,12 +78,12 @@ public sealed partial class SqliteStateStore : IStateStore
         $"""
         INSERT INTO backups ({BackupColumns}) VALUES ($id, $instance, $service, $kind, $state, $storage, $key, $stage, $fkind, $message, $pbytes, $sbytes, $psha, $ssha, $manifest, $origin, $started, $completed)
         ON CONFLICT(id) DO UPDATE SET state=$state, failed_stage=$stage, failure_kind=$fkind, message=$message, plaintext_bytes=$pbytes, stored_bytes=$sbytes,
-          plaintext_sha256=$psha, stored_sha256=$ssha, manifest=$manifest, completed_at=$completed
+          plaintext_digest=$psha, stored_sha256=$ssha, manifest=$manifest, completed_at=$completed
         """,
         cancellationToken,
         ("$id", b.Id), ("$instance", b.InstanceId), ("$service", b.Service), ("$kind", b.Kind), ("$state", b.State.ToString()), ("$storage", b.Storage), ("$key", b.Key),
         ("$stage", b.FailedStage), ("$fkind", b.FailureKind), ("$message", b.Message), ("$pbytes", b.PlaintextBytes), ("$sbytes", b.StoredBytes),
-        ("$psha", b.PlaintextSha256), ("$ssha", b.StoredSha256), ("$manifest", b.ManifestJson), ("$origin", b.OriginatingIdentity),
+        ("$psha", b.PlaintextDigest), ("$ssha", b.StoredSha256), ("$manifest", b.ManifestJson), ("$origin", b.OriginatingIdentity),
         ("$started", Time(b.StartedAt)), ("$completed", b.CompletedAt is { } c ? Time(c) : null));
 
     public async Task<BackupRecord?> GetBackupAsync(string backupId, CancellationToken cancellationToken) =>
@@ -241,7 +249,7 @@ public sealed partial class SqliteStateStore : IStateStore
         Message = Text(r, 9),
         PlaintextBytes = r.GetInt64(10),
         StoredBytes = r.GetInt64(11),
-        PlaintextSha256 = Text(r, 12),
+        PlaintextDigest = Text(r, 12),
         StoredSha256 = Text(r, 13),
         ManifestJson = Text(r, 14),
         OriginatingIdentity = Text(r, 15),

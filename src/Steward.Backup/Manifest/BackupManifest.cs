@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using Steward.Backup.Integrity;
+
 namespace Steward.Backup.Manifest;
 
 /// <summary>
@@ -9,8 +12,11 @@ public sealed record BackupManifest
     /// <summary>Suffix appended to the data key to form the manifest key.</summary>
     public const string KeySuffix = ".manifest.json";
 
-    /// <summary>Version of this manifest format.</summary>
-    public int FormatVersion { get; init; } = 1;
+    /// <summary>The plaintext digest as given (<see cref="PlaintextDigest"/>).</summary>
+    private readonly string? _plaintextDigest;
+
+    /// <summary>Version of this manifest format: 2 since the plaintext digest names its algorithm (BLAKE3), 1 before (SHA-256).</summary>
+    public int FormatVersion { get; init; } = 2;
 
     /// <summary>Identifier of the backup.</summary>
     public required string BackupId { get; init; }
@@ -39,8 +45,19 @@ public sealed record BackupManifest
     /// <summary>Stored size in bytes.</summary>
     public required long StoredBytes { get; init; }
 
-    /// <summary>Lower-case hex SHA-256 of the plaintext.</summary>
-    public required string PlaintextSha256 { get; init; }
+    /// <summary>
+    /// Digest of the plaintext with its algorithm (<see cref="ContentHasher"/>): <c>blake3:&lt;hex&gt;</c>; for a manifest
+    /// of format 1, <c>sha256:&lt;hex&gt;</c> from its <see cref="LegacyPlaintextSha256"/>.
+    /// </summary>
+    public string PlaintextDigest
+    {
+        get => _plaintextDigest ?? (LegacyPlaintextSha256 is { } sha ? ContentHasher.Sha256 + ":" + sha : string.Empty);
+        init => _plaintextDigest = value;
+    }
+
+    /// <summary>Lower-case hex SHA-256 of the plaintext, as manifests of format 1 recorded it; null in newer ones.</summary>
+    [JsonPropertyName("plaintextSha256")]
+    public string? LegacyPlaintextSha256 { get; init; }
 
     /// <summary>Lower-case hex SHA-256 of the stored object.</summary>
     public required string StoredSha256 { get; init; }

@@ -49,7 +49,7 @@ public sealed class BackupPipeline
         var pipes = StagePipes.Create(_filters.Count + 1, _options);
         var tracker = new ProgressTracker(progress, _storage.Name, _options.ProgressIntervalBytes, null);
         // The source's side counts (and reports progress); the consuming side hashes, on its own thread.
-        using var plaintext = new DigestingPipeWriter(pipes[0].Writer, tracker, hash: false);
+        var plaintext = new CountingPipeWriter(pipes[0].Writer, tracker);
         using var digest = new DigestingPipeReader(pipes[0].Reader);
         PipeReader InputOf(int stage) => stage == 0 ? digest : pipes[stage].Reader;
         var stored = new StoredCounter();
@@ -80,7 +80,7 @@ public sealed class BackupPipeline
         BackupManifest? manifest = null;
         if (group.Failure is null && digest.Bytes != plaintext.Bytes)
         {
-            group.Fail("sha256", StageKind.Integrity, new BackupIntegrityException(
+            group.Fail("digest", StageKind.Integrity, new BackupIntegrityException(
                 $"The plaintext digest covers {digest.Bytes} bytes but the source produced {plaintext.Bytes}."));
         }
 
@@ -97,7 +97,7 @@ public sealed class BackupPipeline
                 Filters = FilterChain,
                 PlaintextBytes = plaintext.Bytes,
                 StoredBytes = stored.Bytes,
-                PlaintextSha256 = digest.FinishHex(),
+                PlaintextDigest = digest.Finish(),
                 StoredSha256 = stored.Sha256!,
                 StartedAt = startedAt,
                 CompletedAt = _time.GetUtcNow(),
@@ -112,7 +112,7 @@ public sealed class BackupPipeline
             Failure = group.Failure,
             PlaintextBytes = plaintext.Bytes,
             StoredBytes = stored.Bytes,
-            PlaintextSha256 = manifest?.PlaintextSha256,
+            PlaintextDigest = manifest?.PlaintextDigest,
             StoredSha256 = stored.Sha256,
             Duration = _time.GetElapsedTime(startTimestamp),
             Manifest = manifest,

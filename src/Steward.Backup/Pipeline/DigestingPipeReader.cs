@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Security.Cryptography;
+using Steward.Backup.Integrity;
 
 namespace Steward.Backup.Pipeline;
 
@@ -11,7 +11,7 @@ namespace Steward.Backup.Pipeline;
 /// </summary>
 internal sealed class DigestingPipeReader(PipeReader inner) : PipeReader, IDisposable
 {
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly ContentHasher _hash = ContentHasher.Create();
     private ReadOnlySequence<byte> _last;
 
     public long Bytes { get; private set; }
@@ -40,7 +40,7 @@ internal sealed class DigestingPipeReader(PipeReader inner) : PipeReader, IDispo
     {
         foreach (var segment in _last.Slice(_last.Start, consumed))
         {
-            _hash.AppendData(segment.Span);
+            _hash.Append(segment.Span);
             Bytes += segment.Length;
         }
 
@@ -54,7 +54,7 @@ internal sealed class DigestingPipeReader(PipeReader inner) : PipeReader, IDispo
 
     public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
 
-    public string FinishHex() => Convert.ToHexStringLower(_hash.GetHashAndReset());
+    public string Finish() => _hash.Finish();
 
     public void Dispose() => _hash.Dispose();
 }

@@ -20,8 +20,8 @@ public sealed record PipelineResult
     /// <summary>Bytes written to (or read from) the storage.</summary>
     public long StoredBytes { get; init; }
 
-    /// <summary>Lower-case hex SHA-256 of the plaintext; <c>null</c> if the run did not get that far.</summary>
-    public string? PlaintextSha256 { get; init; }
+    /// <summary>Digest of the plaintext with its algorithm (<c>blake3:…</c>, Integrity.ContentHasher); <c>null</c> if the run did not get that far.</summary>
+    public string? PlaintextDigest { get; init; }
 
     /// <summary>Lower-case hex SHA-256 of the stored bytes; <c>null</c> if the run did not get that far.</summary>
     public string? StoredSha256 { get; init; }

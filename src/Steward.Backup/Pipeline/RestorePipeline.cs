@@ -9,7 +9,7 @@ namespace Steward.Backup.Pipeline;
 
 /// <summary>
 /// Restores a backup: reads its manifest, rebuilds the inverse filter chain from it, and streams storage → filters →
-/// sink. Size and SHA-256 of the stored and the plaintext bytes are verified before the sink sees the end of its
+/// sink. Size and digest of the stored (SHA-256) and the plaintext bytes (<see cref="Integrity.ContentHasher"/>) are verified before the sink sees the end of its
 /// input, so a sink never commits corrupt data. Build it with <see cref="RestorePipelineBuilder"/>.
 /// </summary>
 public sealed class RestorePipeline
@@ -72,7 +72,7 @@ public sealed class RestorePipeline
 
         // The sink reads through the verifier: the plaintext is hashed beside the sink, and checked before the sink
         // sees the end of its input.
-        using var plaintext = new VerifyingPipeReader(pipes[^1].Reader, manifest.PlaintextBytes, manifest.PlaintextSha256, tracker);
+        using var plaintext = new VerifyingPipeReader(pipes[^1].Reader, manifest.PlaintextBytes, manifest.PlaintextDigest, tracker);
         group.Start(_sink.Name, StageKind.Sink, plaintext, null, ct => _sink.ReadFromAsync(plaintext, ct));
         await group.WhenAllAsync().ConfigureAwait(false);
 
@@ -82,7 +82,7 @@ public sealed class RestorePipeline
             Failure = group.Failure,
             PlaintextBytes = plaintext.Bytes,
             StoredBytes = storedBytes,
-            PlaintextSha256 = group.Failure is null ? manifest.PlaintextSha256 : null,
+            PlaintextDigest = group.Failure is null ? manifest.PlaintextDigest : null,
             StoredSha256 = group.Failure is null ? manifest.StoredSha256 : null,
             Duration = _time.GetElapsedTime(startTimestamp),
             Manifest = manifest,

@@ -1,21 +1,21 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Security.Cryptography;
+using Steward.Backup.Integrity;
 
 namespace Steward.Backup.Pipeline;
 
 /// <summary>
 /// The reader a restore sink consumes: it hashes every byte once, on the sink's own thread as the bytes arrive
-/// (the stage that touches them anyway), and before it reports the end of the input it checks size and SHA-256
-/// against the manifest, so a sink never sees a clean end of data that does not match. Hashing here rather than
+/// (the stage that touches them anyway), and before it reports the end of the input it checks size and digest
+/// (<see cref="ContentHasher"/>) against the manifest, so a sink never sees a clean end of data that does not match. Hashing here rather than
 /// in the decompressor's stage balances the two: decompression on one core, hashing and writing on the other.
 /// Handing each buffer to a third thread for hashing was measured slower on 2 busy cores: every hand-off waits for
 /// a core, and the buffer cannot be released before both are done.
 /// </summary>
-internal sealed class VerifyingPipeReader(PipeReader inner, long expectedBytes, string expectedSha256, ProgressTracker tracker)
+internal sealed class VerifyingPipeReader(PipeReader inner, long expectedBytes, string expectedDigest, ProgressTracker tracker)
     : PipeReader, IDisposable
 {
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly ContentHasher _hash = ContentHasher.ForDigest(expectedDigest);
     private ReadOnlySequence<byte> _last;
     private long _start;
     private long _hashed;
@@ -69,7 +69,7 @@ internal sealed class VerifyingPipeReader(PipeReader inner, long expectedBytes, 
 
             foreach (var segment in fresh)
             {
-                _hash.AppendData(segment.Span);
+                _hash.Append(segment.Span);
             }
         }
 
@@ -89,10 +89,10 @@ internal sealed class VerifyingPipeReader(PipeReader inner, long expectedBytes, 
             throw new BackupIntegrityException($"Restored data has {_hashed} bytes, the manifest records {expectedBytes}.");
         }
 
-        var digest = Convert.ToHexStringLower(_hash.GetHashAndReset());
-        if (!string.Equals(digest, expectedSha256, StringComparison.Ordinal))
+        var digest = _hash.Finish();
+        if (!ContentHasher.Same(digest, expectedDigest))
         {
-            throw new BackupIntegrityException($"Restored data does not match its manifest: SHA-256 {digest}, expected {expectedSha256}.");
+            throw new BackupIntegrityException($"Restored data does not match its manifest: {digest}, expected {expectedDigest}.");
         }
     }
 }

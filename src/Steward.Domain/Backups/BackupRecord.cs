@@ -31,7 +31,7 @@ public sealed record BackupRecord
 
     public long StoredBytes { get; init; }
 
-    public string? PlaintextSha256 { get; init; }
+    public string? PlaintextDigest { get; init; }
 
     public string? StoredSha256 { get; init; }
 

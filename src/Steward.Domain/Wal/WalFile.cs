@@ -17,7 +17,7 @@ public sealed record WalFile
 
     public long StoredBytes { get; init; }
 
-    public required string PlaintextSha256 { get; init; }
+    public required string PlaintextDigest { get; init; }
 
     public required string StoredSha256 { get; init; }
 

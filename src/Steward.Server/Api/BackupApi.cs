@@ -131,7 +131,7 @@ internal static class BackupApi
             plaintext_bytes = b.PlaintextBytes,
             stored_bytes = b.StoredBytes,
             throughput_mb_per_second = seconds is > 0 ? Math.Round(b.PlaintextBytes / 1e6 / seconds.Value, 1) : (double?)null,
-            plaintext_sha256 = b.PlaintextSha256,
+            plaintext_digest = b.PlaintextDigest,
             stored_sha256 = b.StoredSha256,
             failed_stage = b.FailedStage,
             failure_kind = b.FailureKind,

@@ -235,7 +235,7 @@ internal sealed partial class BackupService(
                     State = BackupState.Succeeded,
                     PlaintextBytes = result.PlaintextBytes,
                     StoredBytes = result.StoredBytes,
-                    PlaintextSha256 = result.PlaintextSha256,
+                    PlaintextDigest = result.PlaintextDigest,
                     StoredSha256 = result.StoredSha256,
                     ManifestJson = result.Manifest is { } m ? Encoding.UTF8.GetString(ManifestStore.Serialize(m)) : null,
                     CompletedAt = time.GetUtcNow(),

@@ -24,4 +24,12 @@ internal static class TestData
     }
 
     public static string Sha256(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
+
+    /// <summary>The BLAKE3 digest of <paramref name="data"/> in one call, as Steward's manifests write it.</summary>
+    public static string Blake3(byte[] data)
+    {
+        var hash = new byte[32];
+        global::Blake3.Hasher.Hash(data, hash);
+        return "blake3:" + Convert.ToHexStringLower(hash);
+    }
 }

@@ -32,7 +32,7 @@ public sealed class FileSystemRoundTripTests : IDisposable
         backup.Failure.ShouldBeNull();
         restore.Failure.ShouldBeNull();
         TestData.Sha256(restored).ShouldBe(TestData.Sha256(data));
-        backup.PlaintextSha256.ShouldBe(TestData.Sha256(data));
+        backup.PlaintextDigest.ShouldBe(TestData.Blake3(data));
         backup.PlaintextBytes.ShouldBe(data.Length);
         backup.StoredSha256.ShouldBe(TestData.Sha256(await File.ReadAllBytesAsync(Path.Combine(_directory.File("store"), backup.Key))));
     }

@@ -60,7 +60,7 @@ public sealed class RetentionChainTests
             Filters = [],
             PlaintextBytes = 1,
             StoredBytes = 1,
-            PlaintextSha256 = "00",
+            PlaintextDigest = "00",
             StoredSha256 = "00",
             StartedAt = Day.AddDays(day),
             CompletedAt = Day.AddDays(day),

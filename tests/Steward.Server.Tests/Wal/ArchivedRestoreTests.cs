@@ -73,7 +73,9 @@ public sealed class ArchivedRestoreTests(WalBroker broker)
         var kept = await SendAsync(server, HttpMethod.Get, id, name, secret, null);
         (await kept.Content.ReadAsByteArrayAsync()).ShouldBe(bytes, "the archived file is unchanged");
         var listed = (await osb.ApiAsync($"/instances/{id}/wal/files")).Body.GetProperty("files").EnumerateArray().Single(f => f.GetProperty("name").GetString() == name);
-        listed.GetProperty("plaintext_sha256").GetString().ShouldBe(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
+        var blake3 = new byte[32];
+        Blake3.Hasher.Hash(bytes, blake3);
+        listed.GetProperty("plaintext_digest").GetString().ShouldBe("blake3:" + Convert.ToHexStringLower(blake3));
         await osb.DeprovisionAsync(id, Pitr.Pg, Pitr.Plan);
     }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Security.Cryptography;
 using Steward.Server.Tests.Backups;
 using Steward.Server.Tests.Infrastructure;
 using Steward.Server.Tests.Rehearsals;
@@ -35,7 +34,7 @@ public sealed class WalSpoolTests(WalBroker broker)
         while ((await Pitr.SegmentsAsync(osb, id)).Count <= Prefetch + 2);
         var listed = (await osb.ApiAsync($"/instances/{id}/wal/files")).Body.GetProperty("files").EnumerateArray()
             .Where(f => f.GetProperty("kind").GetString() == "segment")
-            .ToDictionary(f => f.GetProperty("name").GetString()!, f => f.GetProperty("plaintext_sha256").GetString()!);
+            .ToDictionary(f => f.GetProperty("name").GetString()!, f => f.GetProperty("plaintext_digest").GetString()!);
         var segments = listed.Keys.Order(StringComparer.Ordinal).ToList();
         Pitr.ShouldHaveNoGap(segments);
         segments.Count.ShouldBeGreaterThan(Prefetch + 2);
@@ -87,7 +86,9 @@ public sealed class WalSpoolTests(WalBroker broker)
         var body = await response.Content.ReadAsByteArrayAsync();
         response.StatusCode.ShouldBe(HttpStatusCode.OK, System.Text.Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 400))));
         body.Length.ShouldBe((int)SegmentBytes);
-        return Convert.ToHexStringLower(SHA256.HashData(body));
+        var digest = new byte[32];
+        Blake3.Hasher.Hash(body, digest);
+        return "blake3:" + Convert.ToHexStringLower(digest);
     }
 
     private static async Task WaitAsync(Func<bool> condition, string what, int seconds = 90)

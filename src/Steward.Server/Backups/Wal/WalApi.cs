@@ -75,7 +75,7 @@ internal static partial class WalApi
                     archived_at = f.ArchivedAt,
                     plaintext_bytes = f.PlaintextBytes,
                     stored_bytes = f.StoredBytes,
-                    plaintext_sha256 = f.PlaintextSha256,
+                    plaintext_digest = f.PlaintextDigest,
                     stored_sha256 = f.StoredSha256,
                     key = f.Key,
                 }),

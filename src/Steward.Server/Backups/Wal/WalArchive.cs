@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
+using Steward.Backup.Integrity;
 using Steward.Backup.Manifest;
 using Steward.Backup.Pipeline;
 using Steward.Backup.Filters.Age;
@@ -64,8 +64,10 @@ internal sealed class WalArchive(
             // server writes this timeline.
             using var offered = new MemoryStream();
             await body.CopyToAsync(offered, cancellationToken);
-            var digest = Convert.ToHexStringLower(SHA256.HashData(offered.GetBuffer().AsSpan(0, (int)offered.Length)));
-            if (digest == existing.PlaintextSha256)
+            using var hasher = ContentHasher.ForDigest(existing.PlaintextDigest);
+            hasher.Append(offered.GetBuffer().AsSpan(0, (int)offered.Length));
+            var digest = hasher.Finish();
+            if (ContentHasher.Same(digest, existing.PlaintextDigest))
             {
                 return ArchiveOutcome.Stored;
             }
@@ -80,7 +82,7 @@ internal sealed class WalArchive(
                 return ArchiveOutcome.Stored;
             }
 
-            return Fail(instanceId, name.Name, ArchiveOutcome.Conflict, $"{name.Name} is already archived for instance {instanceId} with different content (archived sha256 {existing.PlaintextSha256[..16]}, offered {digest[..16]}): another server is writing timeline {name.Timeline} of this instance, e.g. a copy of its data started outside Steward; the archived file is kept");
+            return Fail(instanceId, name.Name, ArchiveOutcome.Conflict, $"{name.Name} is already archived for instance {instanceId} with different content (archived {ContentHasher.AlgorithmOf(existing.PlaintextDigest)} {ContentHasher.Short(existing.PlaintextDigest)}, offered {ContentHasher.Short(digest)}): another server is writing timeline {name.Timeline} of this instance, e.g. a copy of its data started outside Steward; the archived file is kept");
         }
 
         string? history = null;
@@ -118,7 +120,7 @@ internal sealed class WalArchive(
                 Key = key,
                 PlaintextBytes = result.PlaintextBytes,
                 StoredBytes = result.StoredBytes,
-                PlaintextSha256 = result.PlaintextSha256!,
+                PlaintextDigest = result.PlaintextDigest!,
                 StoredSha256 = result.StoredSha256!,
                 ArchivedAt = time.GetUtcNow(),
                 History = history,
@@ -168,7 +170,7 @@ internal sealed class WalArchive(
             throw new InvalidOperationException($"{name} failed at stage '{result.Failure!.Stage}' ({result.Failure.Kind.ToString().ToLowerInvariant()}): {result.Failure.Message}");
         }
 
-        if (!string.Equals(result.PlaintextSha256, file.PlaintextSha256, StringComparison.OrdinalIgnoreCase))
+        if (result.PlaintextDigest is not { } restored || !ContentHasher.Same(restored, file.PlaintextDigest))
         {
             throw new InvalidOperationException($"{name} does not match the digest Steward recorded when it was archived");
         }

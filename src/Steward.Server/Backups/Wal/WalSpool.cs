@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Steward.Backup.Integrity;
 using Steward.Engines.PostgreSql.Wal;
 using Steward.Runtime;
 using Steward.Server.Configuration;
@@ -324,14 +325,14 @@ internal sealed class WalSpool(
         try
         {
             stream = OpenUnlinked(spooled.Path);
-            var digest = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream));
-            if (string.Equals(digest, spooled.File.PlaintextSha256, StringComparison.OrdinalIgnoreCase))
+            var digest = await ContentHasher.OfAsync(stream, spooled.File.PlaintextDigest);
+            if (ContentHasher.Same(digest, spooled.File.PlaintextDigest))
             {
                 stream.Position = 0;
                 return stream;
             }
 
-            WalLog.SpoolCopyDamaged(logger, requester, name, spooled.File.PlaintextSha256[..16], digest[..16]);
+            WalLog.SpoolCopyDamaged(logger, requester, name, ContentHasher.Short(spooled.File.PlaintextDigest), ContentHasher.Short(digest));
         }
         catch (IOException ex)
         {

@@ -1,16 +1,13 @@
 using System.IO.Pipelines;
-using System.Security.Cryptography;
 
 namespace Steward.Backup.Pipeline;
 
 /// <summary>
-/// Forwards to another <see cref="PipeWriter"/> while counting and SHA-256 hashing every byte advanced, so digests
-/// cost no extra copy.
+/// Forwards to another <see cref="PipeWriter"/> while counting every byte advanced and reporting it as progress (the
+/// plaintext digest is computed on the consuming side, <see cref="DigestingPipeReader"/>).
 /// </summary>
-internal sealed class DigestingPipeWriter(PipeWriter inner, ProgressTracker? tracker = null, bool hash = true) : PipeWriter, IDisposable
+internal sealed class CountingPipeWriter(PipeWriter inner, ProgressTracker? tracker = null) : PipeWriter
 {
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private Memory<byte> _lease;
     private long _bytes;
 
     public long Bytes => Volatile.Read(ref _bytes);
@@ -19,18 +16,12 @@ internal sealed class DigestingPipeWriter(PipeWriter inner, ProgressTracker? tra
 
     public override long UnflushedBytes => inner.UnflushedBytes;
 
-    public override Memory<byte> GetMemory(int sizeHint = 0) => _lease = inner.GetMemory(sizeHint);
+    public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
 
     public override Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
 
     public override void Advance(int bytes)
     {
-        if (hash)
-        {
-            _hash.AppendData(_lease.Span[..bytes]);
-        }
-
-        _lease = _lease[bytes..];
         Interlocked.Add(ref _bytes, bytes);
         tracker?.AddPlaintext(bytes);
         inner.Advance(bytes);
@@ -38,11 +29,6 @@ internal sealed class DigestingPipeWriter(PipeWriter inner, ProgressTracker? tra
 
     public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
-        if (hash)
-        {
-            _hash.AppendData(source.Span);
-        }
-
         Interlocked.Add(ref _bytes, source.Length);
         tracker?.AddPlaintext(source.Length);
         return inner.WriteAsync(source, cancellationToken);
@@ -56,9 +42,4 @@ internal sealed class DigestingPipeWriter(PipeWriter inner, ProgressTracker? tra
     public override void Complete(Exception? exception = null) => inner.Complete(exception);
 
     public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
-
-    /// <summary>The lower-case hex digest of everything written; call once, after the producer finished.</summary>
-    public string FinishHex() => Convert.ToHexStringLower(_hash.GetHashAndReset());
-
-    public void Dispose() => _hash.Dispose();
 }
