@@ -69,7 +69,7 @@ public sealed class HaArchivingTests(HaWalBroker broker)
         {
             var listed = (await Osb.ApiAsync($"/instances/{ha.Id}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!);
             var problems = broker.Server.Log.Split('\n').Where(l => l.Contains("not archived", StringComparison.Ordinal) || l.Contains("failed", StringComparison.Ordinal)).TakeLast(20);
-            throw new TimeoutException($"{ex.Message}\nfiles: {string.Join(", ", listed)}\nstatus: {await Pitr.StatusAsync(Osb, ha.Id)}\nmembers: {string.Join("; ", await ha.MembersAsync())}\n{string.Join("\n", problems)}", ex);
+            throw new TimeoutException($"{ex.Message}\nfiles: {string.Join(", ", listed)}\nstatus: {await Pitr.StatusAsync(Osb, ha.Id)}\nmembers: {string.Join("; ", await ha.MembersAsync())}\n{string.Join("\n", problems)}\n{await WalEvidenceAsync(ha)}", ex);
         }
 
         // Every segment from the base backup's start to the current one: timeline 1 up to the switch point (its last
@@ -239,6 +239,34 @@ public sealed class HaArchivingTests(HaWalBroker broker)
         }
 
         return ids;
+    }
+
+    /// <summary>
+    /// What each member holds of its WAL and its archive status, and the archiver's lines of its server log: where a
+    /// segment missing from the archive is, and why it was not archived (for a failure message).
+    /// </summary>
+    internal static async Task<string> WalEvidenceAsync(HaInstance ha)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var member in await ha.MembersAsync())
+        {
+            var wal = Path.Combine(member.Directory, "data", "pg_wal");
+            var status = Path.Combine(wal, "archive_status");
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{member.Name} ({member.Role}) pg_wal: ");
+            text.AppendJoin(' ', Directory.Exists(wal) ? Directory.EnumerateFiles(wal).Select(Path.GetFileName).Order(StringComparer.Ordinal) : ["(none)"]);
+            text.Append(" | archive_status: ");
+            text.AppendJoin(' ', Directory.Exists(status) ? Directory.EnumerateFiles(status).Select(Path.GetFileName).Order(StringComparer.Ordinal) : ["(none)"]);
+            var log = Path.Combine(member.Directory, "log", "server.log");
+            if (File.Exists(log))
+            {
+                var lines = (await File.ReadAllLinesAsync(log)).Where(l => l.Contains("archiv", StringComparison.OrdinalIgnoreCase) || l.Contains("promot", StringComparison.OrdinalIgnoreCase) || l.Contains("timeline", StringComparison.OrdinalIgnoreCase)).TakeLast(12);
+                text.Append(" | log: ").AppendJoin(" / ", lines);
+            }
+
+            text.Append('\n');
+        }
+
+        return text.ToString();
     }
 
     internal static async Task WaitNoOpenWalIncidentAsync(HaInstance ha)
