@@ -253,9 +253,9 @@ public sealed class HaArchivingTests(HaWalBroker broker)
             var wal = Path.Combine(member.Directory, "data", "pg_wal");
             var status = Path.Combine(wal, "archive_status");
             text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{member.Name} ({member.Role}) pg_wal: ");
-            text.AppendJoin(' ', Directory.Exists(wal) ? Directory.EnumerateFiles(wal).Select(Path.GetFileName).Order(StringComparer.Ordinal) : ["(none)"]);
+            text.AppendJoin(' ', Names(wal));
             text.Append(" | archive_status: ");
-            text.AppendJoin(' ', Directory.Exists(status) ? Directory.EnumerateFiles(status).Select(Path.GetFileName).Order(StringComparer.Ordinal) : ["(none)"]);
+            text.AppendJoin(' ', Names(status));
             var log = Path.Combine(member.Directory, "log", "server.log");
             if (File.Exists(log))
             {
@@ -267,6 +267,9 @@ public sealed class HaArchivingTests(HaWalBroker broker)
         }
 
         return text.ToString();
+
+        static IEnumerable<string> Names(string directory) =>
+            Directory.Exists(directory) ? Directory.EnumerateFiles(directory).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal) : ["(none)"];
     }
 
     internal static async Task WaitNoOpenWalIncidentAsync(HaInstance ha)
