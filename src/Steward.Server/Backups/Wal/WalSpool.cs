@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Steward.Backup.Integrity;
 using Steward.Engines.PostgreSql.Wal;
 using Steward.Runtime;
