@@ -33,6 +33,7 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
                 ? $"{string.Join(" and ", missing)} not found in {_binDir} (STEWARD_POSTGRESQL_BIN_DIR or the newest /usr/lib/postgresql/N/bin); install them with: apt-get install postgresql-15"
                 : null;
         _wal = options.Wal;
+        _heartbeatInterval = options.HeartbeatInterval;
     }
 
     public ServiceOffering Offering => PostgreSqlCatalog.Offering;
@@ -110,18 +111,6 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
         {
             StopSignal = 2, // SIGINT: fast shutdown
         };
-
-    public async Task ProbeAsync(EngineContext context, CancellationToken cancellationToken)
-    {
-        await using var conn = await OpenAdminAsync(context, "postgres", cancellationToken);
-        await using var recovery = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn);
-        if (await recovery.ExecuteScalarAsync(cancellationToken) is false)
-        {
-            // A primary must also accept a write: a server that answers reads but cannot commit is not healthy.
-            await ExecuteAsync(conn, "CREATE TABLE IF NOT EXISTS steward_heartbeat (id int PRIMARY KEY, at timestamptz NOT NULL); "
-                + "INSERT INTO steward_heartbeat VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at", cancellationToken);
-        }
-    }
 
     public Diagnosis? Diagnose(EngineContext context, IReadOnlyList<string> logSinceStart) =>
         PostgreSqlDiagnostics.Diagnose(context.Paths.DataDir, logSinceStart, context.Runtime.FirstMissing);

@@ -9,6 +9,12 @@ public sealed record PostgreSqlEngineOptions
     /// <summary>Continuous WAL archiving to the broker; off when null.</summary>
     public Wal.PostgreSqlWalOptions? Wal { get; init; }
 
+    /// <summary>
+    /// How often the health check commits its heartbeat on a primary that nobody else writes to (zero: at every
+    /// check). A primary others write to gets it at every check; see PostgreSqlEngine.Probe.cs.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The newest /usr/lib/postgresql/N/bin that holds a postgres binary, or null.</summary>
     public static string? DiscoverBinDir()
     {

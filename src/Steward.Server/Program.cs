@@ -41,6 +41,7 @@ builder.Logging.AddStewardConsole(settings.GetSection("Logging").Get<LoggingOpti
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1);
 builder.Services.AddSettings<StewardOptions>(settings);
 builder.Services.AddSettings<SupervisionOverrides>(settings);
+builder.Services.AddSettings<HeartbeatOptions>(settings);
 builder.Services.AddSettings<BackupOptions>(settings);
 builder.Services.AddSettings<HaOptions>(settings);
 builder.Services.AddSettings<AdmissionOptions>(settings);

@@ -189,13 +189,59 @@ public sealed partial class SupervisionTests(SupervisedBrokerFixture broker)
         health.GetProperty("detail").GetString().ShouldStartWith("answered in");
         (await Osb.GetInstanceAsync(id)).Body.GetProperty("metadata").GetProperty("attributes").GetProperty("health").GetString().ShouldBe("healthy");
 
-        // The PostgreSQL check writes on the primary: the heartbeat row moves.
-        var credentials = await Osb.BindReadyAsync(id, "b-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone, new { read_only = true });
-        await using var conn = await PostgreSqlLifecycleTests.OpenAsync(credentials.GetProperty("uri").GetString()!.Replace("/app", "/postgres", StringComparison.Ordinal));
+        // The check commits a heartbeat on the primary while others write, and not at every check of a primary
+        // nobody writes to (docs/supervision.md#what-a-check-proves).
+        var reader = await Osb.BindReadyAsync(id, "r-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone, new { read_only = true });
+        var writer = (await Osb.BindReadyAsync(id, "w-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone)).GetProperty("uri").GetString()!;
+        await using var conn = await PostgreSqlLifecycleTests.OpenAsync(reader.GetProperty("uri").GetString()!.Replace("/app", "/postgres", StringComparison.Ordinal));
         await using var cmd = new Npgsql.NpgsqlCommand("SELECT at FROM steward_heartbeat WHERE id = 1", conn);
-        var first = (DateTime)(await cmd.ExecuteScalarAsync())!;
-        await Task.Delay(600);
-        ((DateTime)(await cmd.ExecuteScalarAsync())!).ShouldBeGreaterThan(first);
+        async Task<DateTime> HeartbeatAsync() => (DateTime)(await cmd.ExecuteScalarAsync())!;
+
+        // Settled: the bindings' own transactions got their heartbeat; then ten checks (200 ms apart) commit nothing.
+        var settled = System.Diagnostics.Stopwatch.StartNew();
+        var quiet = await HeartbeatAsync();
+        for (var stable = System.Diagnostics.Stopwatch.StartNew(); stable.Elapsed < TimeSpan.FromSeconds(2); await Task.Delay(100))
+        {
+            var at = await HeartbeatAsync();
+            if (at != quiet)
+            {
+                (quiet, stable) = (at, System.Diagnostics.Stopwatch.StartNew());
+            }
+
+            settled.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(30), "the heartbeat kept being committed on a primary nobody writes to");
+        }
+
+        // A write: the next check commits the heartbeat again, and so does every check while writes go on.
+        for (var i = 0; i < 2; i++)
+        {
+            var before = await HeartbeatAsync();
+            await Steward.Server.Tests.Backups.Sql.ExecAsync(writer, $"CREATE TABLE IF NOT EXISTS hb (v int); INSERT INTO hb VALUES ({i})");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (await HeartbeatAsync() <= before)
+            {
+                clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(15), "a write was not followed by a heartbeat commit");
+                await Task.Delay(50);
+            }
+        }
+
+        await DeleteAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+    }
+
+    [Fact]
+    public async Task A_PostgreSQL_primary_that_turned_read_only_fails_its_checks_even_between_heartbeat_commits()
+    {
+        var id = "ro-" + Guid.NewGuid().ToString("N")[..8];
+        await Osb.ProvisionReadyAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        await WaitHealthyAsync(id);
+        var pid = await PidAsync(id);
+
+        // What an operator's ALTER SYSTEM would do: every new session refuses writes. The postmaster's working
+        // directory is the data directory.
+        var autoConf = Path.Combine(new DirectoryInfo($"/proc/{pid}/cwd").ResolveLinkTarget(false)!.FullName, "postgresql.auto.conf");
+        await File.AppendAllTextAsync(autoConf, "default_transaction_read_only = on\n");
+        Processes.Kill(pid, 1); // SIGHUP: reload
+        var incident = await WaitForIncidentAsync(id, i => i.GetRawText().Contains("read-only", StringComparison.Ordinal));
+        incident.GetRawText().ShouldContain("default_transaction_read_only");
         await DeleteAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
     }
 

@@ -19,6 +19,9 @@ public sealed class WalBroker : IAsyncLifetime
             ["STEWARD_WAL_ARCHIVE_TIMEOUT"] = "2",
             ["STEWARD_WAL_MONITOR_INTERVAL_MS"] = "500",
             ["STEWARD_WAL_LAG_ALERT"] = "4",
+            // A commit at every check, as before the heartbeat interval: tests that take the server's clock and wait
+            // until that moment is recoverable need a commit after it (a user's own next commit, in real use).
+            ["STEWARD_POSTGRESQL_HEARTBEAT_INTERVAL"] = "0",
         };
         foreach (var (k, v) in more ?? [])
         {

@@ -23,7 +23,11 @@ internal static class WalServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var wal = sp.GetRequiredService<WalSettings>();
-            return new PostgreSqlEngine(engine with { Wal = wal.Enabled ? new PostgreSqlWalOptions { BrokerUrl = wal.BrokerUrl, ArchiveTimeout = wal.ArchiveTimeout } : null });
+            return new PostgreSqlEngine(engine with
+            {
+                Wal = wal.Enabled ? new PostgreSqlWalOptions { BrokerUrl = wal.BrokerUrl, ArchiveTimeout = wal.ArchiveTimeout } : null,
+                HeartbeatInterval = sp.GetRequiredService<IOptions<Supervision.HeartbeatOptions>>().Value.HeartbeatInterval,
+            });
         });
         // The state store may be wrapped (metrics observe it); the catalog is the same SQLite file, whose tables the
         // store creates at start.

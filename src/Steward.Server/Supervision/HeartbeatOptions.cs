@@ -1,0 +1,15 @@
+using System.ComponentModel.DataAnnotations;
+using Steward.Server.Configuration;
+
+namespace Steward.Server.Supervision;
+
+/// <summary>The PostgreSQL health check's heartbeat commit (docs/supervision.md#what-a-check-proves).</summary>
+[SettingsSection("Heartbeat")]
+internal sealed record HeartbeatOptions
+{
+    [Setting("STEWARD_POSTGRESQL_HEARTBEAT_INTERVAL", "seconds between the health check's heartbeat commits on a PostgreSQL primary nobody else writes to (while others write, and on a primary with synchronous standbys, it commits at every check); every check still proves the server answers and is not read-only; 0: commit at every check, which makes an idle instance archive a WAL segment every archive_timeout")]
+    [Range(0, 86400)]
+    public int Interval { get; init; } = 300;
+
+    public TimeSpan HeartbeatInterval => TimeSpan.FromSeconds(Interval);
+}
