@@ -77,11 +77,11 @@ internal static partial class Report
 
         L();
         L($"Sum of the three pipeline stages: {m.StageSum:F2} s wall, {m.StageCpuSum:F2} s CPU. Steward / slowest stage ({m.Slowest.Name}): **{m.Steward.WallSeconds / m.Slowest.Time.WallSeconds:F2}×**.");
-        if (m.Stages.FirstOrDefault(s => s.Name.StartsWith("shell pipeline + SHA-256", StringComparison.Ordinal)) is { } equal)
+        if (m.Stages.FirstOrDefault(s => s.Name.StartsWith("shell pipeline + ", StringComparison.Ordinal)) is { } equal)
         {
             L();
-            L($"**Same work:** Steward also computes the SHA-256 of the plaintext the issue requires; the shell pipeline doing that too " +
-              $"(`tee >(openssl dgst -sha256)`, OpenSSL's SHA-256 as .NET uses) takes {equal.Time.WallSeconds:F2} s wall, {equal.Time.CpuSeconds:F2} s CPU: Steward / shell pipeline with the same work = **{m.Steward.WallSeconds / equal.Time.WallSeconds:F2}×**.");
+            L($"**Same work:** Steward also computes a digest of the plaintext (BLAKE3) for end-to-end integrity; the shell pipeline doing that too " +
+              $"(`tee >(b3sum)`, Debian's b3sum) takes {equal.Time.WallSeconds:F2} s wall, {equal.Time.CpuSeconds:F2} s CPU: Steward / shell pipeline with the same work = **{m.Steward.WallSeconds / equal.Time.WallSeconds:F2}×**.");
         }
 
         L();
@@ -92,7 +92,7 @@ internal static partial class Report
         L("|---|---|---|---|---|---|---|");
         var shellRestore = m.Pipeline?.Restore.WallSeconds;
         var pgbrRestore = m.PgBackRest?.Restore.WallSeconds;
-        L($"| **Steward** (API: {m.Restore.ApiSeconds:F2} s) | decrypt, decompress, verify both SHA-256, unpack beside the live data (in the broker), stop, swap, start and wait until the server answers | **{m.Restore.WallSeconds:F2}** | {Rate(m.Plaintext, m.Restore.WallSeconds)} | {m.Restore.CpuSeconds:F2} (broker{(m.Restore.TarCpu > 0 ? $" {m.Restore.BrokerCpu:F2} + `tar` {m.Restore.TarCpu:F2}" : "")}) | **{Vs(m.Restore.WallSeconds, shellRestore)}** | {Vs(m.Restore.WallSeconds, pgbrRestore)} |");
+        L($"| **Steward** (API: {m.Restore.ApiSeconds:F2} s) | decrypt, decompress, verify the stored SHA-256 and the plaintext BLAKE3, unpack beside the live data (in the broker), stop, swap, start and wait until the server answers | **{m.Restore.WallSeconds:F2}** | {Rate(m.Plaintext, m.Restore.WallSeconds)} | {m.Restore.CpuSeconds:F2} (broker{(m.Restore.TarCpu > 0 ? $" {m.Restore.BrokerCpu:F2} + `tar` {m.Restore.TarCpu:F2}" : "")}) | **{Vs(m.Restore.WallSeconds, shellRestore)}** | {Vs(m.Restore.WallSeconds, pgbrRestore)} |");
         if (m.Pipeline is { } pr)
         {
             L($"| shell pipeline | `age -d \\| zstd -d \\| tar -x` into an empty directory | {pr.Restore.WallSeconds:F2} | {Rate(m.Plaintext, pr.Restore.WallSeconds)} | {pr.Restore.CpuSeconds:F2} | 1.00× | {Vs(pr.Restore.WallSeconds, pgbrRestore)} |");
@@ -107,7 +107,7 @@ internal static partial class Report
         {
             var inPipeline = Medians.Median(pipelineSeconds, x => x);
             L("");
-            L($"Of Steward's restore, the streaming part (storage → age → zstd → unpack, with the SHA-256 check beside it, from the broker's log line `Restore of … finished`) took **{inPipeline:F2} s** (median; runs: {string.Join(", ", pipelineSeconds.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}), {inPipeline / (m.Pipeline?.Restore.WallSeconds ?? double.NaN):F2}× the shell restore and {inPipeline / (m.PgBackRest?.Restore.WallSeconds ?? double.NaN):F2}× pgBackRest's restore; the rest of the operation (stop, swap, start, re-apply bindings, check) about {m.Restore.ApiSeconds - inPipeline:F2} s.");
+            L($"Of Steward's restore, the streaming part (storage → age → zstd → unpack, with the digest checks beside it, from the broker's log line `Restore of … finished`) took **{inPipeline:F2} s** (median; runs: {string.Join(", ", pipelineSeconds.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}), {inPipeline / (m.Pipeline?.Restore.WallSeconds ?? double.NaN):F2}× the shell restore and {inPipeline / (m.PgBackRest?.Restore.WallSeconds ?? double.NaN):F2}× pgBackRest's restore; the rest of the operation (stop, swap, start, re-apply bindings, check) about {m.Restore.ApiSeconds - inPipeline:F2} s.");
         }
 
         L();
