@@ -134,7 +134,7 @@ internal static class RebuildBench
         L();
         L($"Target: rebuild ≤ 1.2× the raw restore. {(wall <= 1.2 * shellRestore ? "Met" : "Not met")} against the shell restore ({F(wall / shellRestore)}×)" +
           (pgbrRestore is { } t ? $" and {(wall <= 1.2 * t ? "met" : "not met")} against pgBackRest ({F(wall / t)}×)." : "."));
-        L("The restore step is Steward's streaming restore (storage → age → zstd → SHA-256 check → `tar -x`), so its gap to the shell restore is the");
+        L("The restore step is Steward's streaming restore (storage → age → zstd → digest checks → unpacking in the broker), so its gap to the shell restore is the");
         L("restore gap measured in the backup section above (issue 12); the steps around it (record, fence, preserve, credentials, verify) are what a");
         L("rebuild adds to a raw restore: stopping nothing (the server is already gone), one rename, the server start and its first answer. On an instance");
         L("that archives WAL (the default) the restore step also starts the server in recovery, replays to the end of the backup (fetching WAL");
