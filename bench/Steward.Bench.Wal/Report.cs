@@ -21,7 +21,7 @@ internal static class Report
         s.AppendLine(Start);
         s.AppendLine("## WAL archiving and point-in-time restore: Steward vs pgBackRest");
         s.AppendLine();
-        s.AppendLine(Inv($"Measured by `bench/Steward.Bench.Wal` on {f.Date:yyyy-MM-dd} (UTC) in {f.Minutes:F1} min, one run; {f.Machine.Cores} cores ({f.Machine.Cpu}), {f.Machine.Memory}, load {f.Machine.LoadAverage} before and {f.LoadAfter} after (the machine is shared with other builds and tests); {f.Machine.Tools}."));
+        s.AppendLine(Inv($"Measured by `bench/Steward.Bench.Wal` on {f.Date:yyyy-MM-dd} (UTC) in {f.Minutes:F1} min, one run; {f.Machine.Cores} cores ({f.Machine.Cpu}), {f.Machine.Memory}, load {f.Machine.LoadAverage} before and {f.LoadAfter} after; {f.Machine.Tools}."));
         s.AppendLine(Inv($"One PostgreSQL instance of the `standalone-large` plan provisioned by a real `steward-server`, loaded with `pgbench -i -s {o.Scale}` ({f.DatabaseBytes / 1e6:F0} MB)."));
         s.AppendLine(Inv($"Each series runs `pgbench -M prepared -c {o.Clients} -j 2 -T {o.Seconds}` (TPC-B-like) on the same instance and data, with only `archive_command` changed (in `postgresql.auto.conf`, reloaded):"));
         s.AppendLine("`/bin/true` (PostgreSQL's documented way to archive nothing: `archive_mode` stays on, so the only difference is the command),");
