@@ -17,23 +17,31 @@ internal static class Processes
                 continue;
             }
 
-            try
+            var cwd = WorkingDirectory(pid);
+            if (cwd is not null && (cwd + "/").StartsWith(prefix, StringComparison.Ordinal) && IsAlive(pid))
             {
-                var cwd = Directory.ResolveLinkTarget($"{dir}/cwd", false)?.FullName;
-                if (cwd is not null && (cwd + "/").StartsWith(prefix, StringComparison.Ordinal) && IsAlive(pid))
-                {
-                    found.Add(pid);
-                }
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
+                found.Add(pid);
             }
         }
 
         return found;
+    }
+
+    /// <summary>A process's working directory; null when it is gone or cannot be read.</summary>
+    public static string? WorkingDirectory(int pid)
+    {
+        try
+        {
+            return Directory.ResolveLinkTarget($"/proc/{pid}/cwd", false)?.FullName;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Command lines of <see cref="Under"/>'s processes.</summary>

@@ -119,14 +119,28 @@ public sealed class StewardServer : IAsyncDisposable
 
         var process = Process.Start(psi)!;
         var log = new StreamWriter(File.Open(LogFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+
+        // The log closes when both pipes reach their end, not when the broker exits: the data service processes it
+        // started inherit its stdout and stderr, so lines still arrive after a kill -9 (closing on Exited made a late
+        // line write to a disposed writer, an unhandled exception that aborted the whole test host).
         var gate = new object();
+        var open = 2;
         void Append(string? line)
         {
-            if (line is not null)
+            lock (gate)
             {
-                lock (gate)
+                if (open == 0)
+                {
+                    return;
+                }
+
+                if (line is not null)
                 {
                     log.WriteLine(line);
+                }
+                else if (--open == 0)
+                {
+                    log.Dispose();
                 }
             }
         }
@@ -135,8 +149,6 @@ public sealed class StewardServer : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        process.EnableRaisingEvents = true;
-        process.Exited += (_, _) => log.Dispose();
         _process = process;
 
         // A broker starts in about a second; on a saturated 2-core machine (several test hosts JIT-compiling brokers at
@@ -164,6 +176,8 @@ public sealed class StewardServer : IAsyncDisposable
             await Task.Delay(100);
         }
 
+        // A broker that never answered is killed here, not left running beside the next test.
+        await KillAsync();
         throw new TimeoutException($"steward-server did not answer within 90 s:\n{Log}");
     }
 

@@ -69,6 +69,17 @@ internal sealed record Damaged(string Id, string Uri, string File, string DataFi
             ? Directory.GetDirectories(Path.Combine(server.DataDir, "instances"), "repair-*")
             : [];
 
+    /// <summary>
+    /// Processes running in a repair copy's directory (<c>instances/repair-{operation}</c>), found by working
+    /// directory: a command line is no guide, since the live instance's own WAL uploads name its service id,
+    /// which these tests start with "repair-" too. A deleted directory still counts (its cwd reads "… (deleted)").
+    /// </summary>
+    public static int SandboxProcessCount(StewardServer server)
+    {
+        var sandboxes = Path.Combine(server.DataDir, "instances", "repair-");
+        return Processes.Under(Path.Combine(server.DataDir, "instances")).Count(pid => Processes.WorkingDirectory(pid)?.StartsWith(sandboxes, StringComparison.Ordinal) == true);
+    }
+
     public static async Task<Reply> RepairAsync(OsbClient osb, string id, bool dryRun = false) =>
         await osb.PostAsync($"/instances/{id}/repair", dryRun ? new { dry_run = true } : new { });
 }

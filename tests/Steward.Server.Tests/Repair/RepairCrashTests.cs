@@ -51,7 +51,7 @@ public sealed class RepairCrashTests
         (await Sql.ScalarAsync(damaged.Uri, Damaged.TableDigest)).ShouldBe(damaged.Md5, "every row, as it was before the damage");
         (await osb.PostAsync($"/instances/{damaged.Id}/verify")).Body.GetProperty("clean").GetBoolean().ShouldBeTrue();
         Damaged.Sandboxes(server).ShouldBeEmpty("no copy directory is left");
-        server.ServerProcesses().Count(c => c.Contains("repair-", StringComparison.Ordinal)).ShouldBe(0, "no copy process is left");
+        Damaged.SandboxProcessCount(server).ShouldBe(0, "no copy process is left");
         var directory = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(damaged.DataFile))))!;
         server.ServerProcesses().Count(c => c.Contains("postgres -D", StringComparison.Ordinal) && c.Contains(directory, StringComparison.Ordinal)).ShouldBe(1, "the live instance runs, once");
     }

@@ -73,7 +73,7 @@ public sealed class RepairTests(RehearsalBroker broker)
 
         File.Exists(Path.Combine(kept, "REPAIR.json")).ShouldBeTrue();
         Damaged.Sandboxes(server).ShouldBeEmpty("the copy is removed");
-        Processes.Under(Path.Combine(server.DataDir, "instances")).Count(pid => Processes.CommandLine(pid).Contains("repair-", StringComparison.Ordinal)).ShouldBe(0);
+        Damaged.SandboxProcessCount(server).ShouldBe(0, "no process of the copy is left");
     }
 
     [Fact]
