@@ -32,6 +32,8 @@ internal static class PostgreSqlCatalog
         {
             ["max_connections"] = new(ParameterType.Integer, $"Maximum concurrent connections (the plan allows at most {limits.MaxConnections})") { Minimum = 10, Maximum = limits.MaxConnections },
             ["statement_timeout_ms"] = new(ParameterType.Integer, "Abort statements running longer than this many milliseconds (0 disables)") { Minimum = 0, Maximum = 86_400_000 },
+            // A sort or hash may use this much per operation, several per query: a quarter of the plan's memory at most.
+            ["work_mem_kb"] = new(ParameterType.Integer, $"Memory per sort or hash operation, in kB (PostgreSQL's default 4096; the plan allows at most {limits.MemoryMb * 1024 / 4})") { Minimum = 64, Maximum = limits.MemoryMb * 1024 / 4 },
         });
         return new ServicePlan
         {

@@ -86,6 +86,7 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
             .AppendLine(CultureInfo.InvariantCulture, $"shared_buffers = '{Math.Max(16, limits.MemoryMb / 4)}MB'")
             .AppendLine(CultureInfo.InvariantCulture, $"effective_cache_size = '{Math.Max(32, limits.MemoryMb * 3 / 4)}MB'")
             .AppendLine(CultureInfo.InvariantCulture, $"statement_timeout = {p.Integer("statement_timeout_ms") ?? 0}")
+            .AppendLine(CultureInfo.InvariantCulture, $"work_mem = '{Math.Min(p.Integer("work_mem_kb") ?? 4096, limits.MemoryMb * 1024 / 4)}kB'")
             .AppendLine("password_encryption = 'scram-sha-256'")
             .AppendLine("logging_collector = off")
             .AppendLine("log_destination = 'stderr'")

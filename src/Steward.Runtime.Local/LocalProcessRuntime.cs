@@ -166,7 +166,18 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
             return new ProcessStatus.Running(p) { Stopped = ProcFs.IsStopped(state), State = ProcFs.Describe(state) };
         }
 
-        var rc = ProcFs.ReadInt(Path.Combine(paths.RunDir, "exit.status"));
+        var rc = ExitStatus(paths);
+        if (rc is null && pid is not null && ProcFs.ReadInt(Path.Combine(paths.RunDir, "shim.pid")) is { } shim && ProcFs.IsAlive(shim))
+        {
+            // The server just ended and its shim, alive, is writing its status (milliseconds): read that rather than
+            // call the end unknown, which is only true when the shim was killed too.
+            var waited = Stopwatch.StartNew();
+            while ((rc = ExitStatus(paths)) is null && ProcFs.IsAlive(shim) && waited.Elapsed < TimeSpan.FromMilliseconds(500))
+            {
+                Thread.Sleep(5);
+            }
+        }
+
         if (rc is { } code)
         {
             return code > 128 ? new ProcessStatus.Exited(null, code - 128) : new ProcessStatus.Exited(code, null);
@@ -175,6 +186,8 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
         // A pid file without an exit status: the shim itself was killed, so the status is unknown.
         return pid is null ? new ProcessStatus.NotRunning() : new ProcessStatus.Exited(null, null);
     }
+
+    private static int? ExitStatus(InstancePaths paths) => ProcFs.ReadInt(Path.Combine(paths.RunDir, "exit.status"));
 
     public async Task StopAsync(InstancePaths paths, int signal, TimeSpan grace, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Npgsql;
+using Steward.Engines.PostgreSql.Wal;
 using Steward.HighAvailability;
 
 namespace Steward.Engines.PostgreSql.Replication;
@@ -125,18 +126,29 @@ internal sealed class PostgreSqlReplication(PostgreSqlEngine engine) : IReplicat
     public async Task PromoteAsync(EngineContext member, CancellationToken cancellationToken)
     {
         await using var conn = await PostgreSqlEngine.OpenAdminAsync(member, "postgres", cancellationToken);
+        bool inRecovery;
         await using (var recovery = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn))
         {
-            if (await recovery.ExecuteScalarAsync(cancellationToken) is false)
+            inRecovery = await recovery.ExecuteScalarAsync(cancellationToken) is true;
+        }
+
+        if (inRecovery)
+        {
+            await using var promote = new NpgsqlCommand("SELECT pg_promote(true, 60)", conn);
+            if (await promote.ExecuteScalarAsync(cancellationToken) is not true)
             {
-                return;
+                throw new InvalidOperationException($"the standby on port {member.Port} did not finish its promotion within 60 s");
             }
         }
 
-        await using var promote = new NpgsqlCommand("SELECT pg_promote(true, 60)", conn);
-        if (await promote.ExecuteScalarAsync(cancellationToken) is not true)
+        // Also when it was promoted already: a broker killed between the promotion and this step finishes it here.
+        // A server's refusal does not stop the failover: the archive's gap check would show the segment missing.
+        try
         {
-            throw new InvalidOperationException($"the standby on port {member.Port} did not finish its promotion within 60 s");
+            await EndOfTimelineArchiving.MarkAsync(conn, cancellationToken);
+        }
+        catch (PostgresException)
+        {
         }
     }
 

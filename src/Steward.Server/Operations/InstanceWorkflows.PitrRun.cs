@@ -96,6 +96,7 @@ internal sealed partial class InstanceWorkflows
             }
         }, Rerun: true);
 
+    /// <summary>The step every restore, rebuild and point-in-time restore ends with: the bindings' roles or users, as the broker records them.</summary>
     private Step CredentialsStep(ServiceInstance instance, EngineContext context) =>
         new("credentials", "re-applying the current bindings", async ct => await engines.Engine(instance.ServiceId).ReconcileCredentialsAsync(context, [.. (await store.ListBindingsAsync(instance.Id, ct)).Where(b => b.State == BindingState.Created)], ct), Rerun: true);
 

@@ -119,8 +119,7 @@ internal sealed partial class InstanceWorkflows
                     await method.RestoreAsync(context, host!, ct);
                 }
             }, Rerun: true),
-            new("credentials", "re-applying the bindings' credentials", async ct =>
-                await engine.ReconcileCredentialsAsync(context, [.. (await store.ListBindingsAsync(instance.Id, ct)).Where(b => b.State == BindingState.Created)], ct), Rerun: true),
+            CredentialsStep(instance, context),
             new("verify", "checking the rebuilt server", ct => EnsureRunningAsync(instance, ct), Rerun: true),
         };
 

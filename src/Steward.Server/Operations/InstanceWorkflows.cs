@@ -294,7 +294,7 @@ internal sealed partial class InstanceWorkflows(
                 op,
                 [
                     new("restore", $"restoring backup {backup.Id} ({backup.Kind})", ct => method.RestoreAsync(context, host, ct), Rerun: true),
-                    new("credentials", "re-applying the current bindings", async ct => await engine.ReconcileCredentialsAsync(context, [.. (await store.ListBindingsAsync(instance.Id, ct)).Where(b => b.State == BindingState.Created)], ct), Rerun: true),
+                    CredentialsStep(instance, context),
                     new("verify", "checking the restored server", ct => EnsureRunningAsync(instance, ct), Rerun: true),
                 ],
                 cancellationToken);

@@ -70,6 +70,8 @@ public sealed class ProvisionRefusalTests(BrokerFixture broker)
         { Pg, PgPlan, """{"max_connections":"50"}""", "max_connections" },
         { Pg, PgPlan, """{"max_connections":50.5}""", "max_connections" },
         { Pg, PgPlan, """{"statement_timeout_ms":-1}""", "statement_timeout_ms" },
+        { Pg, PgPlan, """{"work_mem_kb":65537}""", "work_mem_kb" },
+        { Pg, PgPlan, """{"work_mem_kb":32}""", "work_mem_kb" },
         { Pg, PgPlan, """{"shared_buffers":"1GB"}""", "shared_buffers" },
         { Pg, PgPlan, """{"read_only":true}""", "read_only" },
         { Redis, RedisPlan, """{"maxmemory_policy":"bogus"}""", "maxmemory_policy" },

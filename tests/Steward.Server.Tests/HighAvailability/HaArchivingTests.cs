@@ -4,6 +4,7 @@ using Npgsql;
 using Steward.Server.Tests.Backups;
 using Steward.Server.Tests.Infrastructure;
 using Steward.Server.Tests.Wal;
+using Steward.Wal;
 
 namespace Steward.Server.Tests.HighAvailability;
 
@@ -82,22 +83,22 @@ public sealed class HaArchivingTests(HaWalBroker broker)
         }
 
         var primary = await ha.PrimaryAsync();
-        var switchPoint = SwitchPoint(await File.ReadAllTextAsync(Path.Combine(primary.Directory, "data", "pg_wal", "00000002.history")));
-        var first = Pitr.SegmentNumber(SegmentName(1, startLsn));
-        var switchSegment = switchPoint / (16L * 1024 * 1024);
+        var switchPoint = TimelineHistory.Parse(await File.ReadAllTextAsync(Path.Combine(primary.Directory, "data", "pg_wal", "00000002.history"))).Single(h => h.Parent == 1).SwitchPoint;
+        var first = Lsn.Parse(startLsn) / WalName.SegmentBytes;
+        var switchSegment = switchPoint / WalName.SegmentBytes;
         for (var s = first; s < switchSegment; s++)
         {
-            files.ShouldContain(Name(1, s), $"timeline 1 segment {s:X} (switch point in segment {switchSegment:X})");
+            files.ShouldContain(WalName.SegmentName(1, s), $"timeline 1 segment {s:X} (switch point in segment {switchSegment:X})");
         }
 
-        if (switchPoint % (16L * 1024 * 1024) != 0)
+        if (switchPoint % WalName.SegmentBytes != 0)
         {
             // Timeline 1 ended inside a segment: the promoted member archives it as .partial (a follower's whole copy
             // may come first); recovery along timeline 2 reads timeline 2's copy of it, checked below.
             var waited = System.Diagnostics.Stopwatch.StartNew();
-            while (!files.Contains(Name(1, switchSegment)) && !files.Contains(Name(1, switchSegment) + ".partial"))
+            while (!files.Contains(WalName.SegmentName(1, switchSegment)) && !files.Contains(WalName.SegmentName(1, switchSegment) + ".partial"))
             {
-                waited.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60), $"the segment timeline 1 ended in ({Name(1, switchSegment)}) is archived: {string.Join(", ", files)}");
+                waited.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60), $"the segment timeline 1 ended in ({WalName.SegmentName(1, switchSegment)}) is archived: {string.Join(", ", files)}");
                 await Task.Delay(250);
                 files = (await Osb.ApiAsync($"/instances/{ha.Id}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!).ToList();
             }
@@ -109,7 +110,7 @@ public sealed class HaArchivingTests(HaWalBroker broker)
         files = (await Osb.ApiAsync($"/instances/{ha.Id}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!).ToList();
         for (var s = switchSegment; s < Pitr.SegmentNumber(current); s++)
         {
-            files.ShouldContain(Name(2, s), $"timeline 2 segment {s:X} (current {current})");
+            files.ShouldContain(WalName.SegmentName(2, s), $"timeline 2 segment {s:X} (current {current})");
         }
 
         // Nothing waits or failed: no member is behind once archiving caught up, and no incident stays open.
@@ -125,6 +126,77 @@ public sealed class HaArchivingTests(HaWalBroker broker)
         var missing = load.Acknowledged.Where(id => !restored.Contains(id)).ToList();
         missing.ShouldBeEmpty($"{missing.Count} of {load.Acknowledged.Count} acknowledged rows missing from the clone at {after:O}");
         await Osb.DeprovisionGoneAsync(clone, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        await ha.DeleteAsync();
+    }
+
+    [Fact]
+    public async Task A_timeline_that_ended_at_a_segment_end_has_that_segment_archived_by_the_promoted_member_even_when_no_member_received_it_whole()
+    {
+        var ha = await HaInstance.CreateAsync(broker.Server);
+        await Osb.BackupAsync(ha.Id);
+        await Sql.ExecAsync(ha.Uri, "CREATE TABLE writes (id bigint PRIMARY KEY)");
+        await Sql.ExecAsync(ha.Uri, "INSERT INTO writes VALUES (1)");
+        var old = await ha.PrimaryAsync();
+        var standbys = (await ha.MembersAsync()).Where(m => m.Role == "standby").ToList();
+        standbys.Count.ShouldBe(2);
+
+        // Nobody archives the segment the primary is about to switch out of: its archiver is stopped, and so are the
+        // standbys' walreceivers. The primary switches (archive_timeout, 2 s); the switch record reaches the
+        // standbys' sockets, but the 16 MiB of zeros after it do not fit in the sockets' buffers.
+        var archiver = Processes.Under(old.Directory).Single(pid => Processes.CommandLine(pid).Contains("archiver", StringComparison.Ordinal));
+        var receivers = standbys.Select(m => Processes.Under(m.Directory).Single(pid => Processes.CommandLine(pid).Contains("walreceiver", StringComparison.Ordinal))).ToList();
+        Processes.Kill(archiver, 19);
+        receivers.ForEach(pid => Processes.Kill(pid, 19));
+        var stoppedIn = Lsn.Parse((await Sql.ScalarAsync(ha.Uri, "SELECT pg_current_wal_lsn()::text"))!) / WalName.SegmentBytes;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Lsn.Parse((await Sql.ScalarAsync(ha.Uri, "SELECT pg_current_wal_lsn()::text"))!) / WalName.SegmentBytes <= stoppedIn)
+        {
+            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(30), "the primary switches segments (archive_timeout)");
+            await Task.Delay(50);
+        }
+
+        Processes.Kill(old.Pid!.Value, 9);
+        receivers.ForEach(pid => Processes.Kill(pid, 18));
+        await ha.WaitAsync("another primary", m => m.Any(x => x.Role == "primary" && x.Name != old.Name));
+        var primary = await ha.PrimaryAsync();
+        var history = await File.ReadAllTextAsync(Path.Combine(primary.Directory, "data", "pg_wal", "00000002.history"));
+        var switchPoint = TimelineHistory.Parse(history)[^1].SwitchPoint;
+        switchPoint.ShouldBe((stoppedIn + 1) * WalName.SegmentBytes, $"the promoted member replayed the switch record and nothing after it (history: {history.Trim()})");
+        var last = WalName.SegmentName(1, stoppedIn);
+
+        // The window reaches past the failover: that segment is archived, by the promoted member. The endpoint
+        // leads to the new primary once the failover is through (a connection made before may be cut).
+        var routed = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await Sql.ExecAsync(ha.Uri, "INSERT INTO writes VALUES (2)");
+                break;
+            }
+            catch (NpgsqlException) when (routed.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        var after = await Pitr.ServerClockAsync(ha.Uri);
+        await Pitr.WaitServerClockAsync(ha.Uri, after + TimeSpan.FromMilliseconds(10));
+        await Sql.ExecAsync(ha.Uri, "INSERT INTO writes VALUES (3)");
+        try
+        {
+            await Pitr.WaitRecoverableAsync(Osb, ha.Id, after, 60);
+        }
+        catch (TimeoutException ex)
+        {
+            var listed = (await Osb.ApiAsync($"/instances/{ha.Id}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!);
+            throw new TimeoutException($"{ex.Message}\n{last} missing? files: {string.Join(", ", listed)}\n{await WalEvidenceAsync(ha)}", ex);
+        }
+
+        var files = (await Osb.ApiAsync($"/instances/{ha.Id}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!).ToList();
+        files.ShouldContain(last);
+        files.ShouldContain("00000002.history");
+        await WaitNoOpenWalIncidentAsync(ha);
         await ha.DeleteAsync();
     }
 
@@ -287,22 +359,4 @@ public sealed class HaArchivingTests(HaWalBroker broker)
             await Task.Delay(250);
         }
     }
-
-    private static long SwitchPoint(string history)
-    {
-        var line = history.Split('\n', StringSplitOptions.RemoveEmptyEntries).First(l => l.StartsWith('1'));
-        var lsn = line.Split('\t')[1].Split('/');
-        return (long.Parse(lsn[0], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) << 32)
-            | long.Parse(lsn[1], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static string SegmentName(int timeline, string lsn)
-    {
-        var parts = lsn.Split('/');
-        var value = (long.Parse(parts[0], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) << 32)
-            | long.Parse(parts[1], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
-        return Name(timeline, value / (16L * 1024 * 1024));
-    }
-
-    private static string Name(int timeline, long segment) => $"{timeline:X8}{segment / 256:X8}{segment % 256:X8}";
 }

@@ -125,11 +125,12 @@ public sealed class PostgreSqlLifecycleTests(BrokerFixture broker)
         }
 
         (await Osb.UpdateAsync(id, S, P, new { statement_timeout_ms = 1500 }, acceptsIncomplete: false)).Error.ShouldBe("AsyncRequired");
-        (await Osb.UpdateAsync(id, S, Catalogs.PostgreSqlLarge, new { max_connections = 250 })).Status.ShouldBe(HttpStatusCode.Accepted);
+        (await Osb.UpdateAsync(id, S, Catalogs.PostgreSqlLarge, new { max_connections = 250, work_mem_kb = 16384 })).Status.ShouldBe(HttpStatusCode.Accepted);
         (await Osb.WaitAsync(id)).Str("state").ShouldBe("succeeded");
         await using (var conn = await OpenAsync(uri))
         {
             (await ScalarAsync(conn, "SHOW max_connections")).ShouldBe("250");
+            (await ScalarAsync(conn, "SHOW work_mem")).ShouldBe("16MB");
             (await ScalarAsync(conn, "SELECT v FROM kept")).ShouldBe("7");
         }
 
@@ -142,7 +143,7 @@ public sealed class PostgreSqlLifecycleTests(BrokerFixture broker)
         (await Osb.GetInstanceAsync(id)).Str("plan_id").ShouldBe(Catalogs.PostgreSqlLarge);
 
         // An update that changes nothing is answered 200 at once.
-        (await Osb.UpdateAsync(id, S, null, new { max_connections = 250 })).Status.ShouldBe(HttpStatusCode.OK);
+        (await Osb.UpdateAsync(id, S, null, new { max_connections = 250, work_mem_kb = 16384 })).Status.ShouldBe(HttpStatusCode.OK);
         await Osb.DeprovisionAsync(id, S, Catalogs.PostgreSqlLarge);
         (await Osb.WaitAsync(id)).Status.ShouldBe(HttpStatusCode.Gone);
     }

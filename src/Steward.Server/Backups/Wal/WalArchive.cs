@@ -74,10 +74,11 @@ internal sealed class WalArchive(
 
             if (await SameUpToTimelineEndAsync(instanceId, name, offered, cancellationToken) is { } end)
             {
-                // A standby's copy of the segment in which its timeline ended (a failover or switchover): PostgreSQL's
-                // walreceiver with archive_mode = always archives it whole, with whatever followed the switch point
-                // in the file. Up to the switch point it is the archived file, and nothing after it is ever replayed on
-                // this timeline (the history file says where it ends), so it is acknowledged and not stored again.
+                // A copy of the segment in which its timeline ended (a failover or switchover) from another member:
+                // PostgreSQL's walreceiver with archive_mode = always archives it whole, with whatever followed the
+                // switch point in the file. It holds the archived file's WAL, and nothing after the switch point is
+                // ever replayed on this timeline (the history file says where it ends), so it is acknowledged and not
+                // stored again.
                 WalLog.EndOfTimelineCopy(logger, instanceId, name.Name, Lsn.Format(end));
                 return ArchiveOutcome.Stored;
             }
@@ -225,8 +226,16 @@ internal sealed class WalArchive(
 
     /// <summary>
     /// When <paramref name="name"/> is the segment in which its timeline ended (a later timeline's history says it
-    /// was left there) and <paramref name="offered"/> equals the archived copy up to that switch point: the switch
-    /// point; otherwise null.
+    /// was left there) and <paramref name="offered"/> holds the same WAL as the archived copy: the switch point;
+    /// otherwise null.
+    /// <para>
+    /// Inside a segment, the same WAL is the same bytes up to the switch point. At a segment's end (the timeline's
+    /// last record was the XLOG_SWITCH that ended this segment) the position of that record is not in the history,
+    /// so the copies are compared up to where the shorter one's WAL stops: PostgreSQL (11 and later) writes zeros
+    /// after a switch record, while a standby that did not receive all of that padding before its primary died
+    /// keeps whatever its (possibly recycled) file held there. The copy whose tail is zeros must be a prefix of
+    /// the other. Nothing after the switch record is ever replayed, so either copy serves recovery.
+    /// </para>
     /// </summary>
     private async Task<long?> SameUpToTimelineEndAsync(string instanceId, WalName name, MemoryStream offered, CancellationToken cancellationToken)
     {
@@ -254,18 +263,30 @@ internal sealed class WalArchive(
             }
         }
 
-        if (end is not { } switchPoint || switchPoint / WalName.SegmentBytes != name.Segment || switchPoint % WalName.SegmentBytes == 0)
+        var atSegmentEnd = end is { } e && e % WalName.SegmentBytes == 0 && e / WalName.SegmentBytes - 1 == name.Segment;
+        var insideSegment = end is { } i && i % WalName.SegmentBytes != 0 && i / WalName.SegmentBytes == name.Segment;
+        if (!atSegmentEnd && !insideSegment)
         {
             return null;
         }
 
-        var length = (int)(switchPoint % WalName.SegmentBytes);
         var archived = await ReadAsync(instanceId, name.Name, cancellationToken);
-        return archived is not null && archived.Length >= length && offered.Length >= length
-            && archived.AsSpan(0, length).SequenceEqual(offered.GetBuffer().AsSpan(0, length))
-            ? switchPoint
+        if (archived is null)
+        {
+            return null;
+        }
+
+        var copy = offered.GetBuffer().AsSpan(0, (int)offered.Length);
+        var length = insideSegment
+            ? (int)(end!.Value % WalName.SegmentBytes)
+            : Math.Min(ZeroTailStart(archived), ZeroTailStart(copy));
+        return length > 0 && archived.Length >= length && copy.Length >= length && archived.AsSpan(0, length).SequenceEqual(copy[..length])
+            ? name.Segment * WalName.SegmentBytes + length
             : null;
     }
+
+    /// <summary>Where the run of zero bytes that ends <paramref name="bytes"/> begins (its length when it ends in a non-zero byte).</summary>
+    internal static int ZeroTailStart(ReadOnlySpan<byte> bytes) => bytes.LastIndexOfAnyExcept((byte)0) + 1;
 
     private static bool Prunable(string name, long oldestNeededSegment) =>
         WalName.Parse(name) is { } n && n.Kind != WalFileKind.History && n.Segment < oldestNeededSegment;

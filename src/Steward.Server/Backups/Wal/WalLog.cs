@@ -21,7 +21,7 @@ internal static partial class WalLog
     [LoggerMessage(EventId = 7006, Level = LogLevel.Information, Message = "Pruned {Count} WAL files of instance {InstanceId} older than segment {Before}")]
     public static partial void Pruned(ILogger logger, string instanceId, int count, string before);
 
-    [LoggerMessage(EventId = 7007, Level = LogLevel.Information, Message = "WAL file {Name} of instance {InstanceId} offered again with another tail after the end of its timeline at {SwitchPoint}: identical up to there, acknowledged (a standby's copy of the segment its timeline ended in)")]
+    [LoggerMessage(EventId = 7007, Level = LogLevel.Information, Message = "WAL file {Name} of instance {InstanceId} offered again with another tail after its timeline's last record: identical up to {SwitchPoint}, acknowledged (another member's copy of the segment its timeline ended in)")]
     public static partial void EndOfTimelineCopy(ILogger logger, string instanceId, string name, string switchPoint);
 
     [LoggerMessage(EventId = 7008, Level = LogLevel.Information, Message = "Removed the WAL spool of instance {InstanceId} left by a previous broker ({Files} files)")]

@@ -96,14 +96,8 @@ internal sealed class WalTimelines
     {
         var path = new List<(int, long)>();
         long begin = 0;
-        foreach (var line in history.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var (parent, end) in TimelineHistory.Parse(history))
         {
-            var fields = line.Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
-            if (line.StartsWith('#') || fields.Length < 2 || !int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) || !Lsn.TryParse(fields[1], out var end))
-            {
-                continue;
-            }
-
             path.Add((parent, begin));
             begin = end;
         }
