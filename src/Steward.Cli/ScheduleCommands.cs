@@ -62,7 +62,7 @@ internal static class ScheduleCommands
         string Str(string name) => s.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v.ToString() : "-";
         if (rehearse)
         {
-            Console.WriteLine($"instance:      {Str("instance_id")} (rehearsal drill of its newest backup)");
+            Console.WriteLine($"instance:      {Str("instance_id")} ({Str("source")} rehearsal drill of its newest backup)");
             Console.WriteLine($"when:          {(Str("cron") != "-" ? $"cron '{Str("cron")}' in {Str("time_zone")}" : $"every {Str("every")}")}");
             Console.WriteLine($"next run:      {Str("next_run_at")}");
             Console.WriteLine($"last run:      {Str("last_run_at")} {Str("last_rehearsal_id")} {Str("last_result")}{(Str("last_message") != "-" ? ": " + Str("last_message") : string.Empty)}");

@@ -105,5 +105,6 @@ internal static class Schema
     [
         ("bindings", "api_token", "TEXT"),
         ("bindings", "api_token_hash", "TEXT"),
+        ("rehearsal_schedules", "source", "TEXT NOT NULL DEFAULT 'instance'"),
     ];
 }

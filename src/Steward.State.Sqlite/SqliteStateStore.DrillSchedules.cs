@@ -22,11 +22,12 @@ public sealed partial class SqliteStateStore : IDrillScheduleStore
             last_message TEXT,
             incident_id TEXT,
             created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
+            updated_at TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'instance'
         );
         """;
 
-    private const string DrillScheduleColumns = "instance_id, cron, time_zone, every_seconds, next_run_at, due_at, running_rehearsal_id, last_run_at, last_rehearsal_id, last_result, last_message, incident_id, created_at, updated_at";
+    private const string DrillScheduleColumns = "instance_id, cron, time_zone, every_seconds, next_run_at, due_at, running_rehearsal_id, last_run_at, last_rehearsal_id, last_result, last_message, incident_id, created_at, updated_at, source";
 
     private static readonly ScheduleTable DrillSchedules = new("rehearsal_schedules", DrillScheduleColumns);
 
@@ -40,7 +41,7 @@ public sealed partial class SqliteStateStore : IDrillScheduleStore
         DrillSchedules,
         s,
         cancellationToken,
-        ("$running_rehearsal_id", s.RunningRehearsalId), ("$last_rehearsal_id", s.LastRehearsalId));
+        ("$running_rehearsal_id", s.RunningRehearsalId), ("$last_rehearsal_id", s.LastRehearsalId), ("$source", s.Source));
 
     public Task DeleteDrillScheduleAsync(string instanceId, CancellationToken cancellationToken) =>
         DeleteScheduleRowAsync(DrillSchedules, instanceId, cancellationToken);
@@ -61,5 +62,6 @@ public sealed partial class SqliteStateStore : IDrillScheduleStore
         IncidentId = Text(r, 11),
         CreatedAt = ParseTime(r.GetString(12)),
         UpdatedAt = ParseTime(r.GetString(13)),
+        Source = r.GetString(14),
     };
 }

@@ -54,21 +54,30 @@ public sealed partial class SqliteStateStore : IStateStore
             }
         }
 
-        foreach (var (table, column, definition) in Schema.AddedColumns)
-        {
-            var present = await QueryAsync($"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c", r => 1, cancellationToken, ("$c", column));
-            if (present.Count == 0)
-            {
-                await ExecAsync(conn, $"ALTER TABLE {table} ADD COLUMN {column} {definition}", cancellationToken);
-            }
-        }
-
+        await AddColumnsAsync(conn, cancellationToken);
         await SealLegacyCredentialsAsync(conn, cancellationToken);
         await ExecAsync(conn, ScheduleSchema, cancellationToken);
         await ExecAsync(conn, PoolSchema, cancellationToken);
         await ExecAsync(conn, ScaleIndexes, cancellationToken);
         await ExecAsync(conn, RehearsalSchema, cancellationToken);
         await ExecAsync(conn, DrillScheduleSchema, cancellationToken);
+
+        // Again for the tables created just above (a table made by this start already has every column).
+        await AddColumnsAsync(conn, cancellationToken);
+    }
+
+    /// <summary>Adds the columns of <see cref="Schema.AddedColumns"/> that an existing table lacks; tables not created yet are left to their CREATE.</summary>
+    private async Task AddColumnsAsync(SqliteConnection conn, CancellationToken cancellationToken)
+    {
+        foreach (var (table, column, definition) in Schema.AddedColumns)
+        {
+            var exists = await QueryAsync("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $t", r => 1, cancellationToken, ("$t", table));
+            var present = await QueryAsync($"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c", r => 1, cancellationToken, ("$c", column));
+            if (exists.Count > 0 && present.Count == 0)
+            {
+                await ExecAsync(conn, $"ALTER TABLE {table} ADD COLUMN {column} {definition}", cancellationToken);
+            }
+        }
     }
 
     public async Task<ServiceBinding?> FindBindingByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>

@@ -11,6 +11,9 @@ public sealed record DrillSchedule : IRecurringSchedule
 {
     public required string InstanceId { get; init; }
 
+    /// <summary><c>instance</c> (set for the instance, through the API) or <c>plan</c> (the operator's default for its plan, STEWARD_REHEARSAL_SCHEDULE).</summary>
+    public string Source { get; init; } = "instance";
+
     /// <summary>A cron expression (5 fields, or 6 with seconds first); null when <see cref="Every"/> is set.</summary>
     public string? Cron { get; init; }
 

@@ -89,6 +89,10 @@ internal sealed partial class InstanceWorkflows
     /// </summary>
     private async Task RecoverIntoDataDirectoryAsync(ServiceInstance instance, Engines.EngineContext context, RestoreHost host, Dictionary<string, string> settings, Func<string, CancellationToken, Task>? beforeStart, IProgress<Steward.Backup.Pipeline.PipelineProgress> report, CancellationToken cancellationToken)
     {
+        // A rerun after a broker crash may find the previous attempt's server still replaying in the data directory
+        // (it outlives the broker): it is stopped before that directory is replaced, or it would go on writing into
+        // the new one by path and be taken for the new server ("already running").
+        await Runtime.StopAsync(context.Paths, 9, TimeSpan.Zero, cancellationToken);
         var staging = Path.Combine(context.Paths.Root, "restore-staging");
         await UnpackForRecoveryAsync(context, host, staging, settings, cancellationToken);
         if (beforeStart is not null)

@@ -119,6 +119,22 @@ internal sealed partial class InstanceWorkflows
                     await method.RestoreAsync(context, host!, ct);
                 }
             }, Rerun: true),
+            new("checksums", "turning data checksums on where the restored cluster has none", async ct =>
+            {
+                // A cluster from before Steward turned checksums on (or restored from one's backup) cannot tell a damaged
+                // page from a good one, so partial repair cannot serve it: the rebuild, which stops the server anyway,
+                // turns them on. Rerun after a crash: pg_checksums killed half-way leaves them off, and runs again.
+                if (engine is not IDataChecksums checksums || await checksums.ChecksumsEnabledAsync(context, ct))
+                {
+                    return;
+                }
+
+                var began = time.GetTimestamp();
+                await StopAsync(engine, instance, ct);
+                await checksums.EnableChecksumsAsync(context, ct);
+                await EnsureRunningAsync(instance, ct);
+                await Note("checksums-enabled", string.Create(CultureInfo.InvariantCulture, $"data checksums turned on (the restored cluster had none; pg_checksums --enable over the stopped server, {time.GetElapsedTime(began).TotalSeconds:F1} s): damaged pages are now found and repaired one by one"), ct);
+            }, Rerun: true),
             CredentialsStep(instance, context),
             new("verify", "checking the rebuilt server", ct => EnsureRunningAsync(instance, ct), Rerun: true),
         };

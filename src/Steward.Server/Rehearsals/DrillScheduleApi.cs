@@ -62,6 +62,7 @@ internal static class DrillScheduleApi
     public static object Describe(DrillSchedule s) => new
     {
         instance_id = s.InstanceId,
+        source = s.Source,
         cron = s.Cron,
         time_zone = s.TimeZone,
         every = s.Every is { } e ? ScheduleTiming.Format(e) : null,

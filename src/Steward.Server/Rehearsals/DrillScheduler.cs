@@ -3,6 +3,7 @@ using Steward.Errors;
 using Steward.Instances;
 using Steward.Rehearsals;
 using Steward.Server.Backups.Schedules;
+using Steward.Server.Operations;
 using Steward.State;
 
 namespace Steward.Server.Rehearsals;
@@ -23,6 +24,8 @@ internal sealed partial class DrillScheduler(
     IDrillScheduleStore schedules,
     RehearsalService service,
     RehearsalIncidents incidents,
+    IPlanDefaults plans,
+    EngineRegistry engines,
     BackupScheduleOptions backupOptions,
     IOptions<RehearsalOptions> options,
     TimeProvider time,
@@ -58,19 +61,47 @@ internal sealed partial class DrillScheduler(
     // Drills get their own jitter, so an instance's drill and backup due at the same moment do not start together.
     protected override string JitterKey(string instanceId) => instanceId + "/rehearse";
 
+    /// <summary>
+    /// Drops the schedules of instances that are gone, and gives every other instance its plan's default drill
+    /// (STEWARD_REHEARSAL_SCHEDULE[_SERVICE_PLAN]) unless it has its own, following a changed default; as backup
+    /// schedules do. Instances of highly available plans get no default: their backups cannot be rehearsed yet.
+    /// </summary>
     protected override async Task<IReadOnlyList<DrillSchedule>> ReconcileAsync(Dictionary<string, ServiceInstance> instances, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var kept = new List<DrillSchedule>();
-        foreach (var schedule in await schedules.ListDrillSchedulesAsync(cancellationToken))
+        var existing = (await schedules.ListDrillSchedulesAsync(cancellationToken)).ToDictionary(s => s.InstanceId, StringComparer.Ordinal);
+        foreach (var schedule in existing.Values.Where(s => !instances.ContainsKey(s.InstanceId)))
         {
-            if (instances.ContainsKey(schedule.InstanceId))
+            await schedules.DeleteDrillScheduleAsync(schedule.InstanceId, cancellationToken);
+        }
+
+        foreach (var instance in instances.Values)
+        {
+            existing.TryGetValue(instance.Id, out var schedule);
+            if (schedule is null or { Source: "plan" })
             {
-                kept.Add(schedule);
+                var planDefault = engines.HighlyAvailable(instance) ? null : plans.DrillDefaultFor(instance, now);
+                if (planDefault is null)
+                {
+                    if (schedule is not null)
+                    {
+                        await schedules.DeleteDrillScheduleAsync(instance.Id, cancellationToken);
+                    }
+
+                    continue;
+                }
+
+                if (schedule is null || schedule.Cron != planDefault.Cron || schedule.TimeZone != planDefault.TimeZone || schedule.Every != planDefault.Every)
+                {
+                    var (next, due) = NextRun(planDefault, now);
+                    schedule = schedule is null
+                        ? planDefault with { NextRunAt = next, DueAt = due }
+                        : schedule with { Cron = planDefault.Cron, TimeZone = planDefault.TimeZone, Every = planDefault.Every, NextRunAt = next, DueAt = due, UpdatedAt = now };
+                    await schedules.SaveDrillScheduleAsync(schedule, cancellationToken);
+                }
             }
-            else
-            {
-                await schedules.DeleteDrillScheduleAsync(schedule.InstanceId, cancellationToken);
-            }
+
+            kept.Add(schedule);
         }
 
         return kept;

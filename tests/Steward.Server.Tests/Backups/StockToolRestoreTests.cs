@@ -27,8 +27,8 @@ public sealed class StockToolRestoreTests(BackupBrokers brokers)
         var target = Path.Combine(server.Root, "by-hand");
         Directory.CreateDirectory(target);
         File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        await RunAsync("chown", "steward:steward", target);
-        await RunAsync("sh", "-c", $"age -d -i '{BackupApi.IdentityFile(server)}' '{archive}' | zstd -d | setpriv --reuid=steward --regid=steward --clear-groups tar -x -C '{target}'");
+        await Processes.RunAsync("chown", "steward:steward", target);
+        await Processes.RunAsync("sh", "-c", $"age -d -i '{BackupApi.IdentityFile(server)}' '{archive}' | zstd -d | setpriv --reuid=steward --regid=steward --clear-groups tar -x -C '{target}'");
         (await QueryByHandAsync(target, uri, credentials.GetProperty("port").GetInt32(), "SELECT string_agg(name, ',' ORDER BY name) FROM survivors")).ShouldBe("ada,grace");
         await osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
     }
@@ -55,11 +55,11 @@ public sealed class StockToolRestoreTests(BackupBrokers brokers)
         var target = Path.Combine(server.Root, "by-hand-" + id);
         Directory.CreateDirectory(target);
         File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        await RunAsync("chown", "steward:steward", target);
+        await Processes.RunAsync("chown", "steward:steward", target);
         var key = newest.Text("key");
         var lists = Directory.CreateTempSubdirectory("stock-lists-").FullName;
         File.SetUnixFileMode(lists, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute); // tar runs as the service user
-        await RunAsync("sh", "-c", $$"""
+        await Processes.RunAsync("sh", "-c", $$"""
             set -e
             cd '{{Path.Combine(server.DataDir, "backups")}}'
             m={{key}}.manifest.json
@@ -107,20 +107,6 @@ public sealed class StockToolRestoreTests(BackupBrokers brokers)
             await postgres.WaitForExitAsync();
             Processes.KillAllUnder(directory);
         }
-    }
-
-    private static async Task RunAsync(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        var err = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        p.ExitCode.ShouldBe(0, $"{file} {string.Join(' ', args)}: {err}");
     }
 
     private static int FreePort()

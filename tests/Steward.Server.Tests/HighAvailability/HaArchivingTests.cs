@@ -59,19 +59,7 @@ public sealed class HaArchivingTests(HaWalBroker broker)
         }
 
         Processes.Under(old.Directory).ShouldBeEmpty("the fenced primary's stopped archiver was killed with it");
-        var after = await Pitr.ServerClockAsync(ha.Uri);
-        await Pitr.WaitServerClockAsync(ha.Uri, after + TimeSpan.FromMilliseconds(10));
-        await Sql.ExecAsync(ha.Uri, "INSERT INTO writes (id) VALUES (-1)");
-        try
-        {
-            await Pitr.WaitRecoverableAsync(Osb, ha.Id, after, 120);
-        }
-        catch (TimeoutException ex)
-        {
-            var listed = (await Osb.ApiAsync($"/instances/{ha.Id}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!);
-            var problems = broker.Server.Log.Split('\n').Where(l => l.Contains("not archived", StringComparison.Ordinal) || l.Contains("failed", StringComparison.Ordinal)).TakeLast(20);
-            throw new TimeoutException($"{ex.Message}\nfiles: {string.Join(", ", listed)}\nstatus: {await Pitr.StatusAsync(Osb, ha.Id)}\nmembers: {string.Join("; ", await ha.MembersAsync())}\n{string.Join("\n", problems)}\n{await WalEvidenceAsync(ha)}", ex);
-        }
+        var after = await WaitRecoverableAfterAsync(ha, "INSERT INTO writes (id) VALUES (-1)", 120);
 
         // Every segment from the base backup's start to the current one: timeline 1 up to the switch point (its last
         // segment as .partial), the new timeline's history, and the new timeline from the switch point on.
@@ -180,18 +168,7 @@ public sealed class HaArchivingTests(HaWalBroker broker)
             }
         }
 
-        var after = await Pitr.ServerClockAsync(ha.Uri);
-        await Pitr.WaitServerClockAsync(ha.Uri, after + TimeSpan.FromMilliseconds(10));
-        await Sql.ExecAsync(ha.Uri, "INSERT INTO writes VALUES (3)");
-        try
-        {
-            await Pitr.WaitRecoverableAsync(Osb, ha.Id, after, 60);
-        }
-        catch (TimeoutException ex)
-        {
-            var listed = (await Osb.ApiAsync($"/instances/{ha.Id}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!);
-            throw new TimeoutException($"{ex.Message}\n{last} missing? files: {string.Join(", ", listed)}\n{await WalEvidenceAsync(ha)}", ex);
-        }
+        await WaitRecoverableAfterAsync(ha, "INSERT INTO writes VALUES (3)", 60);
 
         var files = (await Osb.ApiAsync($"/instances/{ha.Id}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!).ToList();
         files.ShouldContain(last);
@@ -296,6 +273,29 @@ public sealed class HaArchivingTests(HaWalBroker broker)
         (await Sql.ScalarAsync(ha.Uri, "SHOW synchronous_standby_names")).ShouldStartWith("ANY 1");
         await Sql.ExecAsync(ha.Uri, "INSERT INTO writes VALUES (101)");
         await ha.DeleteAsync();
+    }
+
+    /// <summary>
+    /// Takes the server's clock, commits <paramref name="commit"/> after it, and waits until that moment is recoverable
+    /// from the archive; on a timeout, fails with what the archive and each member hold and the broker's archiving
+    /// problems. Returns the moment.
+    /// </summary>
+    private async Task<DateTimeOffset> WaitRecoverableAfterAsync(HaInstance ha, string commit, int seconds)
+    {
+        var after = await Pitr.ServerClockAsync(ha.Uri);
+        await Pitr.WaitServerClockAsync(ha.Uri, after + TimeSpan.FromMilliseconds(10));
+        await Sql.ExecAsync(ha.Uri, commit);
+        try
+        {
+            await Pitr.WaitRecoverableAsync(Osb, ha.Id, after, seconds);
+            return after;
+        }
+        catch (TimeoutException ex)
+        {
+            var listed = (await Osb.ApiAsync($"/instances/{ha.Id}/wal/files")).Body.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()!);
+            var problems = broker.Server.Log.Split('\n').Where(l => l.Contains("not archived", StringComparison.Ordinal) || l.Contains("failed", StringComparison.Ordinal)).TakeLast(20);
+            throw new TimeoutException($"{ex.Message}\nfiles: {string.Join(", ", listed)}\nstatus: {await Pitr.StatusAsync(Osb, ha.Id)}\nmembers: {string.Join("; ", await ha.MembersAsync())}\n{string.Join("\n", problems)}\n{await WalEvidenceAsync(ha)}", ex);
+        }
     }
 
     internal static async Task<HashSet<long>> IdsAsync(string uri)

@@ -27,6 +27,23 @@ internal static class Processes
         return found;
     }
 
+    /// <summary>Runs a tool to its end; fails the test with its standard error unless it exits 0.</summary>
+    public static async Task RunAsync(string file, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        var err = await p.StandardError.ReadToEndAsync();
+        await output;
+        await p.WaitForExitAsync();
+        p.ExitCode.ShouldBe(0, $"{file} {string.Join(' ', args)}: {err}");
+    }
+
     /// <summary>A process's working directory; null when it is gone or cannot be read.</summary>
     public static string? WorkingDirectory(int pid)
     {

@@ -94,6 +94,67 @@ public sealed class DrillScheduleTests
         (await osb.ApiAsync($"/instances/{id}/rehearsal-schedule")).Status.ShouldBe(HttpStatusCode.NotFound);
     }
 
+    [Fact]
+    public async Task A_plan_default_drill_runs_for_every_instance_of_the_plan_an_instance_schedule_overrides_it_and_deleting_that_brings_it_back()
+    {
+        // The operator's default for Redis standalone: a drill every 3 seconds (a test's pace; 7d or a weekly cron in use).
+        await using var server = await StewardServer.StartAsync(new Dictionary<string, string> { ["STEWARD_REHEARSAL_SCHEDULE_REDIS_STANDALONE"] = "*/3 * * * * *" });
+        var osb = server.Client;
+        var id = "drill-plan-" + Guid.NewGuid().ToString("N")[..6];
+        await osb.ProvisionReadyAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
+        var good = (await osb.BackupAsync(id)).Text("id");
+
+        // Nobody set a schedule for the instance: the plan's default drills it.
+        var passing = await WaitForAsync(server, id, s => s.Str("last_result") == "passed", mayBeAbsent: true);
+        passing.Str("source").ShouldBe("plan");
+        passing.Str("cron").ShouldBe("*/3 * * * * *");
+        (await Rehearse.GetAsync(osb, passing.Str("last_rehearsal_id")!)).GetProperty("backup_id").GetString().ShouldBe(good);
+        (await osb.ApiAsync($"/instances/{id}")).Body.GetProperty("rehearsal").GetProperty("last_proven_backup_id").GetString().ShouldBe(good);
+
+        // The instance's own schedule wins; deleting it brings the plan's default back.
+        var own = await PutAsync(server, id, new { every = "1d" });
+        own.Status.ShouldBe(HttpStatusCode.OK, own.ToString());
+        own.Str("source").ShouldBe("instance");
+        (await osb.SendAsync(HttpMethod.Delete, $"/api/v1/instances/{id}/rehearsal-schedule", null, version: null)).Status.ShouldBe(HttpStatusCode.OK);
+        var back = await WaitForAsync(server, id, s => s.Str("source") == "plan", mayBeAbsent: true);
+        back.Str("cron").ShouldBe("*/3 * * * * *");
+
+        // A kill -9 keeps the default's record, and drills go on after the restart.
+        await server.KillAsync();
+        var killedAt = DateTimeOffset.UtcNow;
+        await server.StartProcessAsync();
+        await WaitForAsync(server, id, s => s.Str("last_result") == "passed" && s.Body.GetProperty("last_run_at").GetDateTimeOffset() > killedAt);
+        foreach (var r in await WaitForListAsync(osb, id))
+        {
+            Directory.Exists(Rehearse.SandboxDirectory(server, r.GetProperty("id").GetString()!)).ShouldBeFalse($"{r.GetRawText()} left its sandbox");
+        }
+
+        await osb.DeprovisionGoneAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
+    }
+
+    [Theory]
+    [InlineData("STEWARD_REHEARSAL_SCHEDULE", "61 * * * *")]
+    [InlineData("STEWARD_REHEARSAL_SCHEDULE_POSTGRESQL_STANDALONE", "7 days")]
+    public void A_malformed_plan_default_drill_is_refused_at_start_naming_the_setting(string name, string value)
+    {
+        var ex = Should.Throw<ArgumentException>(() => Steward.Server.Backups.Schedules.BackupScheduleOptions.From(new Dictionary<string, string> { [name] = value }));
+        ex.Message.ShouldStartWith($"{name}='{value}'");
+    }
+
+    [Fact]
+    public void Off_gives_a_plan_no_default_drill_while_the_others_keep_theirs()
+    {
+        var options = Steward.Server.Backups.Schedules.BackupScheduleOptions.From(new Dictionary<string, string>
+        {
+            ["STEWARD_REHEARSAL_SCHEDULE"] = "7d",
+            ["STEWARD_REHEARSAL_SCHEDULE_REDIS_STANDALONE"] = "off",
+        });
+        var now = DateTimeOffset.UnixEpoch;
+        options.DrillDefault("redis", "standalone", "r1", now).ShouldBeNull();
+        var pg = options.DrillDefault("postgresql", "standalone", "p1", now).ShouldNotBeNull();
+        (pg.Every, pg.Source, pg.InstanceId).ShouldBe((TimeSpan.FromDays(7), "plan", "p1"));
+    }
+
     private static async Task<Reply> PutAsync(StewardServer server, string id, object body, string? token = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Put, $"/api/v1/instances/{id}/rehearsal-schedule") { Content = BackupApi.Json(body) };
@@ -104,13 +165,23 @@ public sealed class DrillScheduleTests
         return await Reply.ReadAsync(response);
     }
 
-    /// <summary>Polls the drill schedule until <paramref name="done"/>, checking on every look that no two rehearsals of the instance run at once.</summary>
-    private static async Task<Reply> WaitForAsync(StewardServer server, string id, Func<Reply, bool> done)
+    /// <summary>
+    /// Polls the drill schedule until <paramref name="done"/>, checking on every look that no two rehearsals of the
+    /// instance run at once; with <paramref name="mayBeAbsent"/>, a schedule not there yet (a plan default is given at
+    /// the scheduler's next tick) is waited for too.
+    /// </summary>
+    private static async Task<Reply> WaitForAsync(StewardServer server, string id, Func<Reply, bool> done, bool mayBeAbsent = false)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
             var schedule = await server.Client.ApiAsync($"/instances/{id}/rehearsal-schedule");
+            if (mayBeAbsent && schedule.Status == HttpStatusCode.NotFound && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(200);
+                continue;
+            }
+
             schedule.Status.ShouldBe(HttpStatusCode.OK, schedule.ToString());
             if (done(schedule))
             {

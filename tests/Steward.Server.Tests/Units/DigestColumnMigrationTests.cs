@@ -3,7 +3,7 @@ using Steward.State.Sqlite;
 
 namespace Steward.Server.Tests.Units;
 
-/// <summary>A state database from before the plaintext digest named its algorithm is carried over at start, rows intact.</summary>
+/// <summary>A state database from before a column change (the plaintext digest naming its algorithm, drill schedules' source) is carried over at start, rows intact.</summary>
 public sealed class DigestColumnMigrationTests : IDisposable
 {
     private const string OldSha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -48,6 +48,34 @@ public sealed class DigestColumnMigrationTests : IDisposable
         await using var columns = check.CreateCommand();
         columns.CommandText = "SELECT count(*) FROM pragma_table_info('backups') WHERE name = 'plaintext_sha256'";
         ((long)(await columns.ExecuteScalarAsync())!).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_drill_schedule_from_before_plan_defaults_reads_as_the_instance_s_own_and_a_second_start_changes_nothing()
+    {
+        var path = Path.Combine(_root, "drills.db");
+        await using (var old = new SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            await old.OpenAsync();
+            await using var create = old.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE rehearsal_schedules (
+                    instance_id TEXT PRIMARY KEY, cron TEXT, time_zone TEXT NOT NULL, every_seconds INTEGER, next_run_at TEXT NOT NULL,
+                    due_at TEXT NOT NULL, running_rehearsal_id TEXT, last_run_at TEXT, last_rehearsal_id TEXT, last_result TEXT,
+                    last_message TEXT, incident_id TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+                INSERT INTO rehearsal_schedules VALUES ('i1', NULL, 'UTC', 604800, '2026-01-08T00:00:00.0000000+00:00', '2026-01-08T00:00:00.0000000+00:00',
+                    NULL, NULL, NULL, 'passed', NULL, NULL, '2026-01-01T00:00:00.0000000+00:00', '2026-01-01T00:00:00.0000000+00:00');
+                """;
+            await create.ExecuteNonQueryAsync();
+        }
+
+        for (var start = 0; start < 2; start++)
+        {
+            var store = new SqliteStateStore(path, Steward.Security.CredentialKey.LoadOrCreate(Path.Combine(_root, "credentials.key")));
+            await store.InitializeAsync(CancellationToken.None);
+            var drill = (await store.GetDrillScheduleAsync("i1", CancellationToken.None))!;
+            (drill.Source, drill.Every, drill.LastResult).ShouldBe(("instance", (TimeSpan?)TimeSpan.FromDays(7), "passed"), $"start {start + 1}");
+        }
     }
 
     public void Dispose()

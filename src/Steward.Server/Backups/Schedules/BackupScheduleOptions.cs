@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using Steward.Backups;
 using Steward.Errors;
+using Steward.Rehearsals;
 
 namespace Steward.Server.Backups.Schedules;
 
@@ -15,7 +16,10 @@ internal sealed record BackupScheduleOptions
     /// <summary>STEWARD_BACKUP_SCHEDULE[_SERVICE_PLAN]: the plan's default, a cron expression or an interval (6h); unset or <c>off</c>: none.</summary>
     public IReadOnlyDictionary<string, string> PlanSchedules { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>STEWARD_BACKUP_SCHEDULE_TIME_ZONE: the time zone of plan schedules (default UTC).</summary>
+    /// <summary>STEWARD_REHEARSAL_SCHEDULE[_SERVICE_PLAN]: the plan's default restore drill, a cron expression or an interval (7d); unset or <c>off</c>: none.</summary>
+    public IReadOnlyDictionary<string, string> PlanDrills { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>STEWARD_BACKUP_SCHEDULE_TIME_ZONE: the time zone of plan schedules, backups and drills (default UTC).</summary>
     public string PlanTimeZone { get; init; } = "UTC";
 
     /// <summary>STEWARD_BACKUP_RETENTION[_SERVICE_PLAN]: the plan's default retention, e.g. <c>last=3,daily=7,weekly=4,monthly=6</c>.</summary>
@@ -54,11 +58,13 @@ internal sealed record BackupScheduleOptions
             : fallback;
 
         var schedules = PerPlan(env, "STEWARD_BACKUP_SCHEDULE", exclude: "STEWARD_BACKUP_SCHEDULE_TIME_ZONE");
+        var drills = PerPlan(env, "STEWARD_REHEARSAL_SCHEDULE");
         var retention = PerPlan(env, "STEWARD_BACKUP_RETENTION");
         var minimum = PerPlan(env, "STEWARD_BACKUP_MIN_INTERVAL").ToDictionary(p => p.Key, p => Parse("STEWARD_BACKUP_MIN_INTERVAL" + p.Key, p.Value, ScheduleTiming.ParseInterval), StringComparer.Ordinal);
         var options = new BackupScheduleOptions
         {
             PlanSchedules = schedules,
+            PlanDrills = drills,
             PlanTimeZone = Get("STEWARD_BACKUP_SCHEDULE_TIME_ZONE") ?? "UTC",
             PlanRetention = retention,
             PlanMinimumInterval = minimum,
@@ -74,6 +80,11 @@ internal sealed record BackupScheduleOptions
         foreach (var (suffix, value) in schedules)
         {
             _ = Parse("STEWARD_BACKUP_SCHEDULE" + suffix, value, v => options.Template(v, null) is { } t ? ScheduleTiming.Of(t) : null);
+        }
+
+        foreach (var (suffix, value) in drills)
+        {
+            _ = Parse("STEWARD_REHEARSAL_SCHEDULE" + suffix, value, v => options.DrillTemplate(v) is { } t ? ScheduleTiming.Of(t) : null);
         }
 
         foreach (var (suffix, value) in retention)
@@ -96,6 +107,12 @@ internal sealed record BackupScheduleOptions
         var template = Template(value, Lookup(PlanRetention, service, plan));
         return template is null ? null : template with { InstanceId = instanceId, CreatedAt = now, UpdatedAt = now };
     }
+
+    /// <summary>The plan's default restore drill for <paramref name="instanceId"/>, or null when the plan has none.</summary>
+    public DrillSchedule? DrillDefault(string service, string plan, string instanceId, DateTimeOffset now) =>
+        Lookup(PlanDrills, service, plan) is { } value && DrillTemplate(value) is { } template
+            ? template with { InstanceId = instanceId, CreatedAt = now, UpdatedAt = now }
+            : null;
 
     public TimeSpan MinimumInterval(string service, string plan) =>
         PlanMinimumInterval.TryGetValue(Suffix(service, plan), out var t) || PlanMinimumInterval.TryGetValue(string.Empty, out t) ? t : TimeSpan.FromHours(1);
@@ -125,7 +142,8 @@ internal sealed record BackupScheduleOptions
         return policy;
     }
 
-    private BackupSchedule? Template(string value, string? retention)
+    /// <summary>A plan value read as a cron expression or an interval (<c>6h</c>); null for <c>off</c>.</summary>
+    private static (string? Cron, TimeSpan? Every)? Timing(string value)
     {
         if (value.Equals("off", StringComparison.OrdinalIgnoreCase))
         {
@@ -133,12 +151,37 @@ internal sealed record BackupScheduleOptions
         }
 
         var isInterval = char.IsAsciiDigit(value.Trim()[0]) && !value.Trim().Contains(' ', StringComparison.Ordinal);
+        return isInterval ? (null, ScheduleTiming.ParseInterval(value)) : (value.Trim(), null);
+    }
+
+    private DrillSchedule? DrillTemplate(string value) => Timing(value) is { } timing
+        ? new DrillSchedule
+        {
+            InstanceId = string.Empty,
+            Source = "plan",
+            Cron = timing.Cron,
+            Every = timing.Every,
+            TimeZone = PlanTimeZone,
+            NextRunAt = DateTimeOffset.MinValue,
+            DueAt = DateTimeOffset.MinValue,
+            CreatedAt = DateTimeOffset.MinValue,
+            UpdatedAt = DateTimeOffset.MinValue,
+        }
+        : null;
+
+    private BackupSchedule? Template(string value, string? retention)
+    {
+        if (Timing(value) is not { } timing)
+        {
+            return null;
+        }
+
         return new BackupSchedule
         {
             InstanceId = string.Empty,
             Source = "plan",
-            Cron = isInterval ? null : value.Trim(),
-            Every = isInterval ? ScheduleTiming.ParseInterval(value) : null,
+            Cron = timing.Cron,
+            Every = timing.Every,
             TimeZone = PlanTimeZone,
             Retention = retention is null ? RetentionPolicy.None : ParseRetention(retention),
             NextRunAt = DateTimeOffset.MinValue,

@@ -1,5 +1,6 @@
 using Steward.Backups;
 using Steward.Instances;
+using Steward.Rehearsals;
 using Steward.Server.Operations;
 
 namespace Steward.Server.Backups.Schedules;
@@ -11,6 +12,12 @@ internal sealed class PlanDefaults(BackupScheduleOptions options, EngineRegistry
     {
         var (service, plan) = Names(instance);
         return options.PlanDefault(service, plan, instance.Id, now);
+    }
+
+    public DrillSchedule? DrillDefaultFor(ServiceInstance instance, DateTimeOffset now)
+    {
+        var (service, plan) = Names(instance);
+        return options.DrillDefault(service, plan, instance.Id, now);
     }
 
     public TimeSpan MinimumInterval(ServiceInstance instance)

@@ -179,6 +179,8 @@ internal sealed class SchedulerHarness : IDisposable
         public BackupSchedule? DefaultFor(ServiceInstance instance, DateTimeOffset now) =>
             Default is null ? null : Default with { InstanceId = instance.Id, CreatedAt = now, UpdatedAt = now };
 
+        public Steward.Rehearsals.DrillSchedule? DrillDefaultFor(ServiceInstance instance, DateTimeOffset now) => null;
+
         public TimeSpan MinimumInterval(ServiceInstance instance) => TimeSpan.FromHours(1);
     }
 }
