@@ -161,19 +161,27 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
     public ProcessStatus GetStatus(InstancePaths paths)
     {
         var pid = ProcFs.ReadInt(Path.Combine(paths.RunDir, "server.pid"));
-        if (pid is { } p && ProcFs.State(p) is { } state and not ('Z' or 'X') && BelongsTo(p, paths))
+        if (Running(pid, paths) is { } running)
         {
-            return new ProcessStatus.Running(p) { Stopped = ProcFs.IsStopped(state), State = ProcFs.Describe(state) };
+            return running;
         }
 
         var rc = ExitStatus(paths);
         if (rc is null && pid is not null && ProcFs.ReadInt(Path.Combine(paths.RunDir, "shim.pid")) is { } shim && ProcFs.IsAlive(shim))
         {
-            // The server just ended and its shim, alive, is writing its status (milliseconds): read that rather than
-            // call the end unknown, which is only true when the shim was killed too.
+            // The server is not seen running, its shim is alive and has written no exit status: either the server just
+            // ended and the shim is writing its status (milliseconds), or the first look at /proc was wrong (a server
+            // that had logged "ready to accept connections" was once reported ended this way). Look again for a while
+            // rather than call the end unknown, which is only true when the shim was killed too.
             var waited = Stopwatch.StartNew();
             while ((rc = ExitStatus(paths)) is null && ProcFs.IsAlive(shim) && waited.Elapsed < TimeSpan.FromMilliseconds(500))
             {
+                if (Running(pid, paths) is { } second)
+                {
+                    LogSeenAgain(_logger, paths.Root, second.Pid, waited.Elapsed.TotalMilliseconds);
+                    return second;
+                }
+
                 Thread.Sleep(5);
             }
         }
@@ -186,6 +194,11 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
         // A pid file without an exit status: the shim itself was killed, so the status is unknown.
         return pid is null ? new ProcessStatus.NotRunning() : new ProcessStatus.Exited(null, null);
     }
+
+    private static ProcessStatus.Running? Running(int? pid, InstancePaths paths) =>
+        pid is { } p && ProcFs.State(p) is { } state and not ('Z' or 'X') && BelongsTo(p, paths)
+            ? new ProcessStatus.Running(p) { Stopped = ProcFs.IsStopped(state), State = ProcFs.Describe(state) }
+            : null;
 
     private static int? ExitStatus(InstancePaths paths) => ProcFs.ReadInt(Path.Combine(paths.RunDir, "exit.status"));
 
@@ -443,4 +456,7 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Continued pid {Pid} of {Root}, found {State}")]
     private static partial void LogResumed(ILogger logger, int pid, string root, string state);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Server of {Root} (pid {Pid}) was not seen running at a first look but was {Milliseconds:F0} ms later; taken as running")]
+    private static partial void LogSeenAgain(ILogger logger, string root, int pid, double milliseconds);
 }
