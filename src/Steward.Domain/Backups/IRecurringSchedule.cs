@@ -8,6 +8,9 @@ public interface IRecurringSchedule
 {
     string InstanceId { get; }
 
+    /// <summary>Where the schedule comes from: the instance's own (<c>instance</c>) or its plan's default (<c>plan</c>), which follows the operator's setting.</summary>
+    string Source { get; }
+
     /// <summary>A cron expression; null when <see cref="Every"/> is set.</summary>
     string? Cron { get; }
 

@@ -49,4 +49,7 @@ public sealed record DrillSchedule : IRecurringSchedule
     public required DateTimeOffset CreatedAt { get; init; }
 
     public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>Whether the timing (not the run state) equals <paramref name="other"/>'s.</summary>
+    public bool SameSpec(DrillSchedule other) => Cron == other.Cron && TimeZone == other.TimeZone && Every == other.Every;
 }

@@ -61,50 +61,23 @@ internal sealed partial class DrillScheduler(
     // Drills get their own jitter, so an instance's drill and backup due at the same moment do not start together.
     protected override string JitterKey(string instanceId) => instanceId + "/rehearse";
 
+    protected override async Task<IReadOnlyList<DrillSchedule>> ListAsync(CancellationToken cancellationToken) => await schedules.ListDrillSchedulesAsync(cancellationToken);
+
     /// <summary>
-    /// Drops the schedules of instances that are gone, and gives every other instance its plan's default drill
-    /// (STEWARD_REHEARSAL_SCHEDULE[_SERVICE_PLAN]) unless it has its own, following a changed default; as backup
-    /// schedules do. Instances of highly available plans get no default: their backups cannot be rehearsed yet.
+    /// The plan's default drill (STEWARD_REHEARSAL_SCHEDULE[_SERVICE_PLAN]). Instances of highly available plans get
+    /// none: their backups cannot be rehearsed yet.
     /// </summary>
-    protected override async Task<IReadOnlyList<DrillSchedule>> ReconcileAsync(Dictionary<string, ServiceInstance> instances, DateTimeOffset now, CancellationToken cancellationToken)
+    protected override DrillSchedule? PlanDefault(ServiceInstance instance, DateTimeOffset now) =>
+        engines.HighlyAvailable(instance) ? null : plans.DrillDefaultFor(instance, now);
+
+    protected override bool SameSpec(DrillSchedule current, DrillSchedule planDefault) => current.SameSpec(planDefault);
+
+    protected override DrillSchedule FollowDefault(DrillSchedule? current, DrillSchedule planDefault, DateTimeOffset now)
     {
-        var kept = new List<DrillSchedule>();
-        var existing = (await schedules.ListDrillSchedulesAsync(cancellationToken)).ToDictionary(s => s.InstanceId, StringComparer.Ordinal);
-        foreach (var schedule in existing.Values.Where(s => !instances.ContainsKey(s.InstanceId)))
-        {
-            await schedules.DeleteDrillScheduleAsync(schedule.InstanceId, cancellationToken);
-        }
-
-        foreach (var instance in instances.Values)
-        {
-            existing.TryGetValue(instance.Id, out var schedule);
-            if (schedule is null or { Source: "plan" })
-            {
-                var planDefault = engines.HighlyAvailable(instance) ? null : plans.DrillDefaultFor(instance, now);
-                if (planDefault is null)
-                {
-                    if (schedule is not null)
-                    {
-                        await schedules.DeleteDrillScheduleAsync(instance.Id, cancellationToken);
-                    }
-
-                    continue;
-                }
-
-                if (schedule is null || schedule.Cron != planDefault.Cron || schedule.TimeZone != planDefault.TimeZone || schedule.Every != planDefault.Every)
-                {
-                    var (next, due) = NextRun(planDefault, now);
-                    schedule = schedule is null
-                        ? planDefault with { NextRunAt = next, DueAt = due }
-                        : schedule with { Cron = planDefault.Cron, TimeZone = planDefault.TimeZone, Every = planDefault.Every, NextRunAt = next, DueAt = due, UpdatedAt = now };
-                    await schedules.SaveDrillScheduleAsync(schedule, cancellationToken);
-                }
-            }
-
-            kept.Add(schedule);
-        }
-
-        return kept;
+        var (next, due) = NextRun(planDefault, now);
+        return current is null
+            ? planDefault with { NextRunAt = next, DueAt = due }
+            : current with { Cron = planDefault.Cron, TimeZone = planDefault.TimeZone, Every = planDefault.Every, NextRunAt = next, DueAt = due, UpdatedAt = now };
     }
 
     protected override async Task<DrillSchedule?> FinishedAsync(DrillSchedule schedule, string runningId, DateTimeOffset now, CancellationToken cancellationToken)

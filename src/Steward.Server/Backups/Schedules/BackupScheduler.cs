@@ -75,48 +75,20 @@ internal sealed class BackupScheduler(
         };
     }
 
-    /// <summary>Gives instances their plan's default, follows changed defaults, and drops schedules of instances that are gone.</summary>
-    protected override async Task<IReadOnlyList<BackupSchedule>> ReconcileAsync(Dictionary<string, ServiceInstance> instances, DateTimeOffset now, CancellationToken cancellationToken)
+    protected override async Task<IReadOnlyList<BackupSchedule>> ListAsync(CancellationToken cancellationToken) => await schedules.ListSchedulesAsync(cancellationToken);
+
+    protected override BackupSchedule? PlanDefault(ServiceInstance instance, DateTimeOffset now) => plans.DefaultFor(instance, now);
+
+    protected override bool SameSpec(BackupSchedule current, BackupSchedule planDefault) => current.SameSpec(planDefault);
+
+    protected override BackupSchedule FollowDefault(BackupSchedule? current, BackupSchedule planDefault, DateTimeOffset now)
     {
-        var list = new List<BackupSchedule>();
-        var existing = (await schedules.ListSchedulesAsync(cancellationToken)).ToDictionary(s => s.InstanceId, StringComparer.Ordinal);
-        foreach (var schedule in existing.Values.Where(s => !instances.ContainsKey(s.InstanceId)))
+        var timed = Timed(planDefault, now);
+        return current is null ? timed : current with
         {
-            await schedules.DeleteScheduleAsync(schedule.InstanceId, cancellationToken);
-        }
-
-        foreach (var instance in instances.Values)
-        {
-            existing.TryGetValue(instance.Id, out var schedule);
-            if (schedule is null or { Source: "plan" })
-            {
-                var planDefault = plans.DefaultFor(instance, now);
-                if (planDefault is null)
-                {
-                    if (schedule is not null)
-                    {
-                        await schedules.DeleteScheduleAsync(instance.Id, cancellationToken);
-                    }
-
-                    continue;
-                }
-
-                if (schedule is null || !schedule.SameSpec(planDefault))
-                {
-                    var timed = Timed(planDefault, now);
-                    schedule = schedule is null ? timed : schedule with
-                    {
-                        Cron = timed.Cron, TimeZone = timed.TimeZone, Every = timed.Every, Kind = timed.Kind, Retention = timed.Retention,
-                        NextRunAt = timed.NextRunAt, DueAt = timed.DueAt, RetryAt = null, Attempts = 0, UpdatedAt = now,
-                    };
-                    await schedules.SaveScheduleAsync(schedule, cancellationToken);
-                }
-            }
-
-            list.Add(schedule);
-        }
-
-        return list;
+            Cron = timed.Cron, TimeZone = timed.TimeZone, Every = timed.Every, Kind = timed.Kind, Retention = timed.Retention,
+            NextRunAt = timed.NextRunAt, DueAt = timed.DueAt, RetryAt = null, Attempts = 0, UpdatedAt = now,
+        };
     }
 
     private async Task<BackupSchedule> FinishAsync(BackupSchedule schedule, BackupRecord? backup, DateTimeOffset now, CancellationToken cancellationToken)

@@ -75,6 +75,47 @@ internal abstract class ScheduleRunner<TSchedule>(IStateStore store, TimeProvide
         }
     }
 
+    /// <summary>
+    /// The schedules of the covered instances: drops those of instances that are gone, gives every other instance
+    /// its plan's default unless it has its own, follows a changed default, and drops a default its plan no longer has.
+    /// </summary>
+    private async Task<IReadOnlyList<TSchedule>> ReconcileAsync(Dictionary<string, ServiceInstance> instances, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var kept = new List<TSchedule>();
+        var existing = (await ListAsync(cancellationToken)).ToDictionary(s => s.InstanceId, StringComparer.Ordinal);
+        foreach (var schedule in existing.Values.Where(s => !instances.ContainsKey(s.InstanceId)))
+        {
+            await RemoveAsync(schedule.InstanceId, cancellationToken);
+        }
+
+        foreach (var instance in instances.Values)
+        {
+            existing.TryGetValue(instance.Id, out var schedule);
+            if (schedule is null || schedule.Source == "plan")
+            {
+                if (PlanDefault(instance, now) is not { } planDefault)
+                {
+                    if (schedule is not null)
+                    {
+                        await RemoveAsync(instance.Id, cancellationToken);
+                    }
+
+                    continue;
+                }
+
+                if (schedule is null || !SameSpec(schedule, planDefault))
+                {
+                    schedule = FollowDefault(schedule, planDefault, now);
+                    await SaveAsync(schedule, cancellationToken);
+                }
+            }
+
+            kept.Add(schedule);
+        }
+
+        return kept;
+    }
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         PeriodicLoop.RunAsync(TickAsync, tick, time, TickFailed, stoppingToken);
 
@@ -135,8 +176,17 @@ internal abstract class ScheduleRunner<TSchedule>(IStateStore store, TimeProvide
     /// <summary>When the schedule next tries to run.</summary>
     protected virtual DateTimeOffset AttemptAt(TSchedule schedule) => schedule.DueAt;
 
-    /// <summary>The schedules of the covered instances, having dropped those of instances that are gone.</summary>
-    protected abstract Task<IReadOnlyList<TSchedule>> ReconcileAsync(Dictionary<string, ServiceInstance> instances, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>Every stored schedule of this kind.</summary>
+    protected abstract Task<IReadOnlyList<TSchedule>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>The instance's plan default as a new schedule (not yet timed), or null when its plan has none.</summary>
+    protected abstract TSchedule? PlanDefault(ServiceInstance instance, DateTimeOffset now);
+
+    /// <summary>Whether <paramref name="current"/> already runs as <paramref name="planDefault"/> says (timing and policy, not run state).</summary>
+    protected abstract bool SameSpec(TSchedule current, TSchedule planDefault);
+
+    /// <summary><paramref name="current"/> (or, when null, a new schedule) following a changed <paramref name="planDefault"/>, timed from <paramref name="now"/>; its run record stays.</summary>
+    protected abstract TSchedule FollowDefault(TSchedule? current, TSchedule planDefault, DateTimeOffset now);
 
     /// <summary>The schedule with its run <paramref name="runningId"/> recorded as finished (saved), or null while it still runs.</summary>
     protected abstract Task<TSchedule?> FinishedAsync(TSchedule schedule, string runningId, DateTimeOffset now, CancellationToken cancellationToken);
