@@ -4,7 +4,8 @@ using Steward.Runtime;
 namespace Steward.Engines.PostgreSql;
 
 /// <summary>
-/// The health check. Every check proves the server answers a query on a new connection and, on a primary, that it
+/// The health check. Every check proves the server answers a query (on a new connection; the supervisor's recurring
+/// check holds one between checks, PostgreSqlEngine.Check.cs) and, on a primary, that it
 /// accepts writes (not in recovery, not read-only). The heartbeat commit, which proves a transaction can actually
 /// commit (disk, WAL, synchronous standbys), costs WAL: on an instance nobody writes to, a commit every check meant a
 /// 16 MiB segment archived every <c>archive_timeout</c> (2 880 a day) for nothing. So the heartbeat is committed at
@@ -18,7 +19,13 @@ public sealed partial class PostgreSqlEngine
 
     public async Task ProbeAsync(EngineContext context, CancellationToken cancellationToken)
     {
-        await using var conn = await OpenAdminAsync(context, "postgres", cancellationToken);
+        await using var conn = await OpenAdminAsync(context, "postgres", cancellationToken, CheckApplicationName);
+        await ProbeOnAsync(conn, cancellationToken);
+    }
+
+    /// <summary>The check on an open connection to the server's <c>postgres</c> database as its administrator.</summary>
+    private async Task ProbeOnAsync(NpgsqlConnection conn, CancellationToken cancellationToken)
+    {
         await using var state = new NpgsqlCommand(
             "SELECT pg_is_in_recovery(), current_setting('transaction_read_only'), to_regclass('public.steward_heartbeat') IS NOT NULL, "
             + "current_setting('synchronous_standby_names') <> ''", conn);

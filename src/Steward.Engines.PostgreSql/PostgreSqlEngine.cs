@@ -34,6 +34,7 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
                 : null;
         _wal = options.Wal;
         _heartbeatInterval = options.HeartbeatInterval;
+        _checkReconnectInterval = options.CheckReconnectInterval;
     }
 
     public ServiceOffering Offering => PostgreSqlCatalog.Offering;
@@ -236,7 +237,7 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
         ["read_only"] = new ParameterValues(binding.ParametersJson).Boolean("read_only") ?? false,
     };
 
-    internal static async Task<NpgsqlConnection> OpenAdminAsync(EngineContext context, string database, CancellationToken cancellationToken)
+    internal static async Task<NpgsqlConnection> OpenAdminAsync(EngineContext context, string database, CancellationToken cancellationToken, string? applicationName = null)
     {
         var csb = new NpgsqlConnectionStringBuilder
         {
@@ -248,6 +249,7 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
             Pooling = false,
             Timeout = 5,
             CommandTimeout = 30,
+            ApplicationName = applicationName,
         };
         var conn = new NpgsqlConnection(csb.ConnectionString);
         try

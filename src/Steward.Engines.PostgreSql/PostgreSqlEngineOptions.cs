@@ -15,6 +15,12 @@ public sealed record PostgreSqlEngineOptions
     /// </summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long the supervisor's recurring check keeps using one connection before it proves again, on a new one, that
+    /// the server accepts connections (zero: a new connection at every check); see PostgreSqlEngine.Check.cs.
+    /// </summary>
+    public TimeSpan CheckReconnectInterval { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The newest /usr/lib/postgresql/N/bin that holds a postgres binary, or null.</summary>
     public static string? DiscoverBinDir()
     {

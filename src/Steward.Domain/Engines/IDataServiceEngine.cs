@@ -54,6 +54,13 @@ public interface IDataServiceEngine
     /// <summary>One protocol-level check (connect and query); throws with the reason when the server does not answer correctly.</summary>
     Task ProbeAsync(EngineContext context, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The supervisor's recurring check: what <see cref="ProbeAsync"/> proves, but an engine may keep what it connects
+    /// with open from one check of an instance to the next, as long as it proves again on a new connection at an
+    /// interval it documents. By default <see cref="ProbeAsync"/>.
+    /// </summary>
+    Task CheckAsync(EngineContext context, CancellationToken cancellationToken) => ProbeAsync(context, cancellationToken);
+
     /// <summary>Creates what applications use (database, owner role) once the server is up.</summary>
     Task BootstrapAsync(EngineContext context, CancellationToken cancellationToken);
 

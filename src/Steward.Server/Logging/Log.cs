@@ -66,6 +66,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 5008, Level = LogLevel.Error, Message = "Instance {InstanceId}: data could not be rescued before fencing: {Reason}")]
     public static partial void RescueFailed(ILogger logger, string instanceId, string reason);
 
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Information, Message = "Instance {InstanceId}: health check failed ({Failures} in a row): {Problem}")]
+    public static partial void CheckFailed(ILogger logger, string instanceId, int failures, string problem);
+
     [LoggerMessage(EventId = 5005, Level = LogLevel.Error, Message = "Supervising instance {InstanceId} failed")]
     public static partial void SupervisionFailed(ILogger logger, string instanceId, Exception exception);
 

@@ -3,7 +3,7 @@ using Steward.Server.Configuration;
 
 namespace Steward.Server.Supervision;
 
-/// <summary>The PostgreSQL health check's heartbeat commit (docs/supervision.md#what-a-check-proves).</summary>
+/// <summary>The PostgreSQL health check's heartbeat commit and its connection (docs/supervision.md#what-a-check-proves).</summary>
 [SettingsSection("Heartbeat")]
 internal sealed record HeartbeatOptions
 {
@@ -12,4 +12,10 @@ internal sealed record HeartbeatOptions
     public int Interval { get; init; } = 300;
 
     public TimeSpan HeartbeatInterval => TimeSpan.FromSeconds(Interval);
+
+    [Setting("STEWARD_POSTGRESQL_CHECK_RECONNECT_INTERVAL", "seconds a PostgreSQL instance's recurring health check keeps using one connection before it proves again, on a new connection, that the server accepts connections (a held connection that fails is replaced at once, and its failure alone fails no check); 0: a new connection at every check")]
+    [Range(0, 3600)]
+    public int ReconnectInterval { get; init; } = 60;
+
+    public TimeSpan CheckReconnectInterval => TimeSpan.FromSeconds(ReconnectInterval);
 }

@@ -221,7 +221,7 @@ internal sealed partial class Supervisor(
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(watch.Policy.Timeout);
-            await engine.ProbeAsync(context, timeout.Token);
+            await engine.CheckAsync(context, timeout.Token);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -235,6 +235,7 @@ internal sealed partial class Supervisor(
         }
 
         watch.ConsecutiveFailures++;
+        Log.CheckFailed(logger, instance.Id, watch.ConsecutiveFailures, problem);
         SetHealth(watch, instance.Id, HealthStatus.Unhealthy, $"check failed ({watch.ConsecutiveFailures} in a row): {problem}");
         if (watch.AwaitingFirstHealthy)
         {

@@ -23,10 +23,12 @@ internal static class WalServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var wal = sp.GetRequiredService<WalSettings>();
+            var heartbeat = sp.GetRequiredService<IOptions<Supervision.HeartbeatOptions>>().Value;
             return new PostgreSqlEngine(engine with
             {
                 Wal = wal.Enabled ? new PostgreSqlWalOptions { BrokerUrl = wal.BrokerUrl, ArchiveTimeout = wal.ArchiveTimeout } : null,
-                HeartbeatInterval = sp.GetRequiredService<IOptions<Supervision.HeartbeatOptions>>().Value.HeartbeatInterval,
+                HeartbeatInterval = heartbeat.HeartbeatInterval,
+                CheckReconnectInterval = heartbeat.CheckReconnectInterval,
             });
         });
         // The state store may be wrapped (metrics observe it); the catalog is the same SQLite file, whose tables the

@@ -1,0 +1,202 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Npgsql;
+using Steward.Runtime;
+
+namespace Steward.Engines.PostgreSql;
+
+/// <summary>
+/// The supervisor's recurring check keeps one connection per instance open between checks. A new connection costs
+/// the broker a SCRAM exchange (4 096 rounds of HMAC-SHA-256) and the server a backend process, every check of every
+/// instance (every 5 s by default); with dozens of instances that was most of what an idle broker did after the
+/// heartbeat stopped making WAL (docs/benchmarks.md, density). The held connection proves what a check proves (the
+/// server answers, is a primary that accepts writes, commits its heartbeat when due). That the server still accepts
+/// new sessions (its postmaster runs, is not hung, has a free connection slot, is not shutting down) is proven at
+/// every check by <see cref="PingAsync"/>, as <c>pg_isready</c> does, without authenticating; the password is proven
+/// on a new connection at least every <see cref="PostgreSqlEngineOptions.CheckReconnectInterval"/>, and at the next
+/// check after the held connection failed. A held connection that fails (the server restarted, or someone ended the
+/// session) does not fail the check by itself: the check is made again on a new connection, which decides.
+/// </summary>
+public sealed partial class PostgreSqlEngine
+{
+    /// <summary>The <c>application_name</c> of the checks' sessions, as <c>pg_stat_activity</c> shows them.</summary>
+    public const string CheckApplicationName = "steward-check";
+
+    private readonly TimeSpan _checkReconnectInterval;
+    private readonly ConcurrentDictionary<string, HeldConnection> _checkConnections = new(StringComparer.Ordinal);
+    private long _checkSweptAt = Stopwatch.GetTimestamp();
+
+    /// <summary>Open check connections (for tests and metrics).</summary>
+    public int HeldCheckConnections => _checkConnections.Count;
+
+    public async Task CheckAsync(EngineContext context, CancellationToken cancellationToken)
+    {
+        if (_checkReconnectInterval <= TimeSpan.Zero)
+        {
+            await ProbeAsync(context, cancellationToken);
+            return;
+        }
+
+        await SweepCheckConnectionsAsync();
+        var target = $"{context.Host}:{context.Port}/{context.Instance.AdminUser}";
+        // Taken out while in use, so two checks of one instance at once never share a connection.
+        if (_checkConnections.TryRemove(context.Instance.Id, out var held))
+        {
+            var passed = false;
+            try
+            {
+                if (held.Target == target && Stopwatch.GetElapsedTime(held.OpenedAt) < _checkReconnectInterval)
+                {
+                    // The session first: a server that restarted since replaces it (below) instead of failing the ping's
+                    // check of a server still starting.
+                    await ProbeOnAsync(held.Connection, cancellationToken);
+                    passed = true;
+                }
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Falls through to a new connection, whose check decides.
+            }
+            finally
+            {
+                if (!passed)
+                {
+                    await held.Connection.DisposeAsync();
+                }
+            }
+
+            if (passed)
+            {
+                try
+                {
+                    await PingAsync(context.Host, context.Port, context.Instance.AdminUser, cancellationToken);
+                }
+                catch
+                {
+                    // Let go of the session too: a server shutting down "smart" (SIGTERM) waits for every session to
+                    // end, and the check's own must not be what keeps it from stopping.
+                    await held.Connection.DisposeAsync();
+                    throw;
+                }
+
+                await HoldAsync(context.Instance.Id, held with { UsedAt = Stopwatch.GetTimestamp() });
+                return;
+            }
+        }
+
+        var connection = await OpenAdminAsync(context, "postgres", cancellationToken, CheckApplicationName);
+        try
+        {
+            await ProbeOnAsync(connection, cancellationToken);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
+        var now = Stopwatch.GetTimestamp();
+        await HoldAsync(context.Instance.Id, new HeldConnection(connection, target, now, now));
+    }
+
+    /// <summary>
+    /// Asks the server for a new session and stops at its first answer, as libpq's <c>PQping</c> (<c>pg_isready</c>)
+    /// does: a request to authenticate means the postmaster accepted the connection and started a backend for it; an
+    /// error message (too many clients, starting up, shutting down) is thrown with its SQLSTATE; no answer is the
+    /// caller's timeout. Written here because Npgsql has no ping and starting <c>pg_isready</c> costs a process per
+    /// check. The backend sees the client end the stream during authentication and exits without logging.
+    /// </summary>
+    internal static async Task PingAsync(string host, int port, string user, CancellationToken cancellationToken)
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(host, port, cancellationToken);
+        var parameters = Encoding.UTF8.GetBytes($"user\0{user}\0database\0postgres\0application_name\0{CheckApplicationName}\0\0");
+        var startup = new byte[8 + parameters.Length];
+        BinaryPrimitives.WriteInt32BigEndian(startup, startup.Length);
+        BinaryPrimitives.WriteInt32BigEndian(startup.AsSpan(4), 3 << 16); // protocol 3.0
+        parameters.CopyTo(startup, 8);
+        await socket.SendAsync(startup, SocketFlags.None, cancellationToken);
+
+        var header = new byte[5];
+        await ReceiveExactlyAsync(socket, header, cancellationToken);
+        var length = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1));
+        if (length is < 4 or > 65536)
+        {
+            throw new InvalidOperationException($"the server answered a new connection with a message of {length} bytes, not PostgreSQL's");
+        }
+
+        // Read whole, so the close is an orderly end of the stream (an unread byte would make it a reset, which the
+        // server logs as "could not receive data from client").
+        var body = new byte[length - 4];
+        await ReceiveExactlyAsync(socket, body, cancellationToken);
+        switch ((char)header[0])
+        {
+            case 'R':
+                socket.Shutdown(SocketShutdown.Send);
+                return;
+            case 'E':
+                string? code = null, message = null;
+                foreach (var field in Encoding.UTF8.GetString(body).Split('\0', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    (code, message) = field[0] switch
+                    {
+                        'C' => (field[1..], message),
+                        'M' => (code, field[1..]),
+                        _ => (code, message),
+                    };
+                }
+
+                throw new InvalidOperationException($"the server refuses new connections: {message ?? "no message"} (SQLSTATE {code ?? "none"})");
+            default:
+                throw new InvalidOperationException($"the server answered a new connection with message type '{(char)header[0]}', not PostgreSQL's authentication request");
+        }
+    }
+
+    private static async Task ReceiveExactlyAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
+    {
+        for (var read = 0; read < buffer.Length;)
+        {
+            var n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, cancellationToken);
+            if (n == 0)
+            {
+                throw new InvalidOperationException("the server closed a new connection without answering");
+            }
+
+            read += n;
+        }
+    }
+
+    private async Task HoldAsync(string instanceId, HeldConnection held)
+    {
+        if (!_checkConnections.TryAdd(instanceId, held))
+        {
+            await held.Connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Closes, at most once a minute, the connections no check used for two reconnect intervals: those of instances
+    /// deleted, stopped or no longer supervised by this broker.
+    /// </summary>
+    private async Task SweepCheckConnectionsAsync()
+    {
+        var swept = Interlocked.Read(ref _checkSweptAt);
+        if (Stopwatch.GetElapsedTime(swept) < TimeSpan.FromMinutes(1) || Interlocked.CompareExchange(ref _checkSweptAt, Stopwatch.GetTimestamp(), swept) != swept)
+        {
+            return;
+        }
+
+        foreach (var (instanceId, held) in _checkConnections)
+        {
+            if (Stopwatch.GetElapsedTime(held.UsedAt) > 2 * _checkReconnectInterval && _checkConnections.TryRemove(new KeyValuePair<string, HeldConnection>(instanceId, held)))
+            {
+                await held.Connection.DisposeAsync();
+            }
+        }
+    }
+
+    private sealed record HeldConnection(NpgsqlConnection Connection, string Target, long OpenedAt, long UsedAt);
+}
