@@ -3,7 +3,8 @@
 # and nothing asked of them. After $SETTLE s it records, over $WINDOWS windows of $SAMPLE s, the broker's CPU
 # (user+system ticks from /proc/PID/stat: CPU seconds, which a loaded machine inflates less than wall times) and
 # how many WAL segments the instances archived in that time. Extra settings pass through the environment, e.g.
-# STEWARD_POSTGRESQL_HEARTBEAT_INTERVAL=0 for a heartbeat commit at every check. Run as root after a Release build:
+# STEWARD_POSTGRESQL_HEARTBEAT_INTERVAL=0 for a heartbeat commit at every check, or
+# STEWARD_POSTGRESQL_CHECK_RECONNECT_INTERVAL=0 for a new connection at every check. Run as root after a Release build:
 #   N=10 sh bench/scripts/idle-postgresql.sh
 set -eu
 DLL=${DLL:-src/Steward.Server/bin/Release/net10.0/steward-server.dll}
@@ -31,4 +32,4 @@ for w in $(seq 1 "$WINDOWS"); do
   windows="$windows $(awk "BEGIN{printf \"%.1f\", ($b-$a)/$hz/$SAMPLE*100}")"
 done
 t1=$(ticks); s1=$(segments)
-echo "N=$N heartbeat_interval=${STEWARD_POSTGRESQL_HEARTBEAT_INTERVAL:-default} cpu_percent_windows:$windows cpu_seconds=$(awk "BEGIN{printf \"%.2f\", ($t1-$t0)/$hz}") over $((WINDOWS * SAMPLE)) s, segments_archived=$((s1 - s0)) load=$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "N=$N heartbeat_interval=${STEWARD_POSTGRESQL_HEARTBEAT_INTERVAL:-default} check_reconnect_interval=${STEWARD_POSTGRESQL_CHECK_RECONNECT_INTERVAL:-default} cpu_percent_windows:$windows cpu_seconds=$(awk "BEGIN{printf \"%.2f\", ($t1-$t0)/$hz}") over $((WINDOWS * SAMPLE)) s, segments_archived=$((s1 - s0)) load=$(cut -d' ' -f1-3 /proc/loadavg)"
