@@ -2,8 +2,8 @@ using System.Globalization;
 
 namespace Steward.Bench.Backup;
 
-/// <summary>Command line: <c>[--scale N] [--repeat R] [--write docs/benchmarks.md] [--render saved-figures.json] [--rebuild] [--repair] [--sizes 10,40,100]</c>.</summary>
-internal sealed record Options(int Scale, int Repeat, string? WritePath, string? RenderPath = null, bool Rebuild = false, IReadOnlyList<int>? Sizes = null, bool Repair = false)
+/// <summary>Command line: <c>[--scale N] [--repeat R] [--write docs/benchmarks.md] [--render saved-figures.json] [--rebuild] [--repair] [--incremental] [--sizes 10,40,100]</c>.</summary>
+internal sealed record Options(int Scale, int Repeat, string? WritePath, string? RenderPath = null, bool Rebuild = false, IReadOnlyList<int>? Sizes = null, bool Repair = false, bool Incremental = false)
 {
     public static Options Parse(string[] args)
     {
@@ -13,6 +13,12 @@ internal sealed record Options(int Scale, int Repeat, string? WritePath, string?
             if (args[i] == "--repair")
             {
                 options = options with { Repair = true };
+                continue;
+            }
+
+            if (args[i] == "--incremental")
+            {
+                options = options with { Incremental = true };
                 continue;
             }
 

@@ -9,6 +9,13 @@ using var cancel = CtrlC.Cancels();
 var ct = cancel.Token;
 var saved = Path.Combine(Path.GetTempPath(), "steward-bench-backup.json");
 
+if (options.Incremental)
+{
+    // Its own figures and section (also for --render): an incremental chain against pgBackRest full + incr.
+    await IncrementalBench.RunAsync(options, ct);
+    return;
+}
+
 if (options.RenderPath is { } render)
 {
     // Re-render from saved figures: the report's wording can change without measuring again.
