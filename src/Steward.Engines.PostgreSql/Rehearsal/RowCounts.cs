@@ -31,6 +31,17 @@ internal static class RowCounts
         return result;
     }
 
+    /// <summary>
+    /// The next transaction id not yet completed (<c>pg_snapshot_xmax</c> of a new snapshot, 64-bit). A row of a
+    /// permanent table is only inserted, deleted or truncated by a transaction that takes an id, and every such
+    /// transaction that ends (commits or aborts) moves this on; so while it has not moved, no table's row count changed.
+    /// </summary>
+    public static async Task<ulong> NextTransactionAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, CancellationToken cancellationToken)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT pg_snapshot_xmax(pg_current_snapshot())::text", conn, tx);
+        return ulong.Parse((string)(await cmd.ExecuteScalarAsync(cancellationToken))!, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public static async Task<List<string>> DatabasesAsync(EngineContext context, CancellationToken cancellationToken)
     {
         var databases = new List<string>();
@@ -47,9 +58,17 @@ internal static class RowCounts
 
     public static async Task<Dictionary<string, long>> CountDatabaseAsync(EngineContext context, string database, CancellationToken cancellationToken)
     {
-        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         await using var conn = await PostgreSqlEngine.OpenAdminAsync(context, database, cancellationToken);
         await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        var counts = await CountInAsync(conn, tx, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return counts;
+    }
+
+    /// <summary>Every table's rows in one database, read in <paramref name="tx"/>'s repeatable-read snapshot.</summary>
+    public static async Task<Dictionary<string, long>> CountInAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken cancellationToken)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         var tables = new List<(string Schema, string Name)>();
         await using (var list = new NpgsqlCommand(Tables, conn, tx))
         await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
@@ -66,7 +85,6 @@ internal static class RowCounts
             counts[$"{schema}.{name}"] = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
         }
 
-        await tx.CommitAsync(cancellationToken);
         return counts;
     }
 
