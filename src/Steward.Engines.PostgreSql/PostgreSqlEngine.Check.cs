@@ -41,7 +41,7 @@ public sealed partial class PostgreSqlEngine
         }
 
         await SweepCheckConnectionsAsync();
-        var target = $"{context.Host}:{context.Port}/{context.Instance.AdminUser}";
+        var target = Target(context);
         // Taken out while in use, so two checks of one instance at once never share a connection.
         if (_checkConnections.TryRemove(context.Instance.Id, out var held))
         {
@@ -168,6 +168,48 @@ public sealed partial class PostgreSqlEngine
             read += n;
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the instance's held check session when there is one, taken out while in use, or
+    /// else on a new connection closed afterwards: for readers that ask as often as the check, like the WAL monitor (every
+    /// 10 s). A held session that fails is closed, and the work is done again on a new connection, which decides.
+    /// </summary>
+    public async Task<T> OnCheckSessionAsync<T>(EngineContext context, Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        if (_checkConnections.TryRemove(context.Instance.Id, out var held))
+        {
+            var passed = false;
+            try
+            {
+                if (held.Target == Target(context))
+                {
+                    var result = await work(held.Connection, cancellationToken);
+                    passed = true;
+                    return result;
+                }
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Falls through to a new connection.
+            }
+            finally
+            {
+                if (passed)
+                {
+                    await HoldAsync(context.Instance.Id, held);
+                }
+                else
+                {
+                    await held.Connection.DisposeAsync();
+                }
+            }
+        }
+
+        await using var connection = await OpenAdminAsync(context, "postgres", cancellationToken);
+        return await work(connection, cancellationToken);
+    }
+
+    private static string Target(EngineContext context) => $"{context.Host}:{context.Port}/{context.Instance.AdminUser}";
 
     private async Task HoldAsync(string instanceId, HeldConnection held)
     {

@@ -12,6 +12,12 @@ public sealed partial class WalInspector(PostgreSqlEngine engine)
     public static async Task<WalStatus> StatusAsync(EngineContext context, CancellationToken cancellationToken)
     {
         await using var conn = await PostgreSqlEngine.OpenAdminAsync(context, "postgres", cancellationToken);
+        return await StatusOnAsync(conn, cancellationToken);
+    }
+
+    /// <summary>The server's archiver state, read on an open connection to its <c>postgres</c> database as its administrator.</summary>
+    public static async Task<WalStatus> StatusOnAsync(NpgsqlConnection conn, CancellationToken cancellationToken)
+    {
         await using var cmd = new NpgsqlCommand(
             """
             SELECT current_setting('archive_mode'), pg_is_in_recovery(), a.archived_count, a.last_archived_wal, a.last_archived_time,

@@ -23,6 +23,7 @@ public sealed class CheckConnectionTests
             ["STEWARD_HEALTH_INTERVAL_MS"] = "500",
             ["STEWARD_HEALTH_TIMEOUT_MS"] = "2000",
             ["STEWARD_HEALTH_FAILURES"] = "4",
+            ["STEWARD_WAL_MONITOR_INTERVAL_MS"] = "500",
         });
         var osb = server.Client;
         var id = "hold-" + Guid.NewGuid().ToString("N")[..8];
@@ -36,6 +37,12 @@ public sealed class CheckConnectionTests
         var held = await CheckSessionAsync(uri, except: null);
         await WaitChecksAsync(osb, id, 4);
         (await CheckSessionsAsync(uri)).ShouldBe([held], "four checks later the check still uses the one session it holds");
+
+        // No new session at all, while the check runs every 500 ms and the WAL monitor reads the archiver's state every
+        // 500 ms: both use the held session, and the check's ping ends before a session begins.
+        var sessions = await SessionsAsync(uri);
+        await WaitChecksAsync(osb, id, 4);
+        (await SessionsAsync(uri)).ShouldBe(sessions, "sessions established to the postgres database while the check and the WAL monitor ran");
 
         // Ended from outside (what pg_terminate_backend does): the next check replaces it without failing.
         var logMark = server.Log.Length;
@@ -74,6 +81,10 @@ public sealed class CheckConnectionTests
 
         (await osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone)).Status.ShouldBe(System.Net.HttpStatusCode.Accepted);
     }
+
+    /// <summary>Sessions ever established to the <c>postgres</c> database (the check's and the monitor's database).</summary>
+    /// <remarks>A session that ends reports its statistics as it exits; the held one did long ago (it has run for seconds).</remarks>
+    private static Task<string?> SessionsAsync(string uri) => Sql.ScalarAsync(uri, "SELECT sessions FROM pg_stat_database WHERE datname = 'postgres'");
 
     private static async Task<List<int>> CheckSessionsAsync(string uri) =>
         ((await Sql.ScalarAsync(uri, "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE application_name = 'steward-check'")) ?? string.Empty)

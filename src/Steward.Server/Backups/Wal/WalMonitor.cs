@@ -64,7 +64,10 @@ internal sealed class WalMonitor(
     private async Task<Measured> MeasureAsync(ServiceInstance instance, IReadOnlyList<Engines.EngineContext> archiving, CancellationToken cancellationToken)
     {
         var context = archiving[0];
-        var status = await WalInspector.StatusAsync(context, cancellationToken);
+        // A standalone instance's status is read on its health check's held session (an ha member has none).
+        var status = archiving.Count == 1 && engines.Engine(instance.ServiceId) is PostgreSqlEngine engine
+            ? await engine.OnCheckSessionAsync(context, WalInspector.StatusOnAsync, cancellationToken)
+            : await WalInspector.StatusAsync(context, cancellationToken);
         var wake = $"{context.Port}/{status.ServerStartedAt:O}/{status.InRecovery}";
         if (status is { ArchiveModeOn: true, InRecovery: false, ServerStartedAt: not null } && (!_woken.TryGetValue(instance.Id, out var woken) || woken != wake))
         {
