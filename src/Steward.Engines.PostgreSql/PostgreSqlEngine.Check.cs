@@ -29,9 +29,6 @@ public sealed partial class PostgreSqlEngine
     private readonly ConcurrentDictionary<string, HeldConnection> _checkConnections = new(StringComparer.Ordinal);
     private long _checkSweptAt = Stopwatch.GetTimestamp();
 
-    /// <summary>Open check connections (for tests and metrics).</summary>
-    public int HeldCheckConnections => _checkConnections.Count;
-
     public async Task CheckAsync(EngineContext context, CancellationToken cancellationToken)
     {
         if (_checkReconnectInterval <= TimeSpan.Zero)
