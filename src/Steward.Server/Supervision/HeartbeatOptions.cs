@@ -13,7 +13,7 @@ internal sealed record HeartbeatOptions
 
     public TimeSpan HeartbeatInterval => TimeSpan.FromSeconds(Interval);
 
-    [Setting("STEWARD_POSTGRESQL_CHECK_RECONNECT_INTERVAL", "seconds a PostgreSQL instance's recurring health check keeps using one connection before it proves again, on a new connection, that the server accepts connections (a held connection that fails is replaced at once, and its failure alone fails no check); 0: a new connection at every check")]
+    [Setting("STEWARD_POSTGRESQL_CHECK_RECONNECT_INTERVAL", "seconds a PostgreSQL instance's recurring health check keeps using one session before it authenticates again on a new one (that the server accepts new sessions is proven at every check by a ping, as pg_isready does; a held session that fails is replaced at once, and its failure alone fails no check); 0: a new connection at every check")]
     [Range(0, 3600)]
     public int ReconnectInterval { get; init; } = 60;
 
