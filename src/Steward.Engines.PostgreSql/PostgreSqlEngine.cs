@@ -84,6 +84,10 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
             .AppendLine(CultureInfo.InvariantCulture, $"port = {context.Port}")
             .AppendLine("unix_socket_directories = ''")
             .AppendLine(CultureInfo.InvariantCulture, $"max_connections = {maxConnections}")
+            // The supervisor's check holds one superuser session on a standalone primary (PostgreSqlEngine.Check.cs),
+            // which takes a connection slot for good: one reserved slot fewer leaves applications the max_connections - 3
+            // they had when the check's session came and went.
+            .AppendLine(CultureInfo.InvariantCulture, $"superuser_reserved_connections = {(context.Plan.HighlyAvailable ? 3 : 2)}")
             .AppendLine(CultureInfo.InvariantCulture, $"shared_buffers = '{Math.Max(16, limits.MemoryMb / 4)}MB'")
             .AppendLine(CultureInfo.InvariantCulture, $"effective_cache_size = '{Math.Max(32, limits.MemoryMb * 3 / 4)}MB'")
             .AppendLine(CultureInfo.InvariantCulture, $"statement_timeout = {p.Integer("statement_timeout_ms") ?? 0}")
