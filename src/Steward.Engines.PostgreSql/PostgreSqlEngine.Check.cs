@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using Npgsql;
@@ -26,8 +25,9 @@ public sealed partial class PostgreSqlEngine
     public const string CheckApplicationName = "steward-check";
 
     private readonly TimeSpan _checkReconnectInterval;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, HeldConnection> _checkConnections = new(StringComparer.Ordinal);
-    private long _checkSweptAt = Stopwatch.GetTimestamp();
+    private long _checkSweptAt;
 
     public async Task CheckAsync(EngineContext context, CancellationToken cancellationToken)
     {
@@ -45,7 +45,7 @@ public sealed partial class PostgreSqlEngine
             var passed = false;
             try
             {
-                if (held.Target == target && Stopwatch.GetElapsedTime(held.OpenedAt) < _checkReconnectInterval)
+                if (held.Target == target && _time.GetElapsedTime(held.OpenedAt) < _checkReconnectInterval)
                 {
                     // The session first: a server that restarted since replaces it (below) instead of failing the ping's
                     // check of a server still starting.
@@ -79,7 +79,7 @@ public sealed partial class PostgreSqlEngine
                     throw;
                 }
 
-                await HoldAsync(context.Instance.Id, held with { UsedAt = Stopwatch.GetTimestamp() });
+                await HoldAsync(context.Instance.Id, held with { UsedAt = _time.GetTimestamp() });
                 return;
             }
         }
@@ -95,7 +95,7 @@ public sealed partial class PostgreSqlEngine
             throw;
         }
 
-        var now = Stopwatch.GetTimestamp();
+        var now = _time.GetTimestamp();
         await HoldAsync(context.Instance.Id, new HeldConnection(connection, target, now, now));
     }
 
@@ -223,14 +223,14 @@ public sealed partial class PostgreSqlEngine
     private async Task SweepCheckConnectionsAsync()
     {
         var swept = Interlocked.Read(ref _checkSweptAt);
-        if (Stopwatch.GetElapsedTime(swept) < TimeSpan.FromMinutes(1) || Interlocked.CompareExchange(ref _checkSweptAt, Stopwatch.GetTimestamp(), swept) != swept)
+        if (_time.GetElapsedTime(swept) < TimeSpan.FromMinutes(1) || Interlocked.CompareExchange(ref _checkSweptAt, _time.GetTimestamp(), swept) != swept)
         {
             return;
         }
 
         foreach (var (instanceId, held) in _checkConnections)
         {
-            if (Stopwatch.GetElapsedTime(held.UsedAt) > 2 * _checkReconnectInterval && _checkConnections.TryRemove(new KeyValuePair<string, HeldConnection>(instanceId, held)))
+            if (_time.GetElapsedTime(held.UsedAt) > 2 * _checkReconnectInterval && _checkConnections.TryRemove(new KeyValuePair<string, HeldConnection>(instanceId, held)))
             {
                 await held.Connection.DisposeAsync();
             }

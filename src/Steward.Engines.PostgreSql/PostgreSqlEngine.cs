@@ -22,8 +22,9 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
     private readonly string _binDir;
     private readonly Wal.PostgreSqlWalOptions? _wal;
 
-    public PostgreSqlEngine(PostgreSqlEngineOptions options)
+    public PostgreSqlEngine(PostgreSqlEngineOptions options, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         var binDir = options.BinDir ?? PostgreSqlEngineOptions.DiscoverBinDir();
         _binDir = binDir ?? "/usr/lib/postgresql/15/bin";
         var missing = new[] { "postgres", "initdb" }.Where(b => !File.Exists(Path.Combine(_binDir, b))).ToList();
@@ -35,6 +36,7 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
         _wal = options.Wal;
         _heartbeatInterval = options.HeartbeatInterval;
         _checkReconnectInterval = options.CheckReconnectInterval;
+        _checkSweptAt = _time.GetTimestamp();
     }
 
     public ServiceOffering Offering => PostgreSqlCatalog.Offering;

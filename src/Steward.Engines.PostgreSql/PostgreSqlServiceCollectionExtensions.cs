@@ -13,7 +13,7 @@ public static class PostgreSqlServiceCollectionExtensions
     /// <summary>Adds PostgreSQL as a data service of the broker.</summary>
     public static IServiceCollection AddPostgreSqlEngine(this IServiceCollection services, PostgreSqlEngineOptions? options = null)
     {
-        services.AddSingleton(_ => new PostgreSqlEngine(options ?? new PostgreSqlEngineOptions()));
+        services.AddSingleton(sp => new PostgreSqlEngine(options ?? new PostgreSqlEngineOptions(), sp.GetService<TimeProvider>()));
         services.AddSingleton<IDataServiceEngine>(sp => sp.GetRequiredService<PostgreSqlEngine>());
         services.AddSingleton<IBackupMethod>(sp => new PostgreSqlPhysicalBackup(sp.GetRequiredService<PostgreSqlEngine>()));
         services.AddSingleton<IBackupMethod>(sp => new PostgreSqlIncrementalBackup(sp.GetService<TimeProvider>() ?? TimeProvider.System));

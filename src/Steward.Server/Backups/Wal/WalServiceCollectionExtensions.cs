@@ -29,7 +29,7 @@ internal static class WalServiceCollectionExtensions
                 Wal = wal.Enabled ? new PostgreSqlWalOptions { BrokerUrl = wal.BrokerUrl, ArchiveTimeout = wal.ArchiveTimeout } : null,
                 HeartbeatInterval = heartbeat.HeartbeatInterval,
                 CheckReconnectInterval = heartbeat.CheckReconnectInterval,
-            });
+            }, sp.GetRequiredService<TimeProvider>());
         });
         // The state store may be wrapped (metrics observe it); the catalog is the same SQLite file, whose tables the
         // store creates at start.
