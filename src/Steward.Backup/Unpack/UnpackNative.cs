@@ -27,6 +27,12 @@ internal static partial class UnpackNative
     [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Lchown(string path, uint owner, uint group);
 
+    /// <summary>SYNC_FILE_RANGE_WRITE: start writing the range's dirty pages back, without waiting for it.</summary>
+    public const uint SyncFileRangeWrite = 2;
+
+    [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
+    public static partial int SyncFileRange(nint fd, long offset, long count, uint flags);
+
     [LibraryImport("libc", EntryPoint = "geteuid")]
     public static partial uint Geteuid();
 
