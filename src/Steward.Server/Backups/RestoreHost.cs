@@ -21,6 +21,16 @@ internal sealed class RestoreHost(
 
     public IReadOnlyDictionary<string, string> Properties { get; } = BackupService.ManifestProperties(backup);
 
+    /// <summary>The backup being restored.</summary>
+    public BackupRecord Backup => backup;
+
+    /// <summary>The WAL segment a physical backup's recovery starts in (its manifest's start LSN and timeline); null for other backups.</summary>
+    public Steward.Wal.WalName? RecoveryStart =>
+        Properties.TryGetValue("start_lsn", out var lsn) && Steward.Wal.Lsn.TryParse(lsn, out var value)
+        && Properties.TryGetValue("timeline", out var tli) && int.TryParse(tli, System.Globalization.CultureInfo.InvariantCulture, out var timeline)
+            ? Steward.Wal.WalName.Parse(Steward.Wal.WalName.SegmentName(timeline, value / Steward.Wal.WalName.SegmentBytes))
+            : null;
+
     public Task<PipelineResult> RunAsync(string backupId, IRestoreSink sink, CancellationToken cancellationToken) =>
         backups.RestoreLinkAsync(backup, backupId, sink, report, cancellationToken);
 

@@ -29,7 +29,7 @@ internal sealed partial class InstanceWorkflows
                 op,
                 [
                     PitrArchiveStep(run),
-                    PitrFetchStep(run, payload, $"the data of primary {primary.Name}"),
+                    PitrFetchStep(run, instance, payload, $"the data of primary {primary.Name}"),
                     new("ha-standbys-stop", "stopping the standbys", ct => haRestore.StopStandbysAsync(instance, ct), Rerun: true),
                     PitrSwapStep(run, $"primary {primary.Name}", ct => haRestore.AloneAsync(instance, primary, ct)),
                     PitrRecoverStep(run, instance, $"replaying archived WAL to {payload.Description} on primary {primary.Name}"),

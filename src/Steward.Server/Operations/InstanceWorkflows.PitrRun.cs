@@ -49,8 +49,8 @@ internal sealed partial class InstanceWorkflows
 
     private Step PitrArchiveStep(PitrRun run) => new("archive", "archiving the WAL written so far", ct => ArchiveCurrentAsync(run.Context, ct));
 
-    private Step PitrFetchStep(PitrRun run, PointInTimePayload payload, string beside) =>
-        new("fetch", $"unpacking base backup {run.Backup.Id} beside {beside}", ct => UnpackForRecoveryAsync(run.Context, run.Host, run.Staging, payload.Settings, ct));
+    private Step PitrFetchStep(PitrRun run, ServiceInstance instance, PointInTimePayload payload, string beside) =>
+        new("fetch", $"unpacking base backup {run.Backup.Id} beside {beside}", ct => UnpackForRecoveryAsync(instance, run.Context, run.Host, run.Staging, payload.Settings, ct));
 
     /// <summary>Stops the server and puts the unpacked data in place of its own (kept as <see cref="PitrRun.Previous"/>), then runs <paramref name="swapped"/>.</summary>
     private static Step PitrSwapStep(PitrRun run, string server, Func<CancellationToken, Task>? swapped = null) =>

@@ -35,7 +35,7 @@ internal sealed partial class InstanceWorkflows
                 op,
                 [
                     PitrArchiveStep(run),
-                    PitrFetchStep(run, payload, "the live data"),
+                    PitrFetchStep(run, instance, payload, "the live data"),
                     PitrSwapStep(run, "the server"),
                     PitrRecoverStep(run, instance, $"replaying archived WAL to {payload.Description}"),
                     PitrFinishStep(run, "the data"),
@@ -94,10 +94,18 @@ internal sealed partial class InstanceWorkflows
         // the new one by path and be taken for the new server ("already running").
         await Runtime.StopAsync(context.Paths, 9, TimeSpan.Zero, cancellationToken);
         var staging = Path.Combine(context.Paths.Root, "restore-staging");
-        await UnpackForRecoveryAsync(context, host, staging, settings, cancellationToken);
+        await UnpackForRecoveryAsync(instance, context, host, staging, settings, cancellationToken);
         if (beforeStart is not null)
         {
-            await beforeStart(staging, cancellationToken);
+            try
+            {
+                await beforeStart(staging, cancellationToken);
+            }
+            catch
+            {
+                await walSpool.ReleaseAsync(instance.Id);
+                throw;
+            }
         }
 
         if (Directory.Exists(context.Paths.DataDir))
@@ -110,17 +118,35 @@ internal sealed partial class InstanceWorkflows
         await RecoverySettings.RemoveAsync(context, context.Paths.DataDir, cancellationToken);
     }
 
-    /// <summary>Unpacks a physical backup into an empty <paramref name="staging"/> directory with the recovery settings that replay to a target.</summary>
-    private static async Task UnpackForRecoveryAsync(Engines.EngineContext context, RestoreHost host, string staging, Dictionary<string, string> settings, CancellationToken cancellationToken)
+    /// <summary>
+    /// Unpacks a physical backup into an empty <paramref name="staging"/> directory with the recovery settings that
+    /// replay to a target. The WAL read-ahead into the instance's own spool starts first, from the segment the
+    /// backup's recovery starts in, so the server finds it there when it starts (ReplayAsync releases it; a failure
+    /// here does).
+    /// </summary>
+    private async Task UnpackForRecoveryAsync(ServiceInstance instance, Engines.EngineContext context, RestoreHost host, string staging, Dictionary<string, string> settings, CancellationToken cancellationToken)
     {
-        if (Directory.Exists(staging))
+        if (host.RecoveryStart is { } start)
         {
-            Directory.Delete(staging, recursive: true);
+            await walSpool.AttachAsync(instance.Id, context.Paths, host.Backup.InstanceId, start, cancellationToken);
         }
 
-        await host.CreateDirectoryAsync(staging, cancellationToken);
-        await Steward.Backup.Unpack.BackupChain.UnpackAsync(host, staging, cancellationToken);
-        await RecoverySettings.WriteAsync(context, staging, settings, cancellationToken);
+        try
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+
+            await host.CreateDirectoryAsync(staging, cancellationToken);
+            await Steward.Backup.Unpack.BackupChain.UnpackAsync(host, staging, cancellationToken);
+            await RecoverySettings.WriteAsync(context, staging, settings, cancellationToken);
+        }
+        catch
+        {
+            await walSpool.ReleaseAsync(instance.Id);
+            throw;
+        }
     }
 
     /// <summary>

@@ -148,6 +148,26 @@ internal sealed class WalSpool(
     }
 
     /// <summary>
+    /// As <see cref="AttachAsync(string, InstancePaths, CancellationToken)"/>, and starts reading ahead at once from
+    /// <paramref name="first"/> in <paramref name="archiveOf"/>'s archive: the segment the restored backup's recovery
+    /// starts in, known before the server runs. Called before the backup is unpacked, the first segments are in the
+    /// instance's spool when its server asks for them, instead of being fetched while recovery waits (rebuild bench:
+    /// the first one took 0.11-0.28 s).
+    /// </summary>
+    public async Task AttachAsync(string instanceId, InstancePaths paths, string archiveOf, WalName first, CancellationToken cancellationToken)
+    {
+        await AttachAsync(instanceId, paths, cancellationToken);
+        if (!runtime.SharesFiles || settings.RestorePrefetch == 0 || !_spools.TryGetValue(instanceId, out var spool))
+        {
+            return;
+        }
+
+        spool.ArchiveOf = archiveOf;
+        spool.Ahead(first.Name, () => PrefetchAsync(spool, archiveOf, first.Name));
+        ReadAhead(spool, archiveOf, first);
+    }
+
+    /// <summary>
     /// The verified plaintext of one WAL file for <paramref name="requester"/>'s recovery, read from
     /// <paramref name="archiveOf"/>'s archive, as a stream over a spool file that is already unlinked (it goes when the
     /// stream is disposed); null when the file was never archived.
