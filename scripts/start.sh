@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
-dotnet build src/Steward.Server/Steward.Server.csproj -c Release -o .build/server -nologo -clp:ErrorsOnly >&2
-dotnet build src/Steward.Cli/Steward.Cli.csproj -c Release -o .build/cli -nologo -clp:ErrorsOnly >&2
+sh scripts/publish.sh server .build/server
+sh scripts/publish.sh cli .build/cli
 echo "steward: broker starting; use ./steward (the CLI) in another terminal" >&2
 exec dotnet .build/server/steward-server.dll "$@"

@@ -5,6 +5,7 @@ using Steward.Bench;
 using Steward.Server.Tests.Infrastructure;
 
 var options = Options.Parse(args);
+PublishedBroker.Use();
 using var cancel = CtrlC.Cancels();
 var ct = cancel.Token;
 var saved = Path.Combine(Path.GetTempPath(), "steward-bench-backup.json");

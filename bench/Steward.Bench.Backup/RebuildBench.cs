@@ -54,8 +54,10 @@ internal static class RebuildBench
             Files.RemoveTree(target.DataDir);
             var (wall, steps) = await RebuildAsync(server, id, backup.Id, ct);
             Console.WriteLine($"  steward rebuild {wall:F2} s: {string.Join(", ", steps.Select(s => $"{s.Step} {s.Seconds:F2} s"))}");
+            var phases = RebuildPhases.Read(server.Log, Path.Combine(target.DataDir, "..", "log", "server.log"), id, backup.Id);
+            Console.WriteLine($"  inside the restore step: {string.Join(", ", phases.Select(p => $"{p.Phase} {p.Seconds:F2} s"))}");
 
-            var section = Section(options.Scale, date, machine, target, wall, steps, shell.Restore.WallSeconds, pgbr?.Restore.WallSeconds, pgbrError);
+            var section = Section(options.Scale, date, machine, target, wall, steps, phases, shell.Restore.WallSeconds, pgbr?.Restore.WallSeconds, pgbrError);
             Console.WriteLine(section);
             if (options.WritePath is not null)
             {
@@ -101,7 +103,7 @@ internal static class RebuildBench
         }
     }
 
-    private static string Section(int scale, DateTimeOffset date, MachineInfo machine, Target target, double wall, List<(string Step, double Seconds)> steps, double shellRestore, double? pgbrRestore, string? pgbrError)
+    private static string Section(int scale, DateTimeOffset date, MachineInfo machine, Target target, double wall, List<(string Step, double Seconds)> steps, List<(string Phase, double Seconds)> phases, double shellRestore, double? pgbrRestore, string? pgbrError)
     {
         var sb = new StringBuilder();
         void L(string line = "") => sb.AppendLine(line);
@@ -129,6 +131,16 @@ internal static class RebuildBench
         foreach (var (step, seconds) in steps)
         {
             L($"| {step} | {F(seconds)} | {seconds / wall * 100:F0} % |");
+        }
+
+        L();
+        L("Inside the restore step (the broker's log of its restore pipeline, the PostgreSQL server's log of its start):");
+        L();
+        L("| phase | s | share of the rebuild |");
+        L("|---|---|---|");
+        foreach (var (phase, seconds) in phases)
+        {
+            L($"| {phase} | {F(seconds)} | {seconds / wall * 100:F0} % |");
         }
 
         L();

@@ -18,6 +18,7 @@ var redisTrials = Arg("--redis-trials", 20);
 var patroniTrials = Arg("--patroni-trials", 10);
 var patroniDefaultTrials = Arg("--patroni-default-trials", 5);
 var write = ArgValue("--write");
+PublishedBroker.Use();
 using var cancel = CtrlC.Cancels();
 var ct = cancel.Token;
 var total = Stopwatch.StartNew();

@@ -23,6 +23,7 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 
+PublishedBroker.Use();
 using var cancel = CtrlC.Cancels();
 var ct = cancel.Token;
 var total = Stopwatch.StartNew();

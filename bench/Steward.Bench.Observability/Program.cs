@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Steward.Bench;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -16,6 +17,7 @@ using Steward.Supervision;
 // with 100 backups and 100 incidents; beside them, Prometheus's own /metrics (client_golang, the exposition most
 // exporters share) scraped the same way on the same machine.
 // Usage: steward-bench-observability [instances] [scrapes] [--write]   (--write: rewrites its section of docs/benchmarks.md)
+PublishedBroker.Use();
 var write = args.Contains("--write");
 args = [.. args.Where(a => a != "--write")];
 var instances = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1000;

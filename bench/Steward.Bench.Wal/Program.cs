@@ -6,6 +6,7 @@ using Steward.Bench.Wal;
 using Steward.Server.Tests.Infrastructure;
 
 var options = Options.Parse(args);
+PublishedBroker.Use();
 using var cancel = CtrlC.Cancels();
 var ct = cancel.Token;
 var total = Stopwatch.StartNew();

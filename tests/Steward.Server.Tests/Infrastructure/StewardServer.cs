@@ -11,7 +11,10 @@ namespace Steward.Server.Tests.Infrastructure;
 /// </summary>
 public sealed class StewardServer : IAsyncDisposable
 {
-    private static readonly string ServerDll = Path.Combine(AppContext.BaseDirectory, "steward-server.dll");
+    /// <summary>The build output's broker; benchmarks point <c>STEWARD_TEST_SERVER_DLL</c> at the published one (bench/Shared/PublishedBroker.cs).</summary>
+    private static readonly string ServerDll = Environment.GetEnvironmentVariable("STEWARD_TEST_SERVER_DLL") is { Length: > 0 } published
+        ? published
+        : Path.Combine(AppContext.BaseDirectory, "steward-server.dll");
     /// <summary>
     /// Instance port blocks of 100 that no running test broker holds, outside the kernel's ephemeral range
     /// (32768-60999, where outgoing connections could take a port between the broker's check and the server's bind)
