@@ -21,7 +21,8 @@ namespace Steward.Backup.Unpack;
 /// Files are written to the page cache and not synced one by one: the directory only becomes an instance's data
 /// once the restore swaps it in, and PostgreSQL syncs the whole data directory when it starts from a backup (its
 /// startup after a backup label always runs crash recovery), before it accepts a connection; the previous data is
-/// removed only after that start succeeded.
+/// removed only after that start succeeded. The writeback is started as the files are written (every 8 MiB,
+/// <see cref="TarExtractor"/>), so that sync finds little left to write.
 /// </para>
 /// </summary>
 public sealed class TarUnpackSink : IRestoreSink
