@@ -17,7 +17,7 @@ internal static class Interpretation
             $"({100 * pg.Init.P50 / pg.Usable.P50:F0} %). Steward's step \"creating the data directory\" ({Ms(Step("postgresql", "Provision", "creating the data directory"))}) " +
             "is the same `initdb` plus the `app` database and its owner role made by the server in single-user mode. On top of it Steward spends " +
             $"{Ms(Step("postgresql", "Provision", "starting the server"))} starting the server (by hand: {Ms(pg.Start.P50)} from spawn to `SELECT 1`), " +
-            $"{Ms(Step("postgresql", "Provision", "creating the application database"))} checking that the `app` database and role are in place (two connections), " +
+            $"{Ms(Step("postgresql", "Provision", "creating the application database"))} checking that the `app` database and role are in place (one session), " +
             $"plus the binding's role ({Ms(Step("postgresql", "Bind", "creating credentials"))}): {X(f.PostgreSql.Usable.P50 / pg.Usable.P50)} the manual time at the median.";
         if (f.WarmPool is { } pool)
         {
