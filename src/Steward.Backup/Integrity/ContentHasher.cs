@@ -19,6 +19,15 @@ public sealed class ContentHasher : IDisposable
     /// <summary>The algorithm of digests without a prefix (written before BLAKE3).</summary>
     public const string Sha256 = "sha256";
 
+    /// <summary>
+    /// Not a digest of its own: the plaintext is checked by the XXH64 content checksum in every zstd frame of the
+    /// backup's first filter, which the decoder verifies as it decompresses (<see cref="CompressionFrames"/>).
+    /// </summary>
+    public const string ZstdFrames = "zstd-frames";
+
+    /// <summary>The plaintext "digest" of a backup whose plaintext the zstd frames' own checksums cover.</summary>
+    public const string CompressionFrames = ZstdFrames + ":xxh64";
+
     private readonly global::Blake3.Hasher? _blake3;
     private readonly IncrementalHash? _sha256;
 
@@ -42,7 +51,9 @@ public sealed class ContentHasher : IDisposable
     public static ContentHasher Create() => new(Blake3);
 
     /// <summary>A hasher with the algorithm of <paramref name="digest"/>, to check data against it.</summary>
-    public static ContentHasher ForDigest(string digest) => new(AlgorithmOf(digest));
+    public static ContentHasher ForDigest(string digest) => AlgorithmOf(digest) is var algorithm && algorithm == ZstdFrames
+        ? throw new BackupIntegrityException($"'{digest}' is checked by the zstd decoder, not by hashing the data.")
+        : new(algorithm);
 
     /// <summary>The algorithm a digest names; a bare hex digest is SHA-256.</summary>
     public static string AlgorithmOf(string digest)
@@ -55,7 +66,7 @@ public sealed class ContentHasher : IDisposable
         }
 
         var algorithm = digest[..colon];
-        return algorithm is Blake3 or Sha256 ? algorithm : throw new BackupIntegrityException($"Unknown digest algorithm '{algorithm}'.");
+        return algorithm is Blake3 or Sha256 or ZstdFrames ? algorithm : throw new BackupIntegrityException($"Unknown digest algorithm '{algorithm}'.");
     }
 
     /// <summary>The new-style digest of <paramref name="data"/>.</summary>

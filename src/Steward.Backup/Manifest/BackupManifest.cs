@@ -47,7 +47,8 @@ public sealed record BackupManifest
 
     /// <summary>
     /// Digest of the plaintext with its algorithm (<see cref="ContentHasher"/>): <c>blake3:&lt;hex&gt;</c>; for a manifest
-    /// of format 1, <c>sha256:&lt;hex&gt;</c> from its <see cref="LegacyPlaintextSha256"/>.
+    /// of format 1, <c>sha256:&lt;hex&gt;</c> from its <see cref="LegacyPlaintextSha256"/>; <c>zstd-frames:xxh64</c> when
+    /// the first filter's zstd frames carry the plaintext's checksums (<see cref="ContentHasher.CompressionFrames"/>).
     /// </summary>
     public string PlaintextDigest
     {

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Steward.Backup.Integrity;
 using Steward.Backup.Logging;
 using Steward.Backup.Manifest;
 
@@ -50,8 +51,9 @@ public sealed class BackupPipeline
         var tracker = new ProgressTracker(progress, _storage.Name, _options.ProgressIntervalBytes, null);
         // The source's side counts (and reports progress); the consuming side hashes, on its own thread.
         var plaintext = new CountingPipeWriter(pipes[0].Writer, tracker);
-        using var digest = new DigestingPipeReader(pipes[0].Reader);
-        PipeReader InputOf(int stage) => stage == 0 ? digest : pipes[stage].Reader;
+        var byFrames = request.PlaintextCheckedByFrames && _filters.Count > 0 && _filters[0].ChecksumsItsInput;
+        using var digest = byFrames ? null : new DigestingPipeReader(pipes[0].Reader);
+        PipeReader InputOf(int stage) => stage == 0 && digest is not null ? digest : pipes[stage].Reader;
         var stored = new StoredCounter();
         using var group = new StageGroup(_logger, cancellationToken);
 
@@ -78,7 +80,7 @@ public sealed class BackupPipeline
         await group.WhenAllAsync().ConfigureAwait(false);
 
         BackupManifest? manifest = null;
-        if (group.Failure is null && digest.Bytes != plaintext.Bytes)
+        if (group.Failure is null && digest is not null && digest.Bytes != plaintext.Bytes)
         {
             group.Fail("digest", StageKind.Integrity, new BackupIntegrityException(
                 $"The plaintext digest covers {digest.Bytes} bytes but the source produced {plaintext.Bytes}."));
@@ -97,7 +99,7 @@ public sealed class BackupPipeline
                 Filters = FilterChain,
                 PlaintextBytes = plaintext.Bytes,
                 StoredBytes = stored.Bytes,
-                PlaintextDigest = digest.Finish(),
+                PlaintextDigest = digest?.Finish() ?? ContentHasher.CompressionFrames,
                 StoredSha256 = stored.Sha256!,
                 StartedAt = startedAt,
                 CompletedAt = _time.GetUtcNow(),

@@ -21,5 +21,14 @@ public sealed record BackupRequest
     /// <summary>Extra manifest properties; a source's <see cref="IManifestContributor"/> properties are added to them.</summary>
     public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// When the first filter checksums its input (zstd), the plaintext is not hashed a second time: the manifest
+    /// records <see cref="Integrity.ContentHasher.CompressionFrames"/> as its digest, and a restore relies on the
+    /// decoder's checks (each frame's content checksum) and the size. It saves a pass over every plaintext byte in
+    /// the backup and in the restore. For backups whose plaintext digest nothing else uses (base backups); WAL files
+    /// keep theirs (the archive's de-duplication and the spool's checks compare it).
+    /// </summary>
+    public bool PlaintextCheckedByFrames { get; init; }
+
     internal string DataKey => Key ?? $"{InstanceId}/{BackupId}";
 }

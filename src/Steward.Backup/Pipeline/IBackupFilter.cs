@@ -17,6 +17,12 @@ public interface IBackupFilter
     /// </summary>
     IReadOnlyDictionary<string, string> Parameters { get; }
 
+    /// <summary>
+    /// True when the encoded form carries a checksum of everything this filter read, which <see cref="DecodeAsync"/>
+    /// verifies (zstd's frame content checksum): as the first filter, it checks the plaintext end to end.
+    /// </summary>
+    bool ChecksumsItsInput => false;
+
     /// <summary>Transforms everything read from <paramref name="input"/> into <paramref name="output"/> (backup direction).
     /// The runner completes both ends.</summary>
     ValueTask EncodeAsync(PipeReader input, PipeWriter output, CancellationToken cancellationToken);

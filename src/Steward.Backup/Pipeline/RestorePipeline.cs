@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Steward.Backup.Filters;
+using Steward.Backup.Integrity;
 using Steward.Backup.Logging;
 using Steward.Backup.Manifest;
 
@@ -52,6 +53,14 @@ public sealed class RestorePipeline
         catch (Exception ex)
         {
             group.Fail("manifest", StageKind.Storage, ex);
+            return new PipelineResult { Key = request.Key, Failure = group.Failure, Duration = _time.GetElapsedTime(startTimestamp) };
+        }
+
+        if (manifest.PlaintextDigest.StartsWith(ContentHasher.ZstdFrames + ":", StringComparison.Ordinal) && filters is not [.., { ChecksumsItsInput: true }])
+        {
+            // Nothing would check the plaintext: the filter that checksums it is not the first of the chain.
+            group.Fail("manifest", StageKind.Integrity, new BackupIntegrityException(
+                $"The manifest says the zstd frames' checksums cover the plaintext, but the first filter of its chain is '{manifest.Filters.FirstOrDefault()?.Name ?? "none"}'."));
             return new PipelineResult { Key = request.Key, Failure = group.Failure, Duration = _time.GetElapsedTime(startTimestamp) };
         }
 

@@ -101,6 +101,59 @@ public sealed class ContentDigestTests : IDisposable
         refused.Failure!.Kind.ShouldBe(StageKind.Integrity, refused.Failure.Message);
     }
 
+    [Fact]
+    public async Task A_backup_checked_by_its_zstd_frames_hashes_nothing_more_restores_identically_and_zstd_d_checks_it()
+    {
+        var data = TestData.Mixed(5 * 1024 * 1024 + 7);
+        var backup = await Workflows.Backup(new BytesSource(data), _storage, "zstd+age", _keys.Identity.Recipient)
+            .RunAsync(Workflows.Request() with { PlaintextCheckedByFrames = true });
+        backup.Manifest!.PlaintextDigest.ShouldBe(ContentHasher.CompressionFrames);
+
+        var (restored, bytes) = await Workflows.RestoreAsync(_storage, backup.Key, _keys.Identity);
+        restored.Failure.ShouldBeNull(restored.Failure?.Message);
+        bytes.ShouldBe(data);
+
+        // Without zstd first in the chain there are no frame checksums: the plaintext is hashed as before.
+        var plain = await Workflows.Backup(new BytesSource(data), _storage, "age", _keys.Identity.Recipient)
+            .RunAsync(Workflows.Request("b2") with { PlaintextCheckedByFrames = true });
+        plain.Manifest!.PlaintextDigest.ShouldBe(TestData.Blake3(data));
+    }
+
+    [Fact]
+    public async Task A_plaintext_byte_changed_inside_a_zstd_frame_is_caught_by_the_frame_checksum_although_the_stored_digest_matches()
+    {
+        // Random data: zstd stores it in raw blocks, so a changed byte still decodes and only the checksum can tell.
+        var data = TestData.Random(3 * 1024 * 1024 + 11);
+        var backup = await Workflows.Backup(new BytesSource(data), _storage, "zstd", null)
+            .RunAsync(Workflows.Request() with { PlaintextCheckedByFrames = true });
+        var path = Path.Combine(_directory.File("store"), backup.Key);
+        var stored = await File.ReadAllBytesAsync(path);
+        stored[stored.Length / 2] ^= 0x20;
+        await File.WriteAllBytesAsync(path, stored);
+        await EditManifestAsync(backup.Key, m => m["storedSha256"] = TestData.Sha256(stored));
+
+        var (result, _) = await Workflows.RestoreAsync(_storage, backup.Key);
+
+        result.Failure.ShouldNotBeNull();
+        result.Failure.Kind.ShouldBe(StageKind.Integrity, result.Failure.Message);
+        result.Failure.Message.ShouldContain("checksum");
+    }
+
+    [Fact]
+    public async Task A_manifest_that_claims_frame_checksums_for_a_chain_not_starting_with_zstd_is_refused()
+    {
+        var data = TestData.Mixed(1024 * 1024);
+        var backup = await Workflows.Backup(new BytesSource(data), _storage, "age", _keys.Identity.Recipient).RunAsync(Workflows.Request());
+        await EditManifestAsync(backup.Key, m => m["plaintextDigest"] = ContentHasher.CompressionFrames);
+
+        var (result, bytes) = await Workflows.RestoreAsync(_storage, backup.Key, _keys.Identity);
+
+        result.Failure.ShouldNotBeNull();
+        result.Failure.Kind.ShouldBe(StageKind.Integrity, result.Failure.Message);
+        result.Failure.Message.ShouldContain("first filter of its chain is 'age'");
+        bytes.ShouldBeEmpty();
+    }
+
     public void Dispose() => _directory.Dispose();
 
     private async Task EditManifestAsync(string key, Action<JsonObject> edit)

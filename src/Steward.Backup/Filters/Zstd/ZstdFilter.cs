@@ -25,6 +25,9 @@ internal sealed class ZstdFilter : IBackupFilter
 
     public IReadOnlyDictionary<string, string> Parameters { get; }
 
+    /// <summary>Every frame the encoder writes has its content checksum (XXH64), which libzstd's decoder verifies.</summary>
+    public bool ChecksumsItsInput => true;
+
     public static ZstdFilter FromParameters(IReadOnlyDictionary<string, string> parameters) =>
         new(new ZstdOptions { Level = FilterParameters.GetInt(parameters, FilterName, "level", 3) });
 
