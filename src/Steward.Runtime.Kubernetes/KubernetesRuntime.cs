@@ -82,7 +82,7 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
     }
 
     public Task CreateDirectoriesAsync(InstancePaths paths, CancellationToken cancellationToken) =>
-        throw new NotSupportedException($"{paths.Root}: on Kubernetes an instance's place is made with its port and plan (CreateInstanceAsync); high availability, the warm pool, rehearsals and rebuilds do not run on Kubernetes yet (docs/kubernetes.md)");
+        throw new NotSupportedException($"{paths.Root}: on Kubernetes an instance's place is made with its port and plan (CreateInstanceAsync); high availability, the warm pool, rehearsals, repairs, clones and rebuilds do not run on Kubernetes yet (docs/kubernetes.md)");
 
     public async Task CreateInstanceAsync(InstancePaths paths, InstanceShape shape, CancellationToken cancellationToken)
     {
@@ -289,9 +289,6 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
 
     /// <summary>Every pod has its own network: any port is free in it, and clients reach it through its own Service.</summary>
     public bool IsPortFree(int port) => true;
-
-    public (string FileName, IReadOnlyList<string> Arguments) AsServiceUser(string fileName, IReadOnlyList<string> arguments) =>
-        throw new NotSupportedException("tools run in the instance's pod on Kubernetes, not beside the broker (restores are not supported on Kubernetes yet; docs/kubernetes.md)");
 
     public InstancePaths PoolPathsFor(string entryId) =>
         throw new NotSupportedException("the warm pool does not run on Kubernetes");
