@@ -41,4 +41,40 @@ public sealed class BrokerCrashTests(ClusterFixture cluster)
         gone.Status.ShouldBe(HttpStatusCode.Gone, gone.Text);
         (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
     }
+
+    [Fact]
+    public async Task A_broker_killed_while_a_restore_streams_into_the_pod_finishes_it_at_its_next_start_with_the_backups_data()
+    {
+        var id = "crashrs-" + Guid.NewGuid().ToString("N")[..8];
+        await Osb.ProvisionReadyAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        var internalId = await cluster.InternalIdAsync(id);
+        var credentials = await Osb.BindReadyAsync(id, "b-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+
+        // Enough data that the restore's stream into the pod takes a while.
+        await Pg.ExecuteAsync(credentials, "CREATE TABLE big AS SELECT g AS n, repeat(md5(g::text), 4) AS body FROM generate_series(1, 200000) g");
+        var backedUp = await Pg.ScalarAsync(credentials, "SELECT count(*) || ':' || sum(n) || ':' || md5(string_agg(body, '' ORDER BY n)) FROM big");
+        var backup = await Osb.BackupAsync(id);
+        await Pg.ExecuteAsync(credentials, "DELETE FROM big WHERE n % 3 = 0");
+
+        // Killed as soon as the restore has begun unpacking into the volume.
+        var started = await Osb.PostAsync($"/instances/{id}/restore", new { backup_id = backup.GetProperty("id").GetString() });
+        started.Status.ShouldBe(HttpStatusCode.Accepted, started.Text);
+        await ClusterFixture.WaitForAsync(
+            async () => (await cluster.InstanceFilesAsync(internalId)).Contains("restore-staging") ? "yes" : null,
+            "the restore's staging directory in the pod",
+            TimeSpan.FromSeconds(60));
+        await cluster.Server.KillAsync();
+        await cluster.Server.StartProcessAsync();
+
+        var done = await Osb.WaitAsync(id, started.Str("operation"), timeoutSeconds: 300);
+        done.Str("state").ShouldBe("succeeded", done.Text);
+        (await Pg.ScalarAsync(credentials, "SELECT count(*) || ':' || sum(n) || ':' || md5(string_agg(body, '' ORDER BY n)) FROM big")).ShouldBe(backedUp, "the resumed restore put the backup's data in place, through the same binding");
+        var files = await cluster.InstanceFilesAsync(internalId);
+        files.ShouldNotContain("restore-staging");
+        files.ShouldNotContain("data.pre-restore");
+        (await cluster.PodProcessesAsync(internalId)).ShouldNotContain("tar", "the killed broker's stream into the pod was cut, so its tar ended");
+
+        await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        (await Osb.WaitAsync(id, timeoutSeconds: 180)).Status.ShouldBe(HttpStatusCode.Gone);
+    }
 }

@@ -112,6 +112,19 @@ public sealed class ClusterFixture : IAsyncLifetime
         return found;
     }
 
+    /// <summary>The names in an instance's directory on its volume, read in its pod (as the instance manager sees them).</summary>
+    public Task<IReadOnlyList<string>> InstanceFilesAsync(string internalId) => PodLinesAsync(internalId, "ls", "-1", $"/steward/{internalId}");
+
+    /// <summary>The names (comm) of every process in the instance's pod.</summary>
+    public Task<IReadOnlyList<string>> PodProcessesAsync(string internalId) => PodLinesAsync(internalId, "sh", "-c", "cat /proc/[0-9]*/comm 2>/dev/null");
+
+    private async Task<IReadOnlyList<string>> PodLinesAsync(string internalId, params string[] command)
+    {
+        var output = new MemoryStream();
+        await Client.NamespacedPodExecAsync($"stw-{internalId}-0", Namespace, "server", command, false, async (_, stdout, _) => await stdout.CopyToAsync(output), CancellationToken.None);
+        return System.Text.Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
     /// <summary>The incidents the broker recorded for an instance.</summary>
     public async Task<IReadOnlyList<JsonElement>> IncidentsAsync(string instanceId)
     {
