@@ -59,9 +59,10 @@ public sealed partial class KubernetesRuntime
                 {
                     await input(framed, ct);
                 }
-                catch (Exception ex)
+                catch (Exception ex) when (!ct.IsCancellationRequested || cancellationToken.IsCancellationRequested)
                 {
                     // The tool must never see a clean end of a failed input: the pod's reader is told, then the tool ends.
+                    // (Cancelled by the exec alone, the script ended first: its exit code and output are the answer.)
                     failed = ExceptionDispatchInfo.Capture(ex);
                     await framed.AbortAsync();
                     return;
