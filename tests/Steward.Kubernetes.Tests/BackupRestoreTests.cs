@@ -65,6 +65,12 @@ public sealed class BackupRestoreTests(ClusterFixture cluster)
         incremental.Str("description")!.ShouldContain("'incremental'");
         incremental.Str("description")!.ShouldContain("docs/kubernetes.md");
 
+        // Point-in-time restore needs WAL archiving, which is off on Kubernetes: refused before anything is planned.
+        var pointInTime = await Osb.PostAsync($"/instances/{id}/point-in-time-restore", new { latest = true });
+        pointInTime.Status.ShouldBe(HttpStatusCode.BadRequest, pointInTime.Text);
+        pointInTime.Str("description")!.ShouldContain("docs/kubernetes.md");
+        (await Pg.ScalarAsync(credentials, "SHOW archive_mode")).ShouldBe("off");
+
         await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
         (await Osb.WaitAsync(id, timeoutSeconds: 180)).Status.ShouldBe(HttpStatusCode.Gone);
     }
