@@ -23,7 +23,12 @@ internal static class InstanceObjects
         [KubernetesRuntime.InstanceLabel] = id,
     };
 
-    public static V1StatefulSet StatefulSet(KubernetesRuntimeOptions options, string id, string root, InstanceShape shape)
+    /// <summary>
+    /// The StatefulSet; its volume claim template is <paramref name="claim"/> ("data", or "data-2" and so on while the
+    /// claims of earlier places of the instance are kept for inspection under their names), so its pod's claim is
+    /// <c>&lt;claim&gt;-stw-&lt;id&gt;-0</c>.
+    /// </summary>
+    public static V1StatefulSet StatefulSet(KubernetesRuntimeOptions options, string id, string root, InstanceShape shape, string claim)
     {
         var name = KubernetesRuntime.NameFor(id);
         var memory = new ResourceQuantity($"{shape.Limits.MemoryMb + OverheadMb}Mi");
@@ -63,7 +68,7 @@ internal static class InstanceObjects
                                 },
                                 VolumeMounts =
                                 [
-                                    new V1VolumeMount { Name = "data", MountPath = root },
+                                    new V1VolumeMount { Name = claim, MountPath = root },
                                     new V1VolumeMount { Name = "manager", MountPath = "/steward-manager", ReadOnlyProperty = true },
                                 ],
                             },
@@ -75,7 +80,7 @@ internal static class InstanceObjects
                 [
                     new V1PersistentVolumeClaim
                     {
-                        Metadata = new V1ObjectMeta { Name = "data", Labels = Labels(id) },
+                        Metadata = new V1ObjectMeta { Name = claim, Labels = Labels(id) },
                         Spec = new V1PersistentVolumeClaimSpec
                         {
                             AccessModes = ["ReadWriteOnce"],
@@ -92,7 +97,8 @@ internal static class InstanceObjects
     /// The address clients connect to. Its endpoints include the pod as soon as it has an address (no readiness probe
     /// gates them): whether the server answers is the broker's checks' business, as with the local runtime.
     /// </summary>
-    public static V1Service Service(string id, int port, V1OwnerReference owner) => new()
+    /// <remarks>With <paramref name="clusterIp"/>, the address a previous Service of the instance had: its clients keep it.</remarks>
+    public static V1Service Service(string id, int port, V1OwnerReference owner, string? clusterIp) => new()
     {
         ApiVersion = "v1",
         Kind = "Service",
@@ -100,6 +106,7 @@ internal static class InstanceObjects
         Spec = new V1ServiceSpec
         {
             Type = "ClusterIP",
+            ClusterIP = clusterIp,
             PublishNotReadyAddresses = true,
             Selector = new Dictionary<string, string> { [KubernetesRuntime.InstanceLabel] = id },
             Ports = [new V1ServicePort { Port = port, Name = "server", Protocol = "TCP", TargetPort = port }],

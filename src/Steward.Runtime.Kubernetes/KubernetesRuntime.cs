@@ -89,21 +89,25 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
         var id = IdOf(paths.Root);
         await EnsureNamespaceAsync(cancellationToken);
 
-        // Whatever a failed attempt left (a volume with a half-made data directory) goes first: the place starts empty.
+        // Whatever a failed attempt or an earlier place left (a volume with a half-made data directory) goes first: the
+        // place starts empty. Its Service's address is kept: clients (bindings' credentials) have it.
+        string? address = null;
         if (await AnyObjectsAsync(id, cancellationToken))
         {
+            address = (await _client.CoreV1.ListNamespacedServiceAsync(Namespace, fieldSelector: $"metadata.name={NameFor(id)}", cancellationToken: cancellationToken)).Items.FirstOrDefault()?.Spec.ClusterIP;
             await DeleteAsync(paths, cancellationToken);
         }
 
         var name = NameFor(id);
+        var claim = await FreeClaimAsync(id, cancellationToken);
         await ApplyAsync(ManagerConfigMap(id, null), cancellationToken);
-        var set = await _client.AppsV1.PatchNamespacedStatefulSetAsync(Patch(InstanceObjects.StatefulSet(_options, id, paths.Root, shape)), name, Namespace, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
+        var set = await _client.AppsV1.PatchNamespacedStatefulSetAsync(Patch(InstanceObjects.StatefulSet(_options, id, paths.Root, shape, claim)), name, Namespace, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
 
         // Owned by the StatefulSet, so deleting it removes them too (the volume claims are deleted explicitly: Kubernetes
         // 1.20 has no retention policy for them).
         var owner = new V1OwnerReference { ApiVersion = "apps/v1", Kind = "StatefulSet", Name = name, Uid = set.Metadata.Uid, BlockOwnerDeletion = false, Controller = false };
         await ApplyAsync(ManagerConfigMap(id, owner), cancellationToken);
-        var service = await _client.CoreV1.PatchNamespacedServiceAsync(Patch(InstanceObjects.Service(id, shape.Port, owner)), name, Namespace, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
+        var service = await _client.CoreV1.PatchNamespacedServiceAsync(Patch(InstanceObjects.Service(id, shape.Port, owner, address)), name, Namespace, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
         _hosts[id] = service.Spec.ClusterIP;
         LogCreated(_logger, id, Namespace, service.Spec.ClusterIP, shape.Port);
 
@@ -267,25 +271,10 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
         _hosts.TryRemove(id, out _);
 
         // Done when nothing of the instance is left: the next attempt (or a new instance) starts from nothing.
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.PodStartTimeout);
-        var delay = TimeSpan.FromMilliseconds(100);
-        while (await AnyObjectsAsync(id, deadline.Token))
-        {
-            await Task.Delay(delay, deadline.Token);
-            delay = TimeSpan.FromMilliseconds(Math.Min(1000, delay.TotalMilliseconds * 1.5));
-        }
+        await WaitUntilAsync(async ct => !await AnyObjectsAsync(id, ct), cancellationToken);
 
         LogDeleted(_logger, id, Namespace);
     }
-
-    public Task<string> PreserveAsync(InstancePaths paths, string name, DateTimeOffset at, CancellationToken cancellationToken) =>
-        throw new NotSupportedException($"preserving {paths.Root} is not supported on Kubernetes yet (docs/kubernetes.md)");
-
-    public IReadOnlyList<(string Path, DateTimeOffset PreservedAt)> ListPreserved() => [];
-
-    public Task DeletePreservedAsync(string path, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("there are no preserved copies on Kubernetes");
 
     /// <summary>Every pod has its own network: any port is free in it, and clients reach it through its own Service.</summary>
     public bool IsPortFree(int port) => true;
@@ -404,6 +393,9 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Deleted every object of instance {Id} in namespace {Namespace}")]
     private static partial void LogDeleted(ILogger logger, string id, string @namespace);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "Preserved {Claims} volume claim(s) of instance {Id} as {Name}: relabelled, kept for inspection")]
+    private static partial void LogPreserved(ILogger logger, string id, int claims, string name);
 
     [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Could not read the state of instance {Id} from its pod: {Reason}")]
     private static partial void LogUnreachable(ILogger logger, string id, string reason);
