@@ -18,9 +18,7 @@ public sealed class BackupRestoreTests(ClusterFixture cluster)
     public async Task A_PostgreSQL_instance_is_restored_in_its_pod_to_its_backup_and_a_damaged_backup_is_refused_while_it_keeps_serving()
     {
         var id = "pgbk-" + Guid.NewGuid().ToString("N")[..8];
-        await Osb.ProvisionReadyAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
-        var internalId = await cluster.InternalIdAsync(id);
-        var credentials = await Osb.BindReadyAsync(id, "b-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
         await Pg.ExecuteAsync(credentials, "CREATE TABLE notes (n int PRIMARY KEY, body text); INSERT INTO notes SELECT g, md5(g::text) FROM generate_series(1, 1000) g");
         var backedUp = await SnapshotAsync(credentials);
 
@@ -79,9 +77,7 @@ public sealed class BackupRestoreTests(ClusterFixture cluster)
     public async Task A_Redis_instance_is_restored_in_its_pod_to_its_backup_and_a_damaged_backup_is_refused_while_it_keeps_serving()
     {
         var id = "redisbk-" + Guid.NewGuid().ToString("N")[..8];
-        await Osb.ProvisionReadyAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
-        var internalId = await cluster.InternalIdAsync(id);
-        var credentials = await Osb.BindReadyAsync(id, "b-" + id, Catalogs.Redis, Catalogs.RedisStandalone);
+        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
         (await RedisCli.RunAsync(credentials, "MSET", "greeting", "hello", "counter", "41", "doomed", "soon gone")).ShouldBe("OK");
 
         // The default method, redis-cli --rdb through the instance's Service.

@@ -46,9 +46,7 @@ public sealed class BrokerCrashTests(ClusterFixture cluster)
     public async Task A_broker_killed_while_a_restore_streams_into_the_pod_finishes_it_at_its_next_start_with_the_backups_data()
     {
         var id = "crashrs-" + Guid.NewGuid().ToString("N")[..8];
-        await Osb.ProvisionReadyAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
-        var internalId = await cluster.InternalIdAsync(id);
-        var credentials = await Osb.BindReadyAsync(id, "b-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
 
         // Enough data that the restore's stream into the pod takes a while.
         await Pg.ExecuteAsync(credentials, "CREATE TABLE big AS SELECT g AS n, repeat(md5(g::text), 4) AS body FROM generate_series(1, 200000) g");

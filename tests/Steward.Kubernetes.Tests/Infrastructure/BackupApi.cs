@@ -45,6 +45,14 @@ internal static class BackupApi
         return await client.WaitAsync(instance, started.Str("operation"), timeoutSeconds: 300);
     }
 
+    /// <summary>Rebuilds from the latest backup and returns the operation's final state.</summary>
+    public static async Task<Reply> RebuildAsync(this OsbClient client, string instance)
+    {
+        var started = await client.PostAsync($"/instances/{instance}/rebuild");
+        started.Status.ShouldBe(System.Net.HttpStatusCode.Accepted, started.ToString());
+        return await client.WaitAsync(instance, started.Str("operation"), timeoutSeconds: 300);
+    }
+
     /// <summary>Flips one bit in the middle of a backup's stored object (the file storage under the broker's data directory).</summary>
     public static async Task DamageAsync(StewardServer server, JsonElement backup)
     {

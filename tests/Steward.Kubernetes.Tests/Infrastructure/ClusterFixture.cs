@@ -98,6 +98,13 @@ public sealed class ClusterFixture : IAsyncLifetime
         return Path.GetFileName(reply.Body.GetProperty("directory").GetString()!);
     }
 
+    /// <summary>Provisions an instance and binds it once; its internal id and the binding's credentials.</summary>
+    public async Task<(string InternalId, JsonElement Credentials)> ProvisionBoundAsync(string id, string serviceId, string planId)
+    {
+        await Osb.ProvisionReadyAsync(id, serviceId, planId);
+        return (await InternalIdAsync(id), await Osb.BindReadyAsync(id, "b-" + id, serviceId, planId));
+    }
+
     /// <summary>Every object of the instance in the cluster as Kind/name, found by the instance's label alone.</summary>
     public async Task<IReadOnlyList<string>> ObjectsAsync(string internalId)
     {
