@@ -97,8 +97,7 @@ internal static class InstanceObjects
     /// The address clients connect to. Its endpoints include the pod as soon as it has an address (no readiness probe
     /// gates them): whether the server answers is the broker's checks' business, as with the local runtime.
     /// </summary>
-    /// <remarks>With <paramref name="clusterIp"/>, the address a previous Service of the instance had: its clients keep it.</remarks>
-    public static V1Service Service(string id, int port, V1OwnerReference owner, string? clusterIp) => new()
+    public static V1Service Service(string id, int port, V1OwnerReference owner) => new()
     {
         ApiVersion = "v1",
         Kind = "Service",
@@ -106,7 +105,6 @@ internal static class InstanceObjects
         Spec = new V1ServiceSpec
         {
             Type = "ClusterIP",
-            ClusterIP = clusterIp,
             PublishNotReadyAddresses = true,
             Selector = new Dictionary<string, string> { [KubernetesRuntime.InstanceLabel] = id },
             Ports = [new V1ServicePort { Port = port, Name = "server", Protocol = "TCP", TargetPort = port }],

@@ -29,7 +29,7 @@ public sealed partial class KubernetesRuntime
         }
 
         // Nothing may run in (or write into) the files: the server is stopped and the pod deleted with its StatefulSet.
-        // The Service and the ConfigMap are orphaned, not deleted: the instance's next place keeps the Service's address.
+        // The Service and the ConfigMap are orphaned, not deleted: the instance's next place keeps the Service (and its address).
         _running.TryRemove(id, out _);
         if (await PodRunsAsync(id, cancellationToken))
         {

@@ -90,12 +90,11 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
         await EnsureNamespaceAsync(cancellationToken);
 
         // Whatever a failed attempt or an earlier place left (a volume with a half-made data directory) goes first: the
-        // place starts empty. Its Service's address is kept: clients (bindings' credentials) have it.
-        string? address = null;
-        if (await AnyObjectsAsync(id, cancellationToken))
+        // place starts empty. Its Service stays, and with it the address clients (bindings' credentials) have: it is
+        // never deleted here, so a broker killed at any point finds it again.
+        if (await AnyObjectsAsync(id, exceptService: true, cancellationToken))
         {
-            address = (await _client.CoreV1.ListNamespacedServiceAsync(Namespace, fieldSelector: $"metadata.name={NameFor(id)}", cancellationToken: cancellationToken)).Items.FirstOrDefault()?.Spec.ClusterIP;
-            await DeleteAsync(paths, cancellationToken);
+            await RemoveAsync(id, keepService: true, cancellationToken);
         }
 
         var name = NameFor(id);
@@ -107,7 +106,7 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
         // 1.20 has no retention policy for them).
         var owner = new V1OwnerReference { ApiVersion = "apps/v1", Kind = "StatefulSet", Name = name, Uid = set.Metadata.Uid, BlockOwnerDeletion = false, Controller = false };
         await ApplyAsync(ManagerConfigMap(id, owner), cancellationToken);
-        var service = await _client.CoreV1.PatchNamespacedServiceAsync(Patch(InstanceObjects.Service(id, shape.Port, owner, address)), name, Namespace, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
+        var service = await _client.CoreV1.PatchNamespacedServiceAsync(Patch(InstanceObjects.Service(id, shape.Port, owner)), name, Namespace, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
         _hosts[id] = service.Spec.ClusterIP;
         LogCreated(_logger, id, Namespace, service.Spec.ClusterIP, shape.Port);
 
@@ -237,13 +236,19 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
         await CheckedAsync(id, script, $"stopping the server of {paths.Root}", cancellationToken);
     }
 
-    public async Task DeleteAsync(InstancePaths paths, CancellationToken cancellationToken)
+    public Task DeleteAsync(InstancePaths paths, CancellationToken cancellationToken) => RemoveAsync(IdOf(paths.Root), keepService: false, cancellationToken);
+
+    /// <summary>
+    /// Deletes every object of the instance, or all but its Service (<paramref name="keepService"/>: the StatefulSet is
+    /// then deleted orphaning its dependents, so the garbage collector does not take the Service with it), and waits
+    /// until they are gone.
+    /// </summary>
+    private async Task RemoveAsync(string id, bool keepService, CancellationToken cancellationToken)
     {
-        var id = IdOf(paths.Root);
         _running.TryRemove(id, out _);
         var selector = SelectorFor(id);
         var name = NameFor(id);
-        await IgnoreNotFound(() => _client.AppsV1.DeleteNamespacedStatefulSetAsync(name, Namespace, propagationPolicy: "Background", cancellationToken: cancellationToken));
+        await IgnoreNotFound(() => _client.AppsV1.DeleteNamespacedStatefulSetAsync(name, Namespace, propagationPolicy: keepService ? "Orphan" : "Background", cancellationToken: cancellationToken));
 
         // The pod goes at once (its server was stopped, or the instance is being given up), then everything that carries
         // the instance's label; volume claims last, once no pod uses them.
@@ -252,7 +257,7 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
             await IgnoreNotFound(() => _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, Namespace, gracePeriodSeconds: 0, cancellationToken: cancellationToken));
         }
 
-        foreach (var service in (await _client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items)
+        foreach (var service in keepService ? [] : (await _client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items)
         {
             try
             {
@@ -268,10 +273,13 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
         await _client.CoreV1.DeleteCollectionNamespacedConfigMapAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken);
         await _client.CoreV1.DeleteCollectionNamespacedSecretAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken);
         await _client.CoreV1.DeleteCollectionNamespacedPersistentVolumeClaimAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken);
-        _hosts.TryRemove(id, out _);
+        if (!keepService)
+        {
+            _hosts.TryRemove(id, out _);
+        }
 
         // Done when nothing of the instance is left: the next attempt (or a new instance) starts from nothing.
-        await WaitUntilAsync(async ct => !await AnyObjectsAsync(id, ct), cancellationToken);
+        await WaitUntilAsync(async ct => !await AnyObjectsAsync(id, keepService, ct), cancellationToken);
 
         LogDeleted(_logger, id, Namespace);
     }
@@ -353,13 +361,13 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
         }
     }
 
-    /// <summary>True while any object of the instance exists: StatefulSet, pod, Service, ConfigMap, Secret or volume claim.</summary>
-    private async Task<bool> AnyObjectsAsync(string id, CancellationToken cancellationToken)
+    /// <summary>True while any object of the instance exists: StatefulSet, pod, Service (unless <paramref name="exceptService"/>), ConfigMap, Secret or volume claim.</summary>
+    private async Task<bool> AnyObjectsAsync(string id, bool exceptService, CancellationToken cancellationToken)
     {
         var selector = SelectorFor(id);
         return (await _client.AppsV1.ListNamespacedStatefulSetAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0
             || (await _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0
-            || (await _client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0
+            || (!exceptService && (await _client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0)
             || (await _client.CoreV1.ListNamespacedConfigMapAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0
             || (await _client.CoreV1.ListNamespacedSecretAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0
             || (await _client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0;
