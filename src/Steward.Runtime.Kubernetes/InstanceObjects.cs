@@ -23,7 +23,12 @@ internal static class InstanceObjects
         [KubernetesRuntime.InstanceLabel] = id,
     };
 
-    public static V1StatefulSet StatefulSet(KubernetesRuntimeOptions options, string id, string root, InstanceShape shape)
+    /// <summary>
+    /// The StatefulSet; its volume claim template is <paramref name="claim"/> ("data", or "data-2" and so on while the
+    /// claims of earlier places of the instance are kept for inspection under their names), so its pod's claim is
+    /// <c>&lt;claim&gt;-stw-&lt;id&gt;-0</c>.
+    /// </summary>
+    public static V1StatefulSet StatefulSet(KubernetesRuntimeOptions options, string id, string root, InstanceShape shape, string claim)
     {
         var name = KubernetesRuntime.NameFor(id);
         var memory = new ResourceQuantity($"{shape.Limits.MemoryMb + OverheadMb}Mi");
@@ -63,7 +68,7 @@ internal static class InstanceObjects
                                 },
                                 VolumeMounts =
                                 [
-                                    new V1VolumeMount { Name = "data", MountPath = root },
+                                    new V1VolumeMount { Name = claim, MountPath = root },
                                     new V1VolumeMount { Name = "manager", MountPath = "/steward-manager", ReadOnlyProperty = true },
                                 ],
                             },
@@ -75,7 +80,7 @@ internal static class InstanceObjects
                 [
                     new V1PersistentVolumeClaim
                     {
-                        Metadata = new V1ObjectMeta { Name = "data", Labels = Labels(id) },
+                        Metadata = new V1ObjectMeta { Name = claim, Labels = Labels(id) },
                         Spec = new V1PersistentVolumeClaimSpec
                         {
                             AccessModes = ["ReadWriteOnce"],

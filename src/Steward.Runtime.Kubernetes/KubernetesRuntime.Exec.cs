@@ -20,7 +20,15 @@ public sealed partial class KubernetesRuntime
     private static string PodName(string id) => NameFor(id) + "-0";
 
     /// <summary>Runs <paramref name="script"/> in the instance's pod; its standard output and error, and its exit code.</summary>
-    private async Task<ToolResult> ExecAsync(string id, string script, CancellationToken cancellationToken)
+    private Task<ToolResult> ExecAsync(string id, string script, CancellationToken cancellationToken) =>
+        ExecAsync(id, script, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ExecAsync(string, string, CancellationToken)"/>; after the script, <paramref name="feed"/> writes the
+    /// rest of the exec's standard input while the output is read. When the script ends first (it stopped reading),
+    /// <paramref name="feed"/> is cancelled: the script's exit code and output say why.
+    /// </summary>
+    private async Task<ToolResult> ExecAsync(string id, string script, Func<Stream, CancellationToken, Task>? feed, CancellationToken cancellationToken)
     {
         var payload = Encoding.UTF8.GetBytes(script);
         var output = new MemoryStream();
@@ -35,7 +43,27 @@ public sealed partial class KubernetesRuntime
                 await stdin.WriteAsync(payload, cancellationToken);
                 await stdin.FlushAsync(cancellationToken);
                 var errors = new MemoryStream();
-                await Task.WhenAll(stdout.CopyToAsync(output, cancellationToken), stderr.CopyToAsync(errors, cancellationToken));
+                var reading = Task.WhenAll(stdout.CopyToAsync(output, cancellationToken), stderr.CopyToAsync(errors, cancellationToken));
+                if (feed is not null)
+                {
+                    using var fed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    var feeding = feed(stdin, fed.Token);
+                    if (await Task.WhenAny(feeding, reading) == reading)
+                    {
+                        await fed.CancelAsync();
+                    }
+
+                    try
+                    {
+                        await feeding;
+                    }
+                    catch (Exception) when (reading.IsCompleted && !cancellationToken.IsCancellationRequested)
+                    {
+                        // The script ended before its input did: its exit code and output are the answer.
+                    }
+                }
+
+                await reading;
                 errors.Position = 0;
                 await errors.CopyToAsync(output, cancellationToken);
             },

@@ -82,22 +82,25 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
     }
 
     public Task CreateDirectoriesAsync(InstancePaths paths, CancellationToken cancellationToken) =>
-        throw new NotSupportedException($"{paths.Root}: on Kubernetes an instance's place is made with its port and plan (CreateInstanceAsync); high availability, the warm pool, rehearsals and rebuilds do not run on Kubernetes yet (docs/kubernetes.md)");
+        throw new NotSupportedException($"{paths.Root}: on Kubernetes an instance's place is made with its port and plan (CreateInstanceAsync); high availability, the warm pool, rehearsals, repairs, clones and rebuilds do not run on Kubernetes yet (docs/kubernetes.md)");
 
     public async Task CreateInstanceAsync(InstancePaths paths, InstanceShape shape, CancellationToken cancellationToken)
     {
         var id = IdOf(paths.Root);
         await EnsureNamespaceAsync(cancellationToken);
 
-        // Whatever a failed attempt left (a volume with a half-made data directory) goes first: the place starts empty.
-        if (await AnyObjectsAsync(id, cancellationToken))
+        // Whatever a failed attempt or an earlier place left (a volume with a half-made data directory) goes first: the
+        // place starts empty. Its Service stays, and with it the address clients (bindings' credentials) have: it is
+        // never deleted here, so a broker killed at any point finds it again.
+        if (await AnyObjectsAsync(id, exceptService: true, cancellationToken))
         {
-            await DeleteAsync(paths, cancellationToken);
+            await RemoveAsync(id, keepService: true, cancellationToken);
         }
 
         var name = NameFor(id);
+        var claim = await FreeClaimAsync(id, cancellationToken);
         await ApplyAsync(ManagerConfigMap(id, null), cancellationToken);
-        var set = await _client.AppsV1.PatchNamespacedStatefulSetAsync(Patch(InstanceObjects.StatefulSet(_options, id, paths.Root, shape)), name, Namespace, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
+        var set = await _client.AppsV1.PatchNamespacedStatefulSetAsync(Patch(InstanceObjects.StatefulSet(_options, id, paths.Root, shape, claim)), name, Namespace, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
 
         // Owned by the StatefulSet, so deleting it removes them too (the volume claims are deleted explicitly: Kubernetes
         // 1.20 has no retention policy for them).
@@ -233,13 +236,19 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
         await CheckedAsync(id, script, $"stopping the server of {paths.Root}", cancellationToken);
     }
 
-    public async Task DeleteAsync(InstancePaths paths, CancellationToken cancellationToken)
+    public Task DeleteAsync(InstancePaths paths, CancellationToken cancellationToken) => RemoveAsync(IdOf(paths.Root), keepService: false, cancellationToken);
+
+    /// <summary>
+    /// Deletes every object of the instance, or all but its Service (<paramref name="keepService"/>: the StatefulSet is
+    /// then deleted orphaning its dependents, so the garbage collector does not take the Service with it), and waits
+    /// until they are gone.
+    /// </summary>
+    private async Task RemoveAsync(string id, bool keepService, CancellationToken cancellationToken)
     {
-        var id = IdOf(paths.Root);
         _running.TryRemove(id, out _);
         var selector = SelectorFor(id);
         var name = NameFor(id);
-        await IgnoreNotFound(() => _client.AppsV1.DeleteNamespacedStatefulSetAsync(name, Namespace, propagationPolicy: "Background", cancellationToken: cancellationToken));
+        await IgnoreNotFound(() => _client.AppsV1.DeleteNamespacedStatefulSetAsync(name, Namespace, propagationPolicy: keepService ? "Orphan" : "Background", cancellationToken: cancellationToken));
 
         // The pod goes at once (its server was stopped, or the instance is being given up), then everything that carries
         // the instance's label; volume claims last, once no pod uses them.
@@ -248,7 +257,7 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
             await IgnoreNotFound(() => _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, Namespace, gracePeriodSeconds: 0, cancellationToken: cancellationToken));
         }
 
-        foreach (var service in (await _client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items)
+        foreach (var service in keepService ? [] : (await _client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items)
         {
             try
             {
@@ -264,34 +273,19 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
         await _client.CoreV1.DeleteCollectionNamespacedConfigMapAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken);
         await _client.CoreV1.DeleteCollectionNamespacedSecretAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken);
         await _client.CoreV1.DeleteCollectionNamespacedPersistentVolumeClaimAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken);
-        _hosts.TryRemove(id, out _);
+        if (!keepService)
+        {
+            _hosts.TryRemove(id, out _);
+        }
 
         // Done when nothing of the instance is left: the next attempt (or a new instance) starts from nothing.
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.PodStartTimeout);
-        var delay = TimeSpan.FromMilliseconds(100);
-        while (await AnyObjectsAsync(id, deadline.Token))
-        {
-            await Task.Delay(delay, deadline.Token);
-            delay = TimeSpan.FromMilliseconds(Math.Min(1000, delay.TotalMilliseconds * 1.5));
-        }
+        await WaitUntilAsync(async ct => !await AnyObjectsAsync(id, keepService, ct), cancellationToken);
 
         LogDeleted(_logger, id, Namespace);
     }
 
-    public Task<string> PreserveAsync(InstancePaths paths, string name, DateTimeOffset at, CancellationToken cancellationToken) =>
-        throw new NotSupportedException($"preserving {paths.Root} is not supported on Kubernetes yet (docs/kubernetes.md)");
-
-    public IReadOnlyList<(string Path, DateTimeOffset PreservedAt)> ListPreserved() => [];
-
-    public Task DeletePreservedAsync(string path, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("there are no preserved copies on Kubernetes");
-
     /// <summary>Every pod has its own network: any port is free in it, and clients reach it through its own Service.</summary>
     public bool IsPortFree(int port) => true;
-
-    public (string FileName, IReadOnlyList<string> Arguments) AsServiceUser(string fileName, IReadOnlyList<string> arguments) =>
-        throw new NotSupportedException("tools run in the instance's pod on Kubernetes, not beside the broker (restores are not supported on Kubernetes yet; docs/kubernetes.md)");
 
     public InstancePaths PoolPathsFor(string entryId) =>
         throw new NotSupportedException("the warm pool does not run on Kubernetes");
@@ -367,13 +361,13 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
         }
     }
 
-    /// <summary>True while any object of the instance exists: StatefulSet, pod, Service, ConfigMap, Secret or volume claim.</summary>
-    private async Task<bool> AnyObjectsAsync(string id, CancellationToken cancellationToken)
+    /// <summary>True while any object of the instance exists: StatefulSet, pod, Service (unless <paramref name="exceptService"/>), ConfigMap, Secret or volume claim.</summary>
+    private async Task<bool> AnyObjectsAsync(string id, bool exceptService, CancellationToken cancellationToken)
     {
         var selector = SelectorFor(id);
         return (await _client.AppsV1.ListNamespacedStatefulSetAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0
             || (await _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0
-            || (await _client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0
+            || (!exceptService && (await _client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0)
             || (await _client.CoreV1.ListNamespacedConfigMapAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0
             || (await _client.CoreV1.ListNamespacedSecretAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0
             || (await _client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0;
@@ -407,6 +401,9 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Deleted every object of instance {Id} in namespace {Namespace}")]
     private static partial void LogDeleted(ILogger logger, string id, string @namespace);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "Preserved {Claims} volume claim(s) of instance {Id} as {Name}: relabelled, kept for inspection")]
+    private static partial void LogPreserved(ILogger logger, string id, int claims, string name);
 
     [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Could not read the state of instance {Id} from its pod: {Reason}")]
     private static partial void LogUnreachable(ILogger logger, string id, string reason);

@@ -97,14 +97,48 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
         return stream;
     }
 
-    public async Task<ToolResult> RunToolAsync(InstancePaths paths, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
+    public Task<ToolResult> RunToolAsync(InstancePaths paths, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken) =>
+        RunAsync(paths, fileName, arguments, environment, null, cancellationToken);
+
+    public Task<ToolResult> RunToolWithInputAsync(InstancePaths paths, string fileName, IReadOnlyList<string> arguments, Func<Stream, CancellationToken, Task> input, CancellationToken cancellationToken) =>
+        RunAsync(paths, fileName, arguments, null, input, cancellationToken);
+
+    private async Task<ToolResult> RunAsync(InstancePaths paths, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, Func<Stream, CancellationToken, Task>? input, CancellationToken cancellationToken)
     {
         var psi = StartInfo(fileName, arguments, environment);
         psi.WorkingDirectory = paths.Root;
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {fileName}");
-        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        var incomplete = false;
+        if (input is not null)
+        {
+            try
+            {
+                await input(process.StandardInput.BaseStream, cancellationToken);
+            }
+            catch (IOException) when (process.HasExited)
+            {
+                // It stopped reading and ended: its exit code and output say why, and a success is not one (below).
+                incomplete = true;
+            }
+            catch
+            {
+                // Killed before its input is closed: the tool never sees a clean end of a failed input.
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync(CancellationToken.None);
+                throw;
+            }
+        }
+
+        try
+        {
+            process.StandardInput.Close();
+        }
+        catch (IOException) when (process.HasExited)
+        {
+        }
+
         try
         {
             await process.WaitForExitAsync(cancellationToken);
@@ -115,7 +149,10 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
             throw;
         }
 
-        return new ToolResult(process.ExitCode, (await stdout) + (await stderr));
+        var output = (await stdout) + (await stderr);
+        return incomplete && process.ExitCode == 0
+            ? new ToolResult(1, output + $"{fileName} ended before reading all of its input")
+            : new ToolResult(process.ExitCode, output);
     }
 
     public async Task StartAsync(InstancePaths paths, ProcessLaunch launch, CancellationToken cancellationToken)
@@ -360,11 +397,6 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
         Own(path);
         return Task.CompletedTask;
     }
-
-    public (string FileName, IReadOnlyList<string> Arguments) AsServiceUser(string fileName, IReadOnlyList<string> arguments) =>
-        _account.DropsPrivileges
-            ? ("setpriv", ["--reuid", _account.Uid.ToString(CultureInfo.InvariantCulture), "--regid", _account.Gid.ToString(CultureInfo.InvariantCulture), "--clear-groups", fileName, .. arguments])
-            : (fileName, arguments);
 
     public bool IsPortFree(int port)
     {

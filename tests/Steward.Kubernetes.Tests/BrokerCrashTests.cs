@@ -41,4 +41,70 @@ public sealed class BrokerCrashTests(ClusterFixture cluster)
         gone.Status.ShouldBe(HttpStatusCode.Gone, gone.Text);
         (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
     }
+
+    [Fact]
+    public async Task A_broker_killed_while_a_restore_streams_into_the_pod_finishes_it_at_its_next_start_with_the_backups_data()
+    {
+        var id = "crashrs-" + Guid.NewGuid().ToString("N")[..8];
+        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+
+        // Enough data that the restore's stream into the pod takes a while.
+        await Pg.ExecuteAsync(credentials, "CREATE TABLE big AS SELECT g AS n, repeat(md5(g::text), 4) AS body FROM generate_series(1, 200000) g");
+        var backedUp = await Pg.ScalarAsync(credentials, "SELECT count(*) || ':' || sum(n) || ':' || md5(string_agg(body, '' ORDER BY n)) FROM big");
+        var backup = await Osb.BackupAsync(id);
+        await Pg.ExecuteAsync(credentials, "DELETE FROM big WHERE n % 3 = 0");
+
+        // Killed as soon as the restore has begun unpacking into the volume.
+        var started = await Osb.PostAsync($"/instances/{id}/restore", new { backup_id = backup.GetProperty("id").GetString() });
+        started.Status.ShouldBe(HttpStatusCode.Accepted, started.Text);
+        await ClusterFixture.WaitForAsync(
+            async () => (await cluster.InstanceFilesAsync(internalId)).Contains("restore-staging") ? "yes" : null,
+            "the restore's staging directory in the pod",
+            TimeSpan.FromSeconds(60));
+        await cluster.Server.KillAsync();
+        await cluster.Server.StartProcessAsync();
+
+        var done = await Osb.WaitAsync(id, started.Str("operation"), timeoutSeconds: 300);
+        done.Str("state").ShouldBe("succeeded", done.Text);
+        (await Pg.ScalarAsync(credentials, "SELECT count(*) || ':' || sum(n) || ':' || md5(string_agg(body, '' ORDER BY n)) FROM big")).ShouldBe(backedUp, "the resumed restore put the backup's data in place, through the same binding");
+        var files = await cluster.InstanceFilesAsync(internalId);
+        files.ShouldNotContain("restore-staging");
+        files.ShouldNotContain("data.pre-restore");
+        (await cluster.PodProcessesAsync(internalId)).ShouldNotContain("tar", "the killed broker's stream into the pod was cut, so its tar ended");
+
+        await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        (await Osb.WaitAsync(id, timeoutSeconds: 180)).Status.ShouldBe(HttpStatusCode.Gone);
+    }
+
+    [Fact]
+    public async Task A_broker_killed_mid_rebuild_finishes_it_at_its_next_start_behind_the_same_Service_with_one_claim()
+    {
+        var id = "crashrb-" + Guid.NewGuid().ToString("N")[..8];
+        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        var name = "stw-" + internalId;
+        await Pg.ExecuteAsync(credentials, "CREATE TABLE notes AS SELECT g AS n FROM generate_series(1, 1000) g");
+        await Osb.BackupAsync(id);
+        await Pg.ExecuteAsync(credentials, "DELETE FROM notes WHERE n > 10");
+        var address = (await cluster.Client.CoreV1.ReadNamespacedServiceAsync(name, cluster.Namespace)).Spec.ClusterIP;
+
+        // Killed as soon as the rebuild has preserved the instance's claim: it is making the new place, or restoring into it.
+        var started = await Osb.PostAsync($"/instances/{id}/rebuild");
+        started.Status.ShouldBe(HttpStatusCode.Accepted, started.Text);
+        await ClusterFixture.WaitForAsync(
+            async () => (await cluster.Client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(cluster.Namespace, labelSelector: $"steward.io/preserved-from={internalId}")).Items.Count > 0 ? "preserved" : null,
+            "the instance's claim preserved by the rebuild",
+            TimeSpan.FromSeconds(60));
+        await cluster.Server.KillAsync();
+        await cluster.Server.StartProcessAsync();
+
+        var done = await Osb.WaitAsync(id, started.Str("operation"), timeoutSeconds: 300);
+        done.Str("state").ShouldBe("succeeded", done.Text);
+        (await Pg.ScalarAsync(credentials, "SELECT count(*) FROM notes")).ShouldBe(1000L, "the backup's rows, through the same binding at the same address");
+        (await cluster.Client.CoreV1.ReadNamespacedServiceAsync(name, cluster.Namespace)).Spec.ClusterIP.ShouldBe(address);
+        (await cluster.ObjectsAsync(internalId)).Count(o => o.StartsWith("PersistentVolumeClaim/", StringComparison.Ordinal)).ShouldBe(1);
+        (await cluster.Client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(cluster.Namespace, labelSelector: $"steward.io/preserved-from={internalId}")).Items.Count.ShouldBe(1, "the claim it had is preserved once, not twice");
+
+        await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        (await Osb.WaitAsync(id, timeoutSeconds: 180)).Status.ShouldBe(HttpStatusCode.Gone);
+    }
 }

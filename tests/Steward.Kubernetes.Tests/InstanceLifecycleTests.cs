@@ -38,16 +38,13 @@ public sealed class InstanceLifecycleTests(ClusterFixture cluster)
         writer.GetProperty("host").GetString().ShouldBe(service.Spec.ClusterIP, "clients connect to the instance's Service");
         writer.GetProperty("port").GetInt32().ShouldBe(service.Spec.Ports.Single().Port);
 
-        await using (var conn = await OpenAsync(writer))
-        {
-            await ExecuteAsync(conn, "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('written through the Service')");
-        }
+        await Pg.ExecuteAsync(writer, "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('written through the Service')");
 
         (await ReadAsync(keeper)).ShouldBe("written through the Service");
 
         // Unbind: the binding's password stops working at once.
         (await Osb.UnbindAsync(id, "w-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone)).Status.ShouldBe(HttpStatusCode.OK);
-        var refused = await Should.ThrowAsync<PostgresException>(() => OpenAsync(writer));
+        var refused = await Should.ThrowAsync<PostgresException>(() => Pg.OpenAsync(writer));
         refused.SqlState.ShouldBe(PostgresErrorCodes.InvalidPassword);
 
         // The pod is deleted: the StatefulSet makes a new one on the same volume, the supervisor notices the server is
@@ -98,33 +95,5 @@ public sealed class InstanceLifecycleTests(ClusterFixture cluster)
         (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
     }
 
-    private static async Task<NpgsqlConnection> OpenAsync(JsonElement credentials)
-    {
-        var csb = new NpgsqlConnectionStringBuilder
-        {
-            Host = credentials.GetProperty("host").GetString(),
-            Port = credentials.GetProperty("port").GetInt32(),
-            Username = credentials.GetProperty("username").GetString(),
-            Password = credentials.GetProperty("password").GetString(),
-            Database = credentials.GetProperty("database").GetString(),
-            Pooling = false,
-            Timeout = 5,
-        };
-        var conn = new NpgsqlConnection(csb.ConnectionString);
-        await conn.OpenAsync();
-        return conn;
-    }
-
-    private static async Task<string?> ReadAsync(JsonElement credentials)
-    {
-        await using var conn = await OpenAsync(credentials);
-        await using var cmd = new NpgsqlCommand("SELECT body FROM notes", conn);
-        return (string?)await cmd.ExecuteScalarAsync();
-    }
-
-    private static async Task ExecuteAsync(NpgsqlConnection conn, string sql)
-    {
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        await cmd.ExecuteNonQueryAsync();
-    }
+    private static async Task<string?> ReadAsync(JsonElement credentials) => (string?)await Pg.ScalarAsync(credentials, "SELECT body FROM notes");
 }

@@ -9,31 +9,28 @@ namespace Steward.Backup.Engines;
 /// </summary>
 public static class DataDirectoryRestore
 {
-    /// <summary>Runs the restore; <paramref name="unpackInto"/> streams the backup into the given empty directory.</summary>
+    /// <summary>
+    /// Runs the restore; <paramref name="unpackInto"/> streams the backup into the given empty directory. Every file
+    /// operation goes through the instance's runtime: renames beside the broker locally, in the instance's pod on
+    /// Kubernetes.
+    /// </summary>
     public static async Task RunAsync(EngineContext context, IRestoreHost host, Func<string, CancellationToken, Task> unpackInto, CancellationToken cancellationToken)
     {
+        var files = context.Runtime;
         var paths = context.Paths;
         var staging = Path.Combine(paths.Root, "restore-staging");
         var previous = Path.Combine(paths.Root, "data.pre-restore");
 
         // A restore interrupted after its swap put the last known good data aside: it goes back first.
-        if (Directory.Exists(previous))
+        if (await files.ExistsAsync(previous, cancellationToken))
         {
             await host.StopServerAsync(cancellationToken);
-            if (Directory.Exists(paths.DataDir))
-            {
-                Directory.Delete(paths.DataDir, recursive: true);
-            }
-
-            Directory.Move(previous, paths.DataDir);
+            await files.DeleteDirectoryAsync(paths.DataDir, cancellationToken);
+            await files.MoveAsync(previous, paths.DataDir, cancellationToken);
             await host.StartServerAsync(cancellationToken);
         }
 
-        if (Directory.Exists(staging))
-        {
-            Directory.Delete(staging, recursive: true);
-        }
-
+        await files.DeleteDirectoryAsync(staging, cancellationToken);
         await host.CreateDirectoryAsync(staging, cancellationToken);
         try
         {
@@ -41,13 +38,13 @@ public static class DataDirectoryRestore
         }
         catch
         {
-            Directory.Delete(staging, recursive: true);
+            await files.DeleteDirectoryAsync(staging, CancellationToken.None);
             throw;
         }
 
         await host.StopServerAsync(cancellationToken);
-        Directory.Move(paths.DataDir, previous);
-        Directory.Move(staging, paths.DataDir);
+        await files.MoveAsync(paths.DataDir, previous, cancellationToken);
+        await files.MoveAsync(staging, paths.DataDir, cancellationToken);
         try
         {
             await host.StartServerAsync(cancellationToken);
@@ -55,12 +52,12 @@ public static class DataDirectoryRestore
         catch
         {
             await host.StopServerAsync(CancellationToken.None);
-            Directory.Delete(paths.DataDir, recursive: true);
-            Directory.Move(previous, paths.DataDir);
+            await files.DeleteDirectoryAsync(paths.DataDir, CancellationToken.None);
+            await files.MoveAsync(previous, paths.DataDir, CancellationToken.None);
             await host.StartServerAsync(CancellationToken.None);
             throw;
         }
 
-        Directory.Delete(previous, recursive: true);
+        await files.DeleteDirectoryAsync(previous, cancellationToken);
     }
 }

@@ -1,5 +1,6 @@
 using Steward.Backup.Pipeline;
 using Steward.Engines;
+using Steward.Runtime;
 
 namespace Steward.Backup.Engines;
 
@@ -28,6 +29,13 @@ public interface IBackupMethod
     /// loads data into a running, initialised server (a logical dump).
     /// </summary>
     bool RestoresWholeDataDirectory => false;
+
+    /// <summary>
+    /// True when the source reads the instance's files itself, beside the broker, rather than through the server's
+    /// protocol: it works only where the broker shares the instance's files (<see cref="IInstanceRuntime.SharesFiles"/>;
+    /// not on Kubernetes).
+    /// </summary>
+    bool ReadsInstanceFiles => false;
 
     /// <summary>The source that streams a consistent backup of the instance.</summary>
     IBackupSource CreateSource(EngineContext context);

@@ -1,5 +1,5 @@
 using Steward.Backup.Pipeline;
-using Steward.Backup.Sources;
+using Steward.Backup.Unpack;
 
 namespace Steward.Backup.Engines;
 
@@ -35,6 +35,20 @@ public interface IRestoreHost
     /// <summary>Writes a small file owned by (and private to) the user the server runs as.</summary>
     Task WriteFileAsync(string path, string content, CancellationToken cancellationToken);
 
-    /// <summary>The same command, run as the user the server runs as (so the files it writes belong to the server).</summary>
-    ProcessCommand AsServiceUser(ProcessCommand command);
+    /// <summary>
+    /// A sink that unpacks a tar stream into the empty <paramref name="directory"/> of the instance: in the broker where
+    /// it shares the instance's files (<see cref="TarUnpackSink"/>), by <c>tar -x</c> as the service user in the
+    /// instance's place where it does not (its pod). With <paramref name="include"/>, only the files it accepts.
+    /// </summary>
+    IRestoreSink UnpackSink(string directory, Func<string, bool>? include = null);
+
+    /// <summary>
+    /// A sink that streams into <paramref name="fileName"/> run as the user the server runs as, in the instance's place
+    /// (so the files it writes belong to the server, wherever the instance runs); nothing may reach its output but
+    /// its complaints. The tool never sees a clean end of a failed input.
+    /// </summary>
+    IRestoreSink ToolSink(string name, string fileName, IReadOnlyList<string> arguments);
+
+    /// <summary>The first of <paramref name="paths"/> of the instance that does not exist; null when all do (or the runtime cannot tell).</summary>
+    string? FirstMissing(IReadOnlyList<string> paths);
 }

@@ -55,7 +55,7 @@ public sealed record BackupChain(IReadOnlyList<string> Links, IReadOnlyList<Back
         var chain = From(host.Properties);
         if (chain is null)
         {
-            await host.RunAsync(new TarUnpackSink(directory), cancellationToken).ConfigureAwait(false);
+            await host.RunAsync(host.UnpackSink(directory), cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -68,16 +68,17 @@ public sealed record BackupChain(IReadOnlyList<string> Links, IReadOnlyList<Back
                 continue;
             }
 
-            var sink = new TarUnpackSink(directory, include: held.Contains);
+            var sink = host.UnpackSink(directory, held.Contains);
             await (link == self ? host.RunAsync(sink, cancellationToken) : host.RunAsync(link, sink, cancellationToken)).ConfigureAwait(false);
         }
 
         // Every listed file must have come out of its holder: a holder whose archive lacks one is not that backup.
-        var missing = chain.Files.Where(f => !File.Exists(Path.Combine(directory, f.Path))).Take(3).ToList();
-        if (missing.Count > 0)
+        var paths = chain.Files.Select(f => Path.Combine(directory, f.Path)).ToList();
+        if (host.FirstMissing(paths) is { } missing)
         {
+            var file = chain.Files[paths.IndexOf(missing)];
             throw new RestoreFailedException(new Pipeline.PipelineFailure("unpack", Pipeline.StageKind.Sink,
-                $"the backup chain is incomplete: {string.Join(", ", missing.Select(m => $"{m.Path} (held by {m.Holder})"))} did not come out of its backup", "chain_incomplete"));
+                $"the backup chain is incomplete: {file.Path} (held by {file.Holder}) did not come out of its backup", "chain_incomplete"));
         }
     }
 }

@@ -57,6 +57,43 @@ public interface IInstanceRuntime
     /// </summary>
     Task<ToolResult> RunToolAsync(InstancePaths paths, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="RunToolAsync(InstancePaths, string, IReadOnlyList{string}, IReadOnlyDictionary{string, string}?, CancellationToken)"/>,
+    /// with <paramref name="input"/> writing the tool's standard input (a restore streaming into the instance's files).
+    /// The tool sees the end of its input only when <paramref name="input"/> returns; when it throws, the tool is
+    /// stopped without seeing a clean end, the result is not returned and the exception propagates.
+    /// </summary>
+    Task<ToolResult> RunToolWithInputAsync(InstancePaths paths, string fileName, IReadOnlyList<string> arguments, Func<Stream, CancellationToken, Task> input, CancellationToken cancellationToken);
+
+    /// <summary>True when the file or directory exists among the instance's files (as the server sees them).</summary>
+    Task<bool> ExistsAsync(string path, CancellationToken cancellationToken) => Task.FromResult(File.Exists(path) || Directory.Exists(path));
+
+    /// <summary>Renames a file or directory of an instance to another name of the same instance (a rename, never a copy).</summary>
+    Task MoveAsync(string source, string destination, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(source))
+        {
+            Directory.Move(source, destination);
+        }
+        else
+        {
+            File.Move(source, destination);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Removes a directory of an instance with everything in it; nothing when it is gone.</summary>
+    Task DeleteDirectoryAsync(string path, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+
+        return Task.CompletedTask;
+    }
+
     /// <summary>Starts the server so that it outlives the broker; the runtime records its pid and, later, its exit status.</summary>
     Task StartAsync(InstancePaths paths, ProcessLaunch launch, CancellationToken cancellationToken);
 
@@ -124,9 +161,6 @@ public interface IInstanceRuntime
 
     /// <summary>Creates an empty directory owned by and private to the service user.</summary>
     Task CreatePrivateDirectoryAsync(string path, CancellationToken cancellationToken);
-
-    /// <summary>The command line that runs <paramref name="fileName"/> as the service user.</summary>
-    (string FileName, IReadOnlyList<string> Arguments) AsServiceUser(string fileName, IReadOnlyList<string> arguments);
 
     /// <summary>False when data directories cannot be prepared ahead and taken by a rename (each instance has its own volume).</summary>
     bool SupportsWarmPool => true;

@@ -22,6 +22,8 @@ public sealed class PostgreSqlIncrementalBackup(TimeProvider time) : IChainedBac
 
     public bool RestoresWholeDataDirectory => true;
 
+    public bool ReadsInstanceFiles => true;
+
     public IBackupSource CreateSource(EngineContext context) => throw new InvalidOperationException("an incremental backup needs its backup id and parent: use the IChainedBackupMethod overload");
 
     public IBackupSource CreateSource(EngineContext context, string backupId, BackupLink? parent) =>
@@ -36,7 +38,7 @@ public sealed class PostgreSqlIncrementalBackup(TimeProvider time) : IChainedBac
                 await BackupChain.UnpackAsync(host, staging, ct);
 
                 // Read from a standby (an ha instance's), the data directory carries its standby.signal: restored, it is a primary.
-                File.Delete(Path.Combine(staging, "standby.signal"));
+                await context.Runtime.DeleteFileAsync(Path.Combine(staging, "standby.signal"), ct);
             },
             cancellationToken);
 }

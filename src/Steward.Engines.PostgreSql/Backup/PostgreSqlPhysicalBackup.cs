@@ -42,7 +42,7 @@ public sealed class PostgreSqlPhysicalBackup(PostgreSqlEngine engine) : IBackupM
                 await BackupChain.UnpackAsync(host, staging, ct);
 
                 // A backup taken from a standby (an ha instance's) carries its standby.signal: restored, it is a primary.
-                File.Delete(Path.Combine(staging, "standby.signal"));
+                await context.Runtime.DeleteFileAsync(Path.Combine(staging, "standby.signal"), ct);
             },
             cancellationToken);
 

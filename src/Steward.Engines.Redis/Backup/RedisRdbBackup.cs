@@ -53,7 +53,7 @@ public sealed class RedisRdbBackup(RedisEngineOptions options) : IBackupMethod
 
         // Nothing may reach the sink's stdout (it is read as text): the copies go to files only.
         string[] write = appendOnly ? ["-c", "tee \"$1\" > \"$2\"", "sh", .. targets] : ["-c", "cat > \"$1\"", "sh", .. targets];
-        await host.RunAsync(new ProcessSink(host.AsServiceUser(new ProcessCommand { FileName = "/bin/sh", Arguments = write, Name = "write dump.rdb" })), cancellationToken);
+        await host.RunAsync(host.ToolSink("write dump.rdb", "/bin/sh", write), cancellationToken);
         if (appendOnly)
         {
             await host.WriteFileAsync(Path.Combine(staging, AofDir, "appendonly.aof.manifest"), $"file {AofBase} seq 1 type b\n", cancellationToken);

@@ -61,6 +61,11 @@ internal sealed partial class BackupService(
     {
         var service = engines.Engine(instance.ServiceId).Offering.Name;
         var method = Method(service, kind);
+        if (method.ReadsInstanceFiles && !engines.Context(instance).Runtime.SharesFiles)
+        {
+            throw StewardException.BadRequest($"backup kind '{method.Kind}' reads the instance's data directory beside the broker, which instances on Kubernetes do not share; use kind '{Method(service, null).Kind}' (docs/kubernetes.md)");
+        }
+
         await _gate.WaitAsync(cancellationToken);
         try
         {

@@ -1,6 +1,6 @@
 using Steward.Backup.Engines;
 using Steward.Backup.Pipeline;
-using Steward.Backup.Sources;
+using Steward.Backup.Unpack;
 using Steward.Backups;
 using Steward.Engines;
 
@@ -45,16 +45,24 @@ internal sealed class RestoreHost(
     public Task WriteFileAsync(string path, string content, CancellationToken cancellationToken) =>
         context.Runtime.WriteFileAsync(path, content, cancellationToken);
 
-    public ProcessCommand AsServiceUser(ProcessCommand command)
+    /// <summary>
+    /// Where the broker shares the instance's files, the archive is unpacked in-process (two copies and a process
+    /// fewer than a <c>tar -x</c> child); elsewhere (a pod) by <c>tar</c> where the files are.
+    /// </summary>
+    public IRestoreSink UnpackSink(string directory, Func<string, bool>? include = null)
     {
-        // The command's environment is explicit already (ProcessCommand inherits nothing of the broker's). Its secret
-        // files are private to the broker's user, so a tool running as the service user could not read them.
-        if (command.SecretFiles.Count > 0)
+        if (context.Runtime.SharesFiles)
         {
-            throw new InvalidOperationException($"Stage '{command.Name ?? command.FileName}' has secret files, which only the broker's user can read; it cannot run as the service user.");
+            return new TarUnpackSink(directory, include: include);
         }
 
-        var (file, arguments) = context.Runtime.AsServiceUser(command.FileName, command.Arguments);
-        return command with { FileName = file, Arguments = arguments };
+        return include is null
+            ? new InstanceToolSink(context.Runtime, context.Paths, "unpack", "tar", ["-x", "-f", "-", "-C", directory])
+            : throw new NotSupportedException($"restoring an incremental backup chain into {directory} is not supported where the broker does not share the instance's files (Kubernetes; docs/kubernetes.md)");
     }
+
+    public IRestoreSink ToolSink(string name, string fileName, IReadOnlyList<string> arguments) =>
+        new InstanceToolSink(context.Runtime, context.Paths, name, fileName, arguments);
+
+    public string? FirstMissing(IReadOnlyList<string> paths) => context.Runtime.FirstMissing(paths);
 }

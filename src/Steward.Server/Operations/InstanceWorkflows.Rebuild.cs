@@ -5,6 +5,7 @@ using Steward.Engines;
 using Steward.Engines.PostgreSql.Wal;
 using Steward.Instances;
 using Steward.Operations;
+using Steward.Runtime;
 using Steward.Server.Backups;
 using Steward.Supervision;
 
@@ -79,7 +80,9 @@ internal sealed partial class InstanceWorkflows
             }),
             new("restore", backup is null ? "creating an empty instance" : $"recreating the instance from backup {backup.Id} ({backup.Kind})", async ct =>
             {
-                await Runtime.CreateDirectoriesAsync(context.Paths, ct);
+                // A new place with the instance's port and plan (on Kubernetes: a new StatefulSet and volume claim, the
+                // same Service address), empty whatever an earlier attempt left.
+                await Runtime.CreateInstanceAsync(context.Paths, new InstanceShape(context.Port, context.Plan.Limits), ct);
                 await (method is { RestoresWholeDataDirectory: true } ? engine.InitializeForRestoreAsync(context, ct) : engine.InitializeAsync(context, ct));
 
                 await engine.ConfigureAsync(context, ct);

@@ -98,6 +98,13 @@ public sealed class ClusterFixture : IAsyncLifetime
         return Path.GetFileName(reply.Body.GetProperty("directory").GetString()!);
     }
 
+    /// <summary>Provisions an instance and binds it once; its internal id and the binding's credentials.</summary>
+    public async Task<(string InternalId, JsonElement Credentials)> ProvisionBoundAsync(string id, string serviceId, string planId)
+    {
+        await Osb.ProvisionReadyAsync(id, serviceId, planId);
+        return (await InternalIdAsync(id), await Osb.BindReadyAsync(id, "b-" + id, serviceId, planId));
+    }
+
     /// <summary>Every object of the instance in the cluster as Kind/name, found by the instance's label alone.</summary>
     public async Task<IReadOnlyList<string>> ObjectsAsync(string internalId)
     {
@@ -110,6 +117,19 @@ public sealed class ClusterFixture : IAsyncLifetime
         found.AddRange((await Client.CoreV1.ListNamespacedSecretAsync(Namespace, labelSelector: selector)).Items.Select(o => "Secret/" + o.Metadata.Name));
         found.AddRange((await Client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Namespace, labelSelector: selector)).Items.Select(o => "PersistentVolumeClaim/" + o.Metadata.Name));
         return found;
+    }
+
+    /// <summary>The names in an instance's directory on its volume, read in its pod (as the instance manager sees them).</summary>
+    public Task<IReadOnlyList<string>> InstanceFilesAsync(string internalId) => PodLinesAsync(internalId, "ls", "-1", $"/steward/{internalId}");
+
+    /// <summary>The names (comm) of every process in the instance's pod.</summary>
+    public Task<IReadOnlyList<string>> PodProcessesAsync(string internalId) => PodLinesAsync(internalId, "sh", "-c", "cat /proc/[0-9]*/comm 2>/dev/null");
+
+    private async Task<IReadOnlyList<string>> PodLinesAsync(string internalId, params string[] command)
+    {
+        var output = new MemoryStream();
+        await Client.NamespacedPodExecAsync($"stw-{internalId}-0", Namespace, "server", command, false, async (_, stdout, _) => await stdout.CopyToAsync(output), CancellationToken.None);
+        return System.Text.Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
     /// <summary>The incidents the broker recorded for an instance.</summary>

@@ -155,9 +155,14 @@ internal static partial class WalApi
             await PostgreSqlInstanceAsync(http, store, engines, instanceId, ct);
             return OsbJson.Result(new { restore_points = (await catalog.ListRestorePointsAsync(instanceId, ct)).Select(p => new { name = p.Name, lsn = p.Lsn, timeline = p.Timeline, created_at = p.CreatedAt }) });
         });
-        api.MapPost("/point-in-time-restore", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] InstanceBroker broker, [FromServices] RecoveryPlanner planner, [FromServices] StewardOptions options, CancellationToken ct) =>
+        api.MapPost("/point-in-time-restore", async (string instanceId, HttpContext http, [FromServices] IStateStore store, [FromServices] EngineRegistry engines, [FromServices] InstanceBroker broker, [FromServices] RecoveryPlanner planner, [FromServices] StewardOptions options, [FromServices] Steward.Runtime.IInstanceRuntime runtime, CancellationToken ct) =>
         {
             await PostgreSqlInstanceAsync(http, store, engines, instanceId, ct);
+            if (!runtime.SharesFiles)
+            {
+                throw StewardException.BadRequest($"point-in-time restore is not supported on Kubernetes: WAL archiving is off there (see docs/kubernetes.md); restore a backup with POST /api/v1/instances/{instanceId}/restore");
+            }
+
             var body = await RequestBody.ReadAsync(http.Request, options.MaxBodyBytes, ct);
             var target = RecoveryTarget.From(body.OptionalString("to_time"), body.OptionalString("to_lsn"), body.OptionalString("to_restore_point"), body.OptionalBoolean("latest") ?? false);
             return await broker.RestoreAsync(

@@ -7,7 +7,7 @@ namespace Steward.Server.Backups.Wal;
 [SettingsSection("Wal")]
 internal sealed record WalOptions : IValidatableObject
 {
-    [Setting("STEWARD_WAL_ARCHIVING", "continuous WAL archiving of every PostgreSQL instance (applied at its next configure)")]
+    [Setting("STEWARD_WAL_ARCHIVING", "continuous WAL archiving of every PostgreSQL instance (applied at its next configure); always off with STEWARD_RUNTIME=kubernetes (docs/kubernetes.md)")]
     [AllowedValues("on", "off")]
     public string Archiving { get; init; } = "on";
 

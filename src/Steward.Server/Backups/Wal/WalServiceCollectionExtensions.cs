@@ -19,7 +19,12 @@ internal static class WalServiceCollectionExtensions
     public static IServiceCollection AddWalArchiving(this IServiceCollection services, IConfiguration configuration, PostgreSqlEngineOptions engine)
     {
         services.AddSettings<WalOptions>(configuration);
-        services.AddSingleton(sp => WalSettings.From(sp.GetRequiredService<IOptions<WalOptions>>().Value, sp.GetRequiredService<StewardOptions>()));
+        services.AddSingleton(sp => WalSettings.From(sp.GetRequiredService<IOptions<WalOptions>>().Value, sp.GetRequiredService<StewardOptions>()) is var wal
+            && !sp.GetRequiredService<Steward.Runtime.IInstanceRuntime>().SharesFiles
+                // Off where instances do not share the broker's files (Kubernetes): a point-in-time restore puts files
+                // in place beside the broker, and a pod's archive_command does not reach a loopback broker URL.
+                ? wal with { Enabled = false }
+                : wal);
         services.AddSingleton(sp =>
         {
             var wal = sp.GetRequiredService<WalSettings>();
