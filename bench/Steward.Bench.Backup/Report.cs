@@ -80,7 +80,7 @@ internal static partial class Report
         if (m.Stages.FirstOrDefault(s => s.Name.StartsWith("shell pipeline + ", StringComparison.Ordinal)) is { } equal)
         {
             L();
-            L($"**Same work:** Steward also computes a digest of the plaintext (BLAKE3) for end-to-end integrity; the shell pipeline doing that too " +
+            L($"**Former work:** until c1d2fe7 Steward also computed a BLAKE3 digest of the plaintext for end-to-end integrity (its base backups are now checked by the zstd frames' own checksums); the shell pipeline doing that too " +
               $"(`tee >(b3sum)`, Debian's b3sum) takes {equal.Time.WallSeconds:F2} s wall, {equal.Time.CpuSeconds:F2} s CPU: Steward / shell pipeline with the same work = **{m.Steward.WallSeconds / equal.Time.WallSeconds:F2}×**.");
         }
 
@@ -92,7 +92,7 @@ internal static partial class Report
         L("|---|---|---|---|---|---|---|");
         var shellRestore = m.Pipeline?.Restore.WallSeconds;
         var pgbrRestore = m.PgBackRest?.Restore.WallSeconds;
-        L($"| **Steward** (API: {m.Restore.ApiSeconds:F2} s) | decrypt, decompress, verify the stored SHA-256 and the plaintext BLAKE3, unpack beside the live data (in the broker), stop, swap, start and wait until the server answers | **{m.Restore.WallSeconds:F2}** | {Rate(m.Plaintext, m.Restore.WallSeconds)} | {m.Restore.CpuSeconds:F2} (broker{(m.Restore.TarCpu > 0 ? $" {m.Restore.BrokerCpu:F2} + `tar` {m.Restore.TarCpu:F2}" : "")}) | **{Vs(m.Restore.WallSeconds, shellRestore)}** | {Vs(m.Restore.WallSeconds, pgbrRestore)} |");
+        L($"| **Steward** (API: {m.Restore.ApiSeconds:F2} s) | decrypt, decompress (every zstd frame's checksum verified), verify the stored SHA-256 and the plaintext's size, unpack beside the live data (in the broker), stop, swap, start and wait until the server answers | **{m.Restore.WallSeconds:F2}** | {Rate(m.Plaintext, m.Restore.WallSeconds)} | {m.Restore.CpuSeconds:F2} (broker{(m.Restore.TarCpu > 0 ? $" {m.Restore.BrokerCpu:F2} + `tar` {m.Restore.TarCpu:F2}" : "")}) | **{Vs(m.Restore.WallSeconds, shellRestore)}** | {Vs(m.Restore.WallSeconds, pgbrRestore)} |");
         if (m.Pipeline is { } pr)
         {
             L($"| shell pipeline | `age -d \\| zstd -d \\| tar -x` into an empty directory | {pr.Restore.WallSeconds:F2} | {Rate(m.Plaintext, pr.Restore.WallSeconds)} | {pr.Restore.CpuSeconds:F2} | 1.00× | {Vs(pr.Restore.WallSeconds, pgbrRestore)} |");

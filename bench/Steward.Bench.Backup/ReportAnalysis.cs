@@ -34,7 +34,7 @@ internal static partial class Report
         var single = m.Stages.FirstOrDefault(s => s.Name.StartsWith("zstd -3, one thread", StringComparison.Ordinal));
         L("### Where the time goes");
         L("");
-        L($"- **CPU.** Steward used {m.Steward.CpuSeconds:F2} s CPU for the backup: `pg_basebackup` {m.Steward.ChildrenCpu:F2} s (alone: {pg.Time.CpuSeconds:F2} s) and the broker {m.Steward.BrokerCpu:F2} s — zstd, age, the plaintext BLAKE3 and stored SHA-256 digests, the pipes and the file write in one process. The same zstd and age as CLIs alone take {zstd.Time.CpuSeconds:F2} s + {age.Time.CpuSeconds:F2} s = {zstd.Time.CpuSeconds + age.Time.CpuSeconds:F2} s; the shell pipeline in total {m.Pipeline?.Backup.CpuSeconds:F2} s.");
+        L($"- **CPU.** Steward used {m.Steward.CpuSeconds:F2} s CPU for the backup: `pg_basebackup` {m.Steward.ChildrenCpu:F2} s (alone: {pg.Time.CpuSeconds:F2} s) and the broker {m.Steward.BrokerCpu:F2} s — zstd (with its frames' checksums), age, the stored SHA-256 digest, the pipes and the file write in one process. The same zstd and age as CLIs alone take {zstd.Time.CpuSeconds:F2} s + {age.Time.CpuSeconds:F2} s = {zstd.Time.CpuSeconds + age.Time.CpuSeconds:F2} s; the shell pipeline in total {m.Pipeline?.Backup.CpuSeconds:F2} s.");
         L($"- **Cores.** This machine has {f.Machine.Cores} cores. The shell pipeline's stages alone add up to {m.StageCpuSum:F2} s CPU and {m.StageSum:F2} s wall; a pipeline on {f.Machine.Cores} cores cannot finish faster than CPU / cores = {m.StageCpuSum / f.Machine.Cores:F2} s however well it overlaps, and Steward needs {m.Steward.CpuSeconds / f.Machine.Cores:F2} s by the same bound.");
         if (single is not null)
         {

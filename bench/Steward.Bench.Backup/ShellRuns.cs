@@ -47,7 +47,7 @@ internal sealed class ShellRuns(Target target, string work)
         // with Debian's b3sum) and the stored bytes (SHA-256, 5 % of the plaintext here, left out).
         var equalWork = Path.Combine(work, "pipeline-b3.tar.zst.age");
         results.Add(new(
-            "shell pipeline + BLAKE3 of the plaintext (Steward's work)",
+            "shell pipeline + BLAKE3 of the plaintext (Steward's work until c1d2fe7)",
             "pg_basebackup … | tee >(b3sum > sum) | zstd -3 -T1 | age -r $KEY > file",
             await Shell.TimeAsync($"{BaseBackup} | tee >(b3sum > {Shell.Quote(Path.Combine(work, "plaintext.b3"))}) | {Zstd} | age -r {target.Recipient} > {Shell.Quote(equalWork)}", target.AdminEnvironment, ct)));
         File.Delete(equalWork);
