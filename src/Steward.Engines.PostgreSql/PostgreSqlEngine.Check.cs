@@ -27,6 +27,7 @@ public sealed partial class PostgreSqlEngine
     private readonly TimeSpan _checkReconnectInterval;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, HeldConnection> _checkConnections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _checkSessionTurns = new(StringComparer.Ordinal);
     private long _checkSweptAt;
 
     public async Task CheckAsync(EngineContext context, CancellationToken cancellationToken)
@@ -39,6 +40,8 @@ public sealed partial class PostgreSqlEngine
 
         await SweepCheckConnectionsAsync();
         var target = Target(context);
+        using var turn = await SessionTurnAsync(context.Instance.Id, cancellationToken);
+
         // Taken out while in use, so two checks of one instance at once never share a connection.
         if (_checkConnections.TryRemove(context.Instance.Id, out var held))
         {
@@ -173,6 +176,7 @@ public sealed partial class PostgreSqlEngine
     /// </summary>
     public async Task<T> OnCheckSessionAsync<T>(EngineContext context, Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
+        using var turn = await SessionTurnAsync(context.Instance.Id, cancellationToken);
         if (_checkConnections.TryRemove(context.Instance.Id, out var held))
         {
             var passed = false;
@@ -207,6 +211,24 @@ public sealed partial class PostgreSqlEngine
     }
 
     private static string Target(EngineContext context) => $"{context.Host}:{context.Port}/{context.Instance.AdminUser}";
+
+    /// <summary>
+    /// The held session serves one caller at a time (the check, the WAL monitor): the second waits its turn (a few
+    /// milliseconds) instead of opening an admin session of its own, which would take one more of the server's few
+    /// reserved slots and another SCRAM exchange (CheckConnectionTests saw it when the two met). One semaphore per
+    /// instance checked, for the broker's lifetime.
+    /// </summary>
+    private async Task<SemaphoreTurn> SessionTurnAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var gate = _checkSessionTurns.GetOrAdd(instanceId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        return new SemaphoreTurn(gate);
+    }
+
+    private readonly struct SemaphoreTurn(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
 
     private async Task HoldAsync(string instanceId, HeldConnection held)
     {

@@ -64,7 +64,6 @@ public sealed class CheckConnectionTests
         var postmaster = (await osb.ApiAsync($"/instances/{id}")).Body.GetProperty("process").GetProperty("pid").GetInt32();
         Processes.Kill(postmaster, 15);
         var clock = Stopwatch.StartNew();
-        // (The first failed check may have opened a new connection instead, while the WAL monitor had the session out.)
         var refused = new System.Text.RegularExpressions.Regex($@"Instance {id}: health check failed \(\d+ in a row\): the server refuses new connections: the database system is shutting down");
         while (!refused.IsMatch(server.Log[logMark..]))
         {
