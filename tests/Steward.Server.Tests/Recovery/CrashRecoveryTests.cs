@@ -80,8 +80,22 @@ public sealed class CrashRecoveryTests
         await WaitUntilAsync(async () => (await server.Client.ApiAsync($"/instances/{died}")).Body.GetProperty("process").GetProperty("status").GetString() == "running");
         (await server.Client.ApiAsync($"/instances/{kept}")).Body.GetProperty("process").GetProperty("pid").GetInt32().ShouldBe(keptPid);
         server.ServerProcesses().Count(c => c.StartsWith("/usr/bin/redis-server", StringComparison.Ordinal)).ShouldBe(2);
-        await using var conn = await RedisLifecycleTests.ConnectAsync(credentials);
-        (await conn.ExecuteAsync(["PING"], default)).AsText().ShouldBe("PONG");
+
+        // "running" is the process; the server may still be starting to listen (ci21 met it refusing): its answer is polled.
+        await WaitUntilAsync(async () => await PingsAsync(credentials));
+    }
+
+    private static async Task<bool> PingsAsync(System.Text.Json.JsonElement credentials)
+    {
+        try
+        {
+            await using var conn = await RedisLifecycleTests.ConnectAsync(credentials);
+            return (await conn.ExecuteAsync(["PING"], default)).AsText() == "PONG";
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     [Fact]
