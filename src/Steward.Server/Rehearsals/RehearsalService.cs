@@ -218,23 +218,29 @@ internal sealed partial class RehearsalService(
     private async Task RecoverAsync(CancellationToken cancellationToken)
     {
         var all = await rehearsals.ListRehearsalsAsync(null, cancellationToken);
-        foreach (var left in all.Where(r => r.State == RehearsalState.Running))
+        var left = all.Where(r => r.State == RehearsalState.Running).ToList();
+        foreach (var rehearsal in left)
         {
-            var paths = engines.Runtime.PathsFor(left.Sandbox);
+            var paths = engines.Runtime.PathsFor(rehearsal.Sandbox);
             await engines.Runtime.StopAsync(paths, 9, TimeSpan.Zero, cancellationToken);
             await engines.Runtime.DeleteAsync(paths, cancellationToken);
-            var failed = left with
+        }
+
+        // The sandboxes are gone; so must their cgroups be (and any process still in one), before a rehearsal is said
+        // to be cleaned up: a reader who sees it failed finds nothing of it left.
+        await cgroups.RemoveOrphansAsync();
+
+        foreach (var rehearsal in left)
+        {
+            var failed = rehearsal with
             {
                 State = RehearsalState.Failed,
                 FinishedAt = time.GetUtcNow(),
-                Summary = $"interrupted: the broker stopped while the rehearsal was at step '{left.Step}'; its sandbox was stopped and removed at the next start, nothing was proven (the backup is not known to be bad either)",
+                Summary = $"interrupted: the broker stopped while the rehearsal was at step '{rehearsal.Step}'; its sandbox was stopped and removed at the next start, nothing was proven (the backup is not known to be bad either)",
             };
             await rehearsals.SaveRehearsalAsync(failed, cancellationToken);
-            LogCleanedUp(logger, left.Id, left.InstanceId, paths.Root);
+            LogCleanedUp(logger, rehearsal.Id, rehearsal.InstanceId, engines.Runtime.PathsFor(rehearsal.Sandbox).Root);
         }
-
-        // The sandboxes are gone; so must their cgroups be (and any process still in one).
-        await cgroups.RemoveOrphansAsync();
 
         foreach (var latest in all.Where(r => r.State != RehearsalState.Running).GroupBy(r => r.InstanceId).Select(g => g.First()))
         {
