@@ -216,7 +216,7 @@ public sealed partial class PostgreSqlEngine
     /// The held session serves one caller at a time (the check, the WAL monitor): the second waits its turn (a few
     /// milliseconds) instead of opening an admin session of its own, which would take one more of the server's few
     /// reserved slots and another SCRAM exchange (CheckConnectionTests saw it when the two met). One semaphore per
-    /// instance checked, for the broker's lifetime.
+    /// instance checked, dropped by the sweep once the instance has no held session.
     /// </summary>
     private async Task<SemaphoreTurn> SessionTurnAsync(string instanceId, CancellationToken cancellationToken)
     {
@@ -255,6 +255,16 @@ public sealed partial class PostgreSqlEngine
             if (_time.GetElapsedTime(held.UsedAt) > 2 * _checkReconnectInterval && _checkConnections.TryRemove(new KeyValuePair<string, HeldConnection>(instanceId, held)))
             {
                 await held.Connection.DisposeAsync();
+            }
+        }
+
+        // Turns of instances no longer checked (deprovisioned, moved): no held session and nobody in a turn. A caller
+        // that took the gate just before it goes makes a new one; at worst it opens a connection of its own, once.
+        foreach (var turn in _checkSessionTurns)
+        {
+            if (!_checkConnections.ContainsKey(turn.Key) && turn.Value.CurrentCount == 1)
+            {
+                _checkSessionTurns.TryRemove(turn);
             }
         }
     }

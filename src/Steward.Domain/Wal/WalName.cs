@@ -37,6 +37,10 @@ public sealed partial record WalName(string Name, WalFileKind Kind, int Timeline
     public static string SegmentName(int timeline, long segment) =>
         string.Create(CultureInfo.InvariantCulture, $"{timeline:X8}{segment / SegmentsPerLog:X8}{segment % SegmentsPerLog:X8}");
 
+    /// <summary>The segment of a timeline holding an LSN.</summary>
+    public static WalName SegmentHolding(int timeline, long lsn) =>
+        new(SegmentName(timeline, lsn / SegmentBytes), WalFileKind.Segment, timeline, lsn / SegmentBytes);
+
     /// <summary>The segment number holding an LSN written as PostgreSQL does (<c>0/3000028</c>).</summary>
     public static long SegmentOf(string lsn) => Lsn.Parse(lsn) / SegmentBytes;
 

@@ -28,7 +28,7 @@ internal sealed class RestoreHost(
     public Steward.Wal.WalName? RecoveryStart =>
         Properties.TryGetValue("start_lsn", out var lsn) && Steward.Wal.Lsn.TryParse(lsn, out var value)
         && Properties.TryGetValue("timeline", out var tli) && int.TryParse(tli, System.Globalization.CultureInfo.InvariantCulture, out var timeline)
-            ? Steward.Wal.WalName.Parse(Steward.Wal.WalName.SegmentName(timeline, value / Steward.Wal.WalName.SegmentBytes))
+            ? Steward.Wal.WalName.SegmentHolding(timeline, value)
             : null;
 
     public Task<PipelineResult> RunAsync(string backupId, IRestoreSink sink, CancellationToken cancellationToken) =>
