@@ -130,6 +130,7 @@ async Task<Figures> MeasureAsync(StewardServer server, string work)
         var r = await steward.RestoreAsync(b.Id, ct);
         restores.Add(r);
         Console.WriteLine($"  steward restore  {r.WallSeconds,6:F2} s (API {r.ApiSeconds:F2} s), CPU broker {r.BrokerCpu:F2} s + tar {r.TarCpu:F2} s, RSS {r.IdleRss / 1e6:F0} -> peak {r.PeakRss / 1e6:F0} MB");
+        Console.WriteLine($"    broker threads: {r.BrokerThreads}");
         await steward.DeleteAsync(b.Id);
 
         var p = await shell.PipelineAsync(run, ct);

@@ -21,12 +21,16 @@ internal sealed class Sampler : IAsyncDisposable
         _pid = pid;
         _helpers = helpers;
         Start = ProcStat.Read(pid) ?? throw new InvalidOperationException($"broker {pid} is gone");
+        Threads = new ThreadCpu(pid);
         _loop = Task.Run(LoopAsync);
     }
 
     public ProcStat Start { get; }
 
     public ProcStat End { get; private set; }
+
+    /// <summary>The broker's CPU by thread over the run.</summary>
+    public ThreadCpu Threads { get; }
 
     public IReadOnlyList<(double At, long Rss)> RssSamples => _rss;
 
@@ -69,6 +73,7 @@ internal sealed class Sampler : IAsyncDisposable
                 }
             }
 
+            Threads.Sample();
             foreach (var p in ProcStat.Descendants(_pid))
             {
                 if (_helpers.Contains(p.Command))

@@ -22,6 +22,9 @@ internal sealed class StewardRuns(StewardServer server, Target target)
 
     internal sealed record RestoreResult(double WallSeconds, double ApiSeconds, double BrokerCpu, double TarCpu, long IdleRss, long PeakRss)
     {
+        /// <summary>The broker's CPU by thread name over the restore.</summary>
+        public string BrokerThreads { get; init; } = "";
+
         public double CpuSeconds => BrokerCpu + TarCpu;
 
         /// <summary>The highest RSS growth seen during each step of the operation (its description as last_operation showed it), in order.</summary>
@@ -104,6 +107,7 @@ internal sealed class StewardRuns(StewardServer server, Target target)
         return new RestoreResult(wall, api, sampler.End.OwnSeconds - sampler.Start.OwnSeconds, sampler.HelperCpu.Values.Sum(), idle, sampler.PeakRss)
         {
             GrowthBySteps = GrowthBySteps(sampler.RssSamples, steps, idle),
+            BrokerThreads = sampler.Threads.Describe(),
         };
     }
 

@@ -163,6 +163,7 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
             return;
         }
 
+        Forget(paths);
         foreach (var stale in new[] { "server.pid", "shim.pid", "exit.status", "stop.requested" })
         {
             File.Delete(Path.Combine(paths.RunDir, stale));
@@ -194,50 +195,6 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
 
         LogStarted(_logger, paths.Root, ProcFs.ReadInt(pidFile) ?? 0);
     }
-
-    public ProcessStatus GetStatus(InstancePaths paths)
-    {
-        var pid = ProcFs.ReadInt(Path.Combine(paths.RunDir, "server.pid"));
-        if (Running(pid, paths) is { } running)
-        {
-            return running;
-        }
-
-        var rc = ExitStatus(paths);
-        if (rc is null && pid is not null && ProcFs.ReadInt(Path.Combine(paths.RunDir, "shim.pid")) is { } shim && ProcFs.IsAlive(shim))
-        {
-            // The server is not seen running, its shim is alive and has written no exit status: either the server just
-            // ended and the shim is writing its status (milliseconds), or the first look at /proc was wrong (a server
-            // that had logged "ready to accept connections" was once reported ended this way). Look again for a while
-            // rather than call the end unknown, which is only true when the shim was killed too.
-            var waited = Stopwatch.StartNew();
-            while ((rc = ExitStatus(paths)) is null && ProcFs.IsAlive(shim) && waited.Elapsed < TimeSpan.FromMilliseconds(500))
-            {
-                if (Running(pid, paths) is { } second)
-                {
-                    LogSeenAgain(_logger, paths.Root, second.Pid, waited.Elapsed.TotalMilliseconds);
-                    return second;
-                }
-
-                Thread.Sleep(5);
-            }
-        }
-
-        if (rc is { } code)
-        {
-            return code > 128 ? new ProcessStatus.Exited(null, code - 128) : new ProcessStatus.Exited(code, null);
-        }
-
-        // A pid file without an exit status: the shim itself was killed, so the status is unknown.
-        return pid is null ? new ProcessStatus.NotRunning() : new ProcessStatus.Exited(null, null);
-    }
-
-    private static ProcessStatus.Running? Running(int? pid, InstancePaths paths) =>
-        pid is { } p && ProcFs.State(p) is { } state and not ('Z' or 'X') && BelongsTo(p, paths)
-            ? new ProcessStatus.Running(p) { Stopped = ProcFs.IsStopped(state), State = ProcFs.Describe(state) }
-            : null;
-
-    private static int? ExitStatus(InstancePaths paths) => ProcFs.ReadInt(Path.Combine(paths.RunDir, "exit.status"));
 
     public async Task StopAsync(InstancePaths paths, int signal, TimeSpan grace, CancellationToken cancellationToken)
     {
@@ -301,6 +258,7 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
         for (var attempt = 1; ; attempt++)
         {
             await StopAsync(paths, 9, TimeSpan.Zero, cancellationToken);
+            Forget(paths);
             try
             {
                 Directory.Delete(paths.Root, recursive: true);

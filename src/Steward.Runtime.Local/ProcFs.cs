@@ -9,22 +9,49 @@ internal static class ProcFs
     public static bool IsAlive(int pid) => State(pid) is { } state && state != 'Z' && state != 'X';
 
     /// <summary>The process's scheduler state letter (R, S, D, T, t, Z, ...); null when it does not exist.</summary>
-    public static char? State(int pid)
+    public static char? State(int pid) => Stat(pid)?.State;
+
+    /// <summary>
+    /// The process's state letter and start time (clock ticks after boot: with the pid, what tells it apart from a
+    /// later process given the same pid), from one read of /proc/PID/stat into a stack buffer; null when it does not exist.
+    /// </summary>
+    public static (char State, long StartTicks)? Stat(int pid)
     {
+        Span<byte> buffer = stackalloc byte[2048];
+        int length;
         try
         {
-            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
-            var close = stat.LastIndexOf(')');
-            return close > 0 && close + 2 < stat.Length ? stat[close + 2] : null;
+            using var handle = File.OpenHandle($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            length = RandomAccess.Read(handle, buffer, 0);
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return null;
         }
-        catch (UnauthorizedAccessException)
+
+        // "pid (comm) S ppid ..." with comm possibly holding ')' and spaces: the fields follow the last ')'.
+        var stat = buffer[..length];
+        var close = stat.LastIndexOf((byte)')');
+        if (close < 0 || close + 2 >= stat.Length)
         {
             return null;
         }
+
+        var state = (char)stat[close + 2];
+        var rest = stat[(close + 2)..];
+        for (var field = 3; field < 22; field++)
+        {
+            var space = rest.IndexOf((byte)' ');
+            if (space < 0)
+            {
+                return null;
+            }
+
+            rest = rest[(space + 1)..];
+        }
+
+        var end = rest.IndexOf((byte)' ');
+        return System.Buffers.Text.Utf8Parser.TryParse(end < 0 ? rest : rest[..end], out long start, out _) ? (state, start) : null;
     }
 
     /// <summary>A state letter as ps and /proc/PID/status spell it out.</summary>

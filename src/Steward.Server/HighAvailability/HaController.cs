@@ -18,6 +18,7 @@ namespace Steward.Server.HighAvailability;
 /// </summary>
 internal sealed class HaController(
     IStateStore store,
+    InstanceIndex index,
     IHaMemberStore memberStore,
     EngineRegistry engines,
     InstanceLocks locks,
@@ -65,7 +66,7 @@ internal sealed class HaController(
     private async Task TickAsync(CancellationToken cancellationToken)
     {
         var seen = new HashSet<string>();
-        foreach (var instance in await store.ListInstancesAsync(cancellationToken))
+        foreach (var instance in await index.ListAsync(cancellationToken))
         {
             if (instance.State != InstanceState.Ready || !engines.HighlyAvailable(instance) || engines.Unavailable(instance.ServiceId) is not null)
             {

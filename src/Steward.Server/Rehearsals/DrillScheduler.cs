@@ -20,6 +20,7 @@ namespace Steward.Server.Rehearsals;
 /// </summary>
 internal sealed partial class DrillScheduler(
     IStateStore store,
+    InstanceIndex index,
     IRehearsalStore rehearsals,
     IDrillScheduleStore schedules,
     RehearsalService service,
@@ -29,7 +30,7 @@ internal sealed partial class DrillScheduler(
     BackupScheduleOptions backupOptions,
     IOptions<RehearsalOptions> options,
     TimeProvider time,
-    ILogger<DrillScheduler> logger) : ScheduleRunner<DrillSchedule>(store, time, backupOptions.Tick, backupOptions.MaxJitter)
+    ILogger<DrillScheduler> logger) : ScheduleRunner<DrillSchedule>(store, index, time, backupOptions.Tick, backupOptions.MaxJitter)
 {
     /// <summary>Who the rehearsals a drill starts are requested by.</summary>
     public const string RequestedBy = "schedule";

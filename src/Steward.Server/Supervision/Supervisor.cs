@@ -24,6 +24,7 @@ namespace Steward.Server.Supervision;
 /// </summary>
 internal sealed partial class Supervisor(
     IStateStore store,
+    InstanceIndex index,
     EngineRegistry engines,
     InstanceLocks locks,
     FailureClassifier classifier,
@@ -47,8 +48,9 @@ internal sealed partial class Supervisor(
     private async Task TickAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        Interlocked.Increment(ref _ticks);
         var seen = new HashSet<string>();
-        foreach (var instance in await InstancesAsync(cancellationToken))
+        foreach (var instance in await index.ListAsync(cancellationToken))
         {
             seen.Add(instance.Id);
             if (instance.State == InstanceState.Quarantined)

@@ -18,11 +18,14 @@ public sealed class ObservedBroker : IAsyncLifetime
     public async Task DisposeAsync() => await Server.DisposeAsync();
 
     /// <summary>GET /metrics with the broker's credentials, checked by promtool and parsed.</summary>
-    public async Task<Exposition> ScrapeAsync()
+    public Task<Exposition> ScrapeAsync() => ScrapeAsync(Server);
+
+    /// <summary>GET /metrics of <paramref name="server"/> with its credentials, checked by promtool and parsed.</summary>
+    public static async Task<Exposition> ScrapeAsync(StewardServer server)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Server.Username}:{Server.Password}")));
-        using var response = await Server.Http.SendAsync(request);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{server.Username}:{server.Password}")));
+        using var response = await server.Http.SendAsync(request);
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         response.Content.Headers.ContentType!.MediaType.ShouldBe("text/plain");
         var text = await response.Content.ReadAsStringAsync();

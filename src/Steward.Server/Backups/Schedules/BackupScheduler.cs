@@ -1,6 +1,7 @@
 using Steward.Backups;
 using Steward.Errors;
 using Steward.Instances;
+using Steward.Server.Operations;
 using Steward.State;
 
 namespace Steward.Server.Backups.Schedules;
@@ -15,12 +16,13 @@ namespace Steward.Server.Backups.Schedules;
 /// </summary>
 internal sealed class BackupScheduler(
     IStateStore store,
+    InstanceIndex index,
     IScheduleStore schedules,
     IBackupRunner runner,
     IPlanDefaults plans,
     BackupScheduleOptions options,
     TimeProvider time,
-    ILogger<BackupScheduler> logger) : ScheduleRunner<BackupSchedule>(store, time, options.Tick, options.MaxJitter)
+    ILogger<BackupScheduler> logger) : ScheduleRunner<BackupSchedule>(store, index, time, options.Tick, options.MaxJitter)
 {
     private readonly BackupIncidents _incidents = new(store);
 

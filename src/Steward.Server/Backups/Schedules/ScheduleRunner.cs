@@ -13,7 +13,7 @@ namespace Steward.Server.Backups.Schedules;
 /// run missed while the broker was down is made up once, never in a burst; runs are spread by a fixed per-instance
 /// jitter (<see cref="ScheduleJitter"/>).
 /// </summary>
-internal abstract class ScheduleRunner<TSchedule>(IStateStore store, TimeProvider time, TimeSpan tick, TimeSpan maxJitter) : BackgroundService
+internal abstract class ScheduleRunner<TSchedule>(IStateStore store, InstanceIndex index, TimeProvider time, TimeSpan tick, TimeSpan maxJitter) : BackgroundService
     where TSchedule : class, IRecurringSchedule
 {
     /// <summary>How long a run whose instance is busy (another run, an operation) waits before it tries again.</summary>
@@ -29,7 +29,7 @@ internal abstract class ScheduleRunner<TSchedule>(IStateStore store, TimeProvide
         try
         {
             var now = time.GetUtcNow();
-            var instances = (await store.ListInstancesAsync(cancellationToken)).Where(Covers).ToDictionary(i => i.Id, StringComparer.Ordinal);
+            var instances = (await index.ListAsync(cancellationToken)).Where(Covers).ToDictionary(i => i.Id, StringComparer.Ordinal);
             var due = new List<TSchedule>();
             foreach (var listed in await ReconcileAsync(instances, now, cancellationToken))
             {

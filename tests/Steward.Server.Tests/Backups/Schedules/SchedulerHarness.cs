@@ -5,6 +5,7 @@ using Steward.Backups;
 using Steward.Errors;
 using Steward.Instances;
 using Steward.Server.Backups.Schedules;
+using Steward.Server.Operations;
 using Steward.State.Sqlite;
 
 namespace Steward.Server.Tests.Backups.Schedules;
@@ -100,7 +101,7 @@ internal sealed class SchedulerHarness : IDisposable
     public void Dispose() => _dir.Dispose();
 
     private BackupScheduler NewScheduler() =>
-        new(Store, Store, Runner, Plans, Options, Clock, NullLogger<BackupScheduler>.Instance);
+        new(Store, new InstanceIndex(Store, Store, Clock), Store, Runner, Plans, Options, Clock, NullLogger<BackupScheduler>.Instance);
 
     /// <summary>Records backups as the backup service does; the test decides when and how each ends.</summary>
     internal sealed class FakeRunner(SqliteStateStore store, TimeProvider clock) : IBackupRunner
