@@ -67,8 +67,8 @@ public sealed partial class KubernetesRuntime
         {
             ["running", var pid, var state] when int.TryParse(pid, CultureInfo.InvariantCulture, out var p) =>
                 new ProcessStatus.Running(p) { Stopped = state.StartsWith('T') || state.StartsWith('t'), State = state },
-            ["exited", var rc] when int.TryParse(rc, CultureInfo.InvariantCulture, out var code) =>
-                code > 128 ? new ProcessStatus.Exited(null, code - 128) : new ProcessStatus.Exited(code, null),
+            ["exited", var rc, ..] when int.TryParse(rc, CultureInfo.InvariantCulture, out var code) =>
+                code > 128 ? new ProcessStatus.Exited(null, code - 128) { OomKilled = words is [_, _, "oom-kill"] } : new ProcessStatus.Exited(code, null),
             ["exited", ..] => new ProcessStatus.Exited(null, null),
             _ => new ProcessStatus.NotRunning(),
         };
@@ -145,7 +145,11 @@ public sealed partial class KubernetesRuntime
     /// <summary>Unknown: the cluster's scheduler places each pod by its memory request (a pod that does not fit stays Pending).</summary>
     public long? AvailableMemoryBytes() => null;
 
-    /// <summary>The runtime cannot tell OOM kills from other SIGKILLs in a pod yet (the pod's OOMKilled reason is a later step).</summary>
+    /// <summary>
+    /// Not one count for all instances: each pod has its own memory cgroup, whose OOM kills the instance manager reads
+    /// when its server starts and ends; a server the OOM killer ended says so in its own status
+    /// (<see cref="ProcessStatus.Exited.OomKilled"/>).
+    /// </summary>
     public long? OomKills() => null;
 
     /// <summary>One exec's trimmed output, or <paramref name="unknown"/> when the pod cannot be reached.</summary>

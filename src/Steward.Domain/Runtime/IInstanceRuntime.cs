@@ -19,6 +19,14 @@ public interface IInstanceRuntime
     /// </summary>
     Task CreateInstanceAsync(InstancePaths paths, InstanceShape shape, CancellationToken cancellationToken) => CreateDirectoriesAsync(paths, cancellationToken);
 
+    /// <summary>
+    /// Gives the instance's place the resources of <paramref name="shape"/> after a plan change, while its server is
+    /// stopped (the caller starts it again): on Kubernetes the StatefulSet's memory request and limit, which replaces
+    /// the pod. Nothing where servers run beside the broker (the plan's limits are the engine's configuration alone).
+    /// Idempotent.
+    /// </summary>
+    Task ReshapeAsync(InstancePaths paths, InstanceShape shape, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>The address servers listen on: loopback where they run beside the broker, every address in a pod.</summary>
     string ListenAddress => "127.0.0.1";
 

@@ -179,6 +179,7 @@ internal sealed partial class InstanceWorkflows(
             new("save", "recording the new plan and parameters", ct => SaveAsync(target, ct)),
             new("configure", "writing the configuration", ct => engine.ConfigureAsync(engines.Context(target), ct), Rerun: true),
             new("stop", "restarting the server", ct => StopAsync(engine, target, ct)),
+            new("reshape", "giving the server the plan's resources", ct => Reshape(target, ct), Rerun: true),
             new("start", "waiting for the server", ct => EnsureRunningAsync(target, ct), Rerun: true),
         ];
     }
@@ -309,6 +310,12 @@ internal sealed partial class InstanceWorkflows(
         {
             progress.Forget(op.Id);
         }
+    }
+
+    private Task Reshape(ServiceInstance instance, CancellationToken cancellationToken)
+    {
+        var context = engines.Context(instance);
+        return Runtime.ReshapeAsync(context.Paths, new InstanceShape(context.Port, context.Plan.Limits), cancellationToken);
     }
 
     private async Task StopAsync(IDataServiceEngine engine, ServiceInstance instance, CancellationToken cancellationToken)

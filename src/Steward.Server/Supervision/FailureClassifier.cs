@@ -41,11 +41,13 @@ internal sealed class FailureClassifier
         evidence["exit_code"] = exited?.ExitCode;
         evidence["signal"] = exited?.Signal;
         evidence["signal_name"] = exited?.Signal is { } s ? SignalName(s) : null;
+        evidence["oom_killed"] = exited?.OomKilled == true || (exited?.Signal == 9 && oomKilled);
         evidence["disk_free_bytes"] = freeBytes;
 
         var diagnosis = DataDirectory(engine, context)
             ?? engine.Diagnose(context, log)
             ?? (freeBytes is < DiskFullBytes ? new Diagnosis(FailureClass.DiskFull, $"only {freeBytes} bytes free on the file system of {context.Paths.Root}") : null)
+            ?? (exited is { Signal: 9, OomKilled: true } ? new Diagnosis(FailureClass.OomKilled, "killed by the kernel's OOM killer: the count of OOM kills in its memory cgroup rose while it ran (its memory limit was reached)") : null)
             ?? (exited?.Signal == 9 && oomKilled ? new Diagnosis(FailureClass.OomKilled, "killed by SIGKILL while the kernel's count of OOM kills rose") : null)
             ?? (exited?.Signal is { } signal ? new Diagnosis(FailureClass.KilledBySignal, $"killed by signal {signal} ({SignalName(signal)})") : null)
             ?? (!_runtime.IsPortFree(context.Port) ? new Diagnosis(FailureClass.PortConflict, $"port {context.Port} is held by another process") : null)
