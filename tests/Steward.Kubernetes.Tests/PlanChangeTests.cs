@@ -1,0 +1,52 @@
+using System.Net;
+using k8s;
+using Steward.Kubernetes.Tests.Infrastructure;
+using Steward.Server.Tests.Infrastructure;
+
+namespace Steward.Kubernetes.Tests;
+
+/// <summary>An OSB update to another plan on Kubernetes: the pod gets the new plan's memory, the data and credentials stay.</summary>
+[Collection("kubernetes")]
+public sealed class PlanChangeTests(ClusterFixture cluster)
+{
+    private OsbClient Osb => cluster.Osb;
+
+    [Fact]
+    public async Task A_plan_change_replaces_the_pod_with_the_new_plans_memory_keeping_data_and_credentials()
+    {
+        var id = "plan-" + Guid.NewGuid().ToString("N")[..8];
+        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        var name = "stw-" + internalId;
+        await Pg.ExecuteAsync(credentials, "CREATE TABLE kept (body text); INSERT INTO kept VALUES ('written on the small plan')");
+        var before = await cluster.PodAsync(internalId);
+        before.Spec.Containers.Single().Resources.Limits["memory"].ToString().ShouldBe("384Mi");
+
+        var update = await Osb.UpdateAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlLarge);
+        update.Status.ShouldBe(HttpStatusCode.Accepted, update.Text);
+        var done = await Osb.WaitAsync(id, update.Str("operation"), timeoutSeconds: 300);
+        done.Str("state").ShouldBe("succeeded", done.ToString());
+
+        // The StatefulSet asks for the large plan's 1 GB plus the overhead; its controller replaced the pod to get it.
+        var set = await cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync(name, cluster.Namespace);
+        set.Spec.Template.Spec.Containers.Single().Resources.Limits["memory"].ToString().ShouldBe("1152Mi");
+        set.Spec.Template.Spec.Containers.Single().Resources.Requests["memory"].ToString().ShouldBe("1152Mi");
+        var after = await cluster.PodAsync(internalId);
+        after.Metadata.Uid.ShouldNotBe(before.Metadata.Uid, "a pod's resources change only with a new pod");
+        after.Spec.Containers.Single().Resources.Limits["memory"].ToString().ShouldBe("1152Mi");
+        after.Status.ContainerStatuses.Single().RestartCount.ShouldBe(0);
+        (await cluster.ObjectsAsync(internalId)).ShouldContain($"PersistentVolumeClaim/data-{name}-0");
+
+        // The server was started again in the new pod by the broker, on the same volume, with the large plan's
+        // configuration; the same binding reads the row and writes.
+        (await Pg.ScalarAsync(credentials, "SELECT body FROM kept")).ShouldBe("written on the small plan");
+        (await Pg.ScalarAsync(credentials, "SHOW shared_buffers")).ShouldBe("256MB");
+        await Pg.ExecuteAsync(credentials, "INSERT INTO kept VALUES ('written on the large plan')");
+        (await Pg.ScalarAsync(credentials, "SELECT count(*) FROM kept")).ShouldBe(2L);
+        (await Osb.ApiAsync($"/instances/{id}")).Body.GetProperty("plan_id").GetString().ShouldBe(Catalogs.PostgreSqlLarge);
+        (await cluster.IncidentsAsync(id)).ShouldBeEmpty("a plan change is not a failure");
+
+        await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlLarge);
+        (await Osb.WaitAsync(id, timeoutSeconds: 180)).Status.ShouldBe(HttpStatusCode.Gone);
+        (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
+    }
+}
