@@ -16,26 +16,68 @@ public sealed partial class KubernetesRuntime
         var id = IdOf(paths.Root);
         var name = NameFor(id);
         var memory = InstanceObjects.Memory(shape);
+        var refusals = await RefusalsAsync(name, cancellationToken);
         var set = await _client.AppsV1.ReadNamespacedStatefulSetAsync(name, Namespace, cancellationToken: cancellationToken);
         if (MemoryOf(set.Spec.Template.Spec) != memory)
         {
             // The claim template cannot change: the set keeps the one it has (data, or data-2 after a rebuild).
             var claim = set.Spec.VolumeClaimTemplates.Single().Metadata.Name;
-            await _client.AppsV1.PatchNamespacedStatefulSetAsync(Patch(InstanceObjects.StatefulSet(_options, id, paths.Root, shape, claim)), name, Namespace, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
+            set = await _client.AppsV1.PatchNamespacedStatefulSetAsync(Patch(InstanceObjects.StatefulSet(_options, id, paths.Root, shape, claim)), name, Namespace, fieldManager: FieldManager, force: true, cancellationToken: cancellationToken);
             LogReshaped(_logger, id, memory);
         }
 
-        // Done when the pod that runs has the new resources: a pod's spec never changes, so it is the replacement.
+        // Done when the pod that runs has the new resources: a pod's spec never changes, so it is the replacement. A pod
+        // the cluster refuses to create (a quota, a limit range) fails the step at once, with the cluster's reason.
         _running.TryRemove(id, out _);
-        await WaitUntilAsync(
-            async ct =>
-            {
-                var pods = await _client.CoreV1.ListNamespacedPodAsync(Namespace, fieldSelector: $"metadata.name={PodName(id)}", cancellationToken: ct);
-                return pods.Items.FirstOrDefault() is { } pod && MemoryOf(pod.Spec) == memory && Started(pod, out _);
-            },
-            cancellationToken);
+        var state = "no pod yet";
+        try
+        {
+            await WaitUntilAsync(
+                async ct =>
+                {
+                    var pod = (await _client.CoreV1.ListNamespacedPodAsync(Namespace, fieldSelector: $"metadata.name={PodName(id)}", cancellationToken: ct)).Items.FirstOrDefault();
+                    if (pod is not null && MemoryOf(pod.Spec) == memory)
+                    {
+                        var started = Started(pod, out var waiting);
+                        state = waiting ?? "started";
+                        return started;
+                    }
+
+                    state = pod is null ? "no pod yet" : "the pod of the previous plan is being replaced";
+                    if (pod is not null)
+                    {
+                        return false;
+                    }
+
+                    // Refusals until the controller has seen the new spec may be of the previous one (a retry of a pod
+                    // refused before): they are not this change's.
+                    var now = await RefusalsAsync(name, ct);
+                    var seen = (await _client.AppsV1.ReadNamespacedStatefulSetAsync(name, Namespace, cancellationToken: ct)).Status?.ObservedGeneration;
+                    if ((seen ?? 0) < set.Metadata.Generation)
+                    {
+                        refusals = now;
+                    }
+                    else if (now.FirstOrDefault(r => !refusals.TryGetValue(r.Key, out var before) || before.Count != r.Value.Count).Value.Message is { } refused)
+                    {
+                        throw new InvalidOperationException($"the cluster refuses the pod of {paths.Root} with the new plan's {memory} of memory: {refused}");
+                    }
+
+                    return false;
+                },
+                cancellationToken);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"the pod of {paths.Root} with the new plan's {memory} of memory did not start within {_options.PodStartTimeout.TotalSeconds:0} s: {state}");
+        }
+
         await WaitForManagerAsync(id, cancellationToken);
     }
+
+    /// <summary>The StatefulSet controller's events about pods it could not create, by event uid: their count and message.</summary>
+    private async Task<Dictionary<string, (int? Count, string? Message)>> RefusalsAsync(string name, CancellationToken cancellationToken) =>
+        (await _client.CoreV1.ListNamespacedEventAsync(Namespace, fieldSelector: $"involvedObject.kind=StatefulSet,involvedObject.name={name},reason=FailedCreate", cancellationToken: cancellationToken)).Items
+            .ToDictionary(e => e.Metadata.Uid, e => (e.Count, (string?)e.Message), StringComparer.Ordinal);
 
     private static string? MemoryOf(V1PodSpec spec) =>
         spec.Containers.FirstOrDefault(c => c.Name == Container)?.Resources?.Limits is { } limits && limits.TryGetValue("memory", out var memory) ? memory.ToString() : null;

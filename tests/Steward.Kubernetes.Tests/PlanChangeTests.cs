@@ -1,5 +1,6 @@
 using System.Net;
 using k8s;
+using k8s.Models;
 using Steward.Kubernetes.Tests.Infrastructure;
 using Steward.Server.Tests.Infrastructure;
 
@@ -45,7 +46,62 @@ public sealed class PlanChangeTests(ClusterFixture cluster)
         (await Osb.ApiAsync($"/instances/{id}")).Body.GetProperty("plan_id").GetString().ShouldBe(Catalogs.PostgreSqlLarge);
         (await cluster.IncidentsAsync(id)).ShouldBeEmpty("a plan change is not a failure");
 
-        await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlLarge);
+        await DeleteAsync(id, internalId, Catalogs.PostgreSqlLarge);
+    }
+
+    [Fact]
+    public async Task A_plan_change_whose_pod_the_cluster_refuses_fails_with_the_clusters_reason_and_keeps_the_instance_on_its_plan()
+    {
+        var id = "refused-" + Guid.NewGuid().ToString("N")[..8];
+        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        var name = "stw-" + internalId;
+        await Pg.ExecuteAsync(credentials, "CREATE TABLE kept (body text); INSERT INTO kept VALUES ('written before the refused change')");
+
+        // A quota on the namespace's memory admits the small plan's pod (384 Mi), not the large plan's (1152 Mi).
+        var quota = new V1ResourceQuota
+        {
+            Metadata = new V1ObjectMeta { Name = "memory-" + internalId },
+            Spec = new V1ResourceQuotaSpec { Hard = new Dictionary<string, ResourceQuantity> { ["requests.memory"] = new("1Gi") } },
+        };
+        await cluster.Client.CoreV1.CreateNamespacedResourceQuotaAsync(quota, cluster.Namespace);
+        try
+        {
+            // Until the quota controller has counted the namespace's use, the quota refuses every pod: wait for it.
+            await ClusterFixture.WaitForAsync(
+                async () => (await cluster.Client.CoreV1.ReadNamespacedResourceQuotaAsync(quota.Metadata.Name, cluster.Namespace)).Status?.Used?.Count > 0 ? (bool?)true : null,
+                "the quota's usage counted",
+                TimeSpan.FromSeconds(60));
+
+            var update = await Osb.UpdateAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlLarge);
+            update.Status.ShouldBe(HttpStatusCode.Accepted, update.Text);
+            var done = await Osb.WaitAsync(id, update.Str("operation"), timeoutSeconds: 150);
+            done.Str("state").ShouldBe("failed", done.ToString());
+            done.Str("description")!.ShouldContain("exceeded quota");
+            done.Str("description")!.ShouldContain("the previous plan and parameters were restored");
+            done.Body.GetProperty("instance_usable").GetBoolean().ShouldBeTrue();
+        }
+        finally
+        {
+            await cluster.Client.CoreV1.DeleteNamespacedResourceQuotaAsync(quota.Metadata.Name, cluster.Namespace);
+        }
+
+        // Back on its plan: the StatefulSet and a running pod with the small plan's memory, the row, the same binding.
+        (await Osb.ApiAsync($"/instances/{id}")).Body.GetProperty("plan_id").GetString().ShouldBe(Catalogs.PostgreSqlStandalone);
+        var set = await cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync(name, cluster.Namespace);
+        set.Spec.Template.Spec.Containers.Single().Resources.Limits["memory"].ToString().ShouldBe("384Mi");
+        var pod = await cluster.PodAsync(internalId);
+        pod.Spec.Containers.Single().Resources.Limits["memory"].ToString().ShouldBe("384Mi");
+        pod.Status.ContainerStatuses.Single().RestartCount.ShouldBe(0);
+        (await Pg.ScalarAsync(credentials, "SELECT body FROM kept")).ShouldBe("written before the refused change");
+        (await Pg.ScalarAsync(credentials, "SHOW shared_buffers")).ShouldBe("64MB");
+        await cluster.WaitHealthyAsync(id);
+
+        await DeleteAsync(id, internalId, Catalogs.PostgreSqlStandalone);
+    }
+
+    private async Task DeleteAsync(string id, string internalId, string planId)
+    {
+        await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, planId);
         (await Osb.WaitAsync(id, timeoutSeconds: 180)).Status.ShouldBe(HttpStatusCode.Gone);
         (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
     }
