@@ -36,10 +36,7 @@ public sealed class BrokerCrashTests(ClusterFixture cluster)
         var credentials = await Osb.BindReadyAsync(id, "b-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
         credentials.GetProperty("host").GetString().ShouldBe((await cluster.Client.CoreV1.ReadNamespacedServiceAsync(name, cluster.Namespace)).Spec.ClusterIP);
 
-        await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
-        var gone = await Osb.WaitAsync(id, timeoutSeconds: 180);
-        gone.Status.ShouldBe(HttpStatusCode.Gone, gone.Text);
-        (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
     }
 
     [Fact]

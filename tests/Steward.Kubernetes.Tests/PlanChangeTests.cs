@@ -46,7 +46,7 @@ public sealed class PlanChangeTests(ClusterFixture cluster)
         (await Osb.ApiAsync($"/instances/{id}")).Body.GetProperty("plan_id").GetString().ShouldBe(Catalogs.PostgreSqlLarge);
         (await cluster.IncidentsAsync(id)).ShouldBeEmpty("a plan change is not a failure");
 
-        await DeleteAsync(id, internalId, Catalogs.PostgreSqlLarge);
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlLarge);
     }
 
     [Fact]
@@ -96,13 +96,6 @@ public sealed class PlanChangeTests(ClusterFixture cluster)
         (await Pg.ScalarAsync(credentials, "SHOW shared_buffers")).ShouldBe("64MB");
         await cluster.WaitHealthyAsync(id);
 
-        await DeleteAsync(id, internalId, Catalogs.PostgreSqlStandalone);
-    }
-
-    private async Task DeleteAsync(string id, string internalId, string planId)
-    {
-        await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, planId);
-        (await Osb.WaitAsync(id, timeoutSeconds: 180)).Status.ShouldBe(HttpStatusCode.Gone);
-        (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
     }
 }

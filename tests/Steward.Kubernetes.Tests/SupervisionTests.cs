@@ -51,7 +51,7 @@ public sealed class SupervisionTests(ClusterFixture cluster)
         (await cluster.PodShellAsync(internalId, $"cat {root}/config/postgresql.conf")).ShouldContain("shared_buffers = 'banana'", "the broken file is kept for inspection");
         (await Osb.GetInstanceAsync(id)).Body.GetProperty("metadata").GetProperty("attributes").GetProperty("health").GetString().ShouldBe("failed");
 
-        await DeleteAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class SupervisionTests(ClusterFixture cluster)
         now.Status.ContainerStatuses.Single().RestartCount.ShouldBe(0);
         (await RedisCli.RunAsync(credentials, "PING")).ShouldBe("PONG", "the binding's credentials work on the restarted server");
 
-        await DeleteAsync(id, internalId, Catalogs.Redis, Catalogs.RedisStandalone);
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.Redis, Catalogs.RedisStandalone);
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class SupervisionTests(ClusterFixture cluster)
         incident.GetProperty("evidence").GetProperty("oom_killed").GetBoolean().ShouldBeFalse();
         (await RedisCli.RunAsync(credentials, "PING")).ShouldBe("PONG");
 
-        await DeleteAsync(id, internalId, Catalogs.Redis, Catalogs.RedisStandalone);
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.Redis, Catalogs.RedisStandalone);
     }
 
     private static byte[] Command(params string[] words)
@@ -120,13 +120,5 @@ public sealed class SupervisionTests(ClusterFixture cluster)
         }
 
         return Encoding.UTF8.GetBytes(text.ToString());
-    }
-
-    private async Task DeleteAsync(string id, string internalId, string serviceId, string planId)
-    {
-        await Osb.DeprovisionAsync(id, serviceId, planId);
-        var gone = await Osb.WaitAsync(id, timeoutSeconds: 180);
-        gone.Status.ShouldBe(System.Net.HttpStatusCode.Gone, gone.Text);
-        (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
     }
 }

@@ -106,6 +106,15 @@ public sealed class ClusterFixture : IAsyncLifetime
         return (await InternalIdAsync(id), await Osb.BindReadyAsync(id, "b-" + id, serviceId, planId));
     }
 
+    /// <summary>Deprovisions the instance and asserts that nothing with its label is left in the cluster.</summary>
+    public async Task DeprovisionLeavingNothingAsync(string id, string internalId, string serviceId, string planId)
+    {
+        await Osb.DeprovisionAsync(id, serviceId, planId);
+        var gone = await Osb.WaitAsync(id, timeoutSeconds: 180);
+        gone.Status.ShouldBe(HttpStatusCode.Gone, gone.Text);
+        (await ObjectsAsync(internalId)).ShouldBeEmpty();
+    }
+
     /// <summary>Every object of the instance in the cluster as Kind/name, found by the instance's label alone.</summary>
     public async Task<IReadOnlyList<string>> ObjectsAsync(string internalId)
     {
