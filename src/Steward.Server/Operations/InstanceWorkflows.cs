@@ -85,7 +85,7 @@ internal sealed partial class InstanceWorkflows(
                 }
 
                 var context = engines.Context(instance);
-                await Runtime.CreateInstanceAsync(context.Paths, new InstanceShape(context.Port, context.Plan.Limits), ct);
+                await Runtime.CreateInstanceAsync(context.Paths, context.Shape, ct);
                 await engine.InitializeAsync(context, ct);
             }),
             new("configure", "writing the configuration", async ct =>
@@ -181,7 +181,7 @@ internal sealed partial class InstanceWorkflows(
 
             // The place first (on Kubernetes a new pod), then the files written into it: a rollback after a place that
             // could not be made (a pod the cluster refuses) makes the previous one again before it writes.
-            new("reshape", "giving the server the plan's resources", ct => Reshape(target, ct), Rerun: true),
+            new("reshape", "giving the server the plan's resources", ct => ReshapeAsync(engines.Context(target), ct), Rerun: true),
             new("configure", "writing the configuration", ct => engine.ConfigureAsync(engines.Context(target), ct), Rerun: true),
             new("start", "waiting for the server", ct => EnsureRunningAsync(target, ct), Rerun: true),
         ];
@@ -315,11 +315,7 @@ internal sealed partial class InstanceWorkflows(
         }
     }
 
-    private Task Reshape(ServiceInstance instance, CancellationToken cancellationToken)
-    {
-        var context = engines.Context(instance);
-        return Runtime.ReshapeAsync(context.Paths, new InstanceShape(context.Port, context.Plan.Limits), cancellationToken);
-    }
+    private Task ReshapeAsync(EngineContext context, CancellationToken cancellationToken) => Runtime.ReshapeAsync(context.Paths, context.Shape, cancellationToken);
 
     private async Task StopAsync(IDataServiceEngine engine, ServiceInstance instance, CancellationToken cancellationToken)
     {
