@@ -62,20 +62,9 @@ public sealed class SupervisionTests(ClusterFixture cluster)
         await cluster.WaitHealthyAsync(id);
         var pod = await cluster.PodAsync(internalId);
 
-        // An 8 MB value, well within the plan's 64 MB; then a client that asks for it 64 times without reading the
-        // replies: Redis keeps every unread reply in memory (normal clients' output buffers are unbounded), past the
-        // pod's 192 Mi limit, and the kernel's OOM killer ends it.
-        (await RedisCli.RunAsync(credentials, "SETRANGE", "big", "8388607", "x")).ShouldBe("8388608");
-        using (var greedy = new TcpClient())
+        // Past the pod's memory limit, the kernel's OOM killer ends the largest process of the container: the server.
+        using (await OverloadAsync(credentials))
         {
-            await greedy.ConnectAsync(credentials.GetProperty("host").GetString()!, credentials.GetProperty("port").GetInt32());
-            var stream = greedy.GetStream();
-            await stream.WriteAsync(Command("AUTH", credentials.GetProperty("username").GetString()!, credentials.GetProperty("password").GetString()!));
-            for (var i = 0; i < 64; i++)
-            {
-                await stream.WriteAsync(Command("GET", "big"));
-            }
-
             var incident = await cluster.WaitForIncidentAsync(id, i => i.GetProperty("state").GetString() == "resolved", "an incident about the OOM kill, resolved by a restart");
             incident.GetProperty("class").GetString().ShouldBe("oom-killed", incident.GetRawText());
             incident.GetProperty("evidence").GetProperty("signal").GetInt32().ShouldBe(9);
@@ -89,6 +78,36 @@ public sealed class SupervisionTests(ClusterFixture cluster)
         now.Metadata.Uid.ShouldBe(pod.Metadata.Uid);
         now.Status.ContainerStatuses.Single().RestartCount.ShouldBe(0);
         (await RedisCli.RunAsync(credentials, "PING")).ShouldBe("PONG", "the binding's credentials work on the restarted server");
+
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.Redis, Catalogs.RedisStandalone);
+    }
+
+    [Fact]
+    public async Task When_the_OOM_killer_ends_the_instance_manager_itself_the_incident_says_oom_killed_and_the_broker_starts_the_server_again()
+    {
+        var id = "oomc-" + Guid.NewGuid().ToString("N")[..8];
+        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
+        await cluster.WaitHealthyAsync(id);
+        var pod = await cluster.PodAsync(internalId);
+
+        // The server is exempt from the OOM killer (as PostgreSQL's documentation advises for its postmaster): at the
+        // pod's limit the kernel ends the instance manager, PID 1, and the container dies with everything in it.
+        await cluster.PodShellAsync(internalId, $"echo -1000 > /proc/$(cat /steward/{internalId}/run/server.pid)/oom_score_adj");
+        using (await OverloadAsync(credentials))
+        {
+            var incident = await cluster.WaitForIncidentAsync(id, i => i.GetProperty("state").GetString() == "resolved", "an incident about the container's OOM kill, resolved by a restart");
+            incident.GetProperty("class").GetString().ShouldBe("oom-killed", incident.GetRawText());
+            incident.GetProperty("evidence").GetProperty("oom_killed").GetBoolean().ShouldBeTrue();
+            incident.GetProperty("restarts").GetInt32().ShouldBe(1, "the broker started the server in the restarted container, once");
+        }
+
+        // Kubernetes restarted the container (the instance manager), never the server; the pod is the same.
+        var now = await cluster.PodAsync(internalId);
+        now.Metadata.Uid.ShouldBe(pod.Metadata.Uid);
+        var container = now.Status.ContainerStatuses.Single();
+        container.RestartCount.ShouldBe(1);
+        container.LastState.Terminated.Reason.ShouldBe("OOMKilled");
+        (await RedisCli.RunAsync(credentials, "PING")).ShouldBe("PONG");
 
         await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.Redis, Catalogs.RedisStandalone);
     }
@@ -109,6 +128,26 @@ public sealed class SupervisionTests(ClusterFixture cluster)
         (await RedisCli.RunAsync(credentials, "PING")).ShouldBe("PONG");
 
         await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.Redis, Catalogs.RedisStandalone);
+    }
+
+    /// <summary>
+    /// Drives a Redis instance on the 64 MB plan past its pod's 192 Mi: an 8 MB value (within the plan), then a client
+    /// that asks for it 64 times without reading the replies, which Redis keeps in memory (normal clients' output
+    /// buffers are unbounded). The client stays connected until it is disposed.
+    /// </summary>
+    private static async Task<TcpClient> OverloadAsync(JsonElement credentials)
+    {
+        (await RedisCli.RunAsync(credentials, "SETRANGE", "big", "8388607", "x")).ShouldBe("8388608");
+        var greedy = new TcpClient();
+        await greedy.ConnectAsync(credentials.GetProperty("host").GetString()!, credentials.GetProperty("port").GetInt32());
+        var stream = greedy.GetStream();
+        await stream.WriteAsync(Command("AUTH", credentials.GetProperty("username").GetString()!, credentials.GetProperty("password").GetString()!));
+        for (var i = 0; i < 64; i++)
+        {
+            await stream.WriteAsync(Command("GET", "big"));
+        }
+
+        return greedy;
     }
 
     private static byte[] Command(params string[] words)
