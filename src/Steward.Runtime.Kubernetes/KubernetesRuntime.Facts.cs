@@ -90,7 +90,7 @@ public sealed partial class KubernetesRuntime
     /// Not for a pod being deleted: its container ends because it is asked to (containerd calls every end of a container
     /// that ever saw an OOM kill in it OOMKilled, so the exit code must be SIGKILL's too).
     /// </summary>
-    private static bool ContainerOomKilled(V1Pod pod)
+    internal static bool ContainerOomKilled(V1Pod pod)
     {
         var container = pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == Container);
         return pod.Metadata.DeletionTimestamp is null

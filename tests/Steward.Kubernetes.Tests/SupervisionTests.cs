@@ -83,36 +83,6 @@ public sealed class SupervisionTests(ClusterFixture cluster)
     }
 
     [Fact]
-    public async Task When_the_OOM_killer_ends_the_instance_manager_itself_the_incident_says_oom_killed_and_the_broker_starts_the_server_again()
-    {
-        var id = "oomc-" + Guid.NewGuid().ToString("N")[..8];
-        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
-        await cluster.WaitHealthyAsync(id);
-        var pod = await cluster.PodAsync(internalId);
-
-        // The server is exempt from the OOM killer (as PostgreSQL's documentation advises for its postmaster): at the
-        // pod's limit the kernel ends the instance manager, PID 1, and the container dies with everything in it.
-        await cluster.PodShellAsync(internalId, $"echo -1000 > /proc/$(cat /steward/{internalId}/run/server.pid)/oom_score_adj");
-        using (await OverloadAsync(credentials))
-        {
-            var incident = await cluster.WaitForIncidentAsync(id, i => i.GetProperty("state").GetString() == "resolved", "an incident about the container's OOM kill, resolved by a restart");
-            incident.GetProperty("class").GetString().ShouldBe("oom-killed", incident.GetRawText());
-            incident.GetProperty("evidence").GetProperty("oom_killed").GetBoolean().ShouldBeTrue();
-            incident.GetProperty("restarts").GetInt32().ShouldBe(1, "the broker started the server in the restarted container, once");
-        }
-
-        // Kubernetes restarted the container (the instance manager), never the server; the pod is the same.
-        var now = await cluster.PodAsync(internalId);
-        now.Metadata.Uid.ShouldBe(pod.Metadata.Uid);
-        var container = now.Status.ContainerStatuses.Single();
-        container.RestartCount.ShouldBe(1);
-        container.LastState.Terminated.Reason.ShouldBe("OOMKilled");
-        (await RedisCli.RunAsync(credentials, "PING")).ShouldBe("PONG");
-
-        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.Redis, Catalogs.RedisStandalone);
-    }
-
-    [Fact]
     public async Task A_server_killed_by_a_plain_SIGKILL_is_not_taken_for_an_OOM_kill()
     {
         var id = "kill-" + Guid.NewGuid().ToString("N")[..8];
