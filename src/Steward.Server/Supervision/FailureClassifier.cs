@@ -47,7 +47,7 @@ internal sealed class FailureClassifier
         var diagnosis = DataDirectory(engine, context)
             ?? engine.Diagnose(context, log)
             ?? (freeBytes is < DiskFullBytes ? new Diagnosis(FailureClass.DiskFull, $"only {freeBytes} bytes free on the file system of {context.Paths.Root}") : null)
-            ?? (exited is { Signal: 9, OomKilled: true } ? new Diagnosis(FailureClass.OomKilled, "killed by the kernel's OOM killer, as the runtime recorded it: the memory limit of its cgroup (its pod) was reached") : null)
+            ?? (exited is { Signal: 9, OomKilled: true } ? new Diagnosis(FailureClass.OomKilled, "killed by the kernel's OOM killer, as the runtime recorded it: its memory limit was reached") : null)
             ?? (exited?.Signal == 9 && oomKilled ? new Diagnosis(FailureClass.OomKilled, "killed by SIGKILL while the kernel's count of OOM kills rose") : null)
             ?? (exited?.Signal is { } signal ? new Diagnosis(FailureClass.KilledBySignal, $"killed by signal {signal} ({SignalName(signal)})") : null)
             ?? (!_runtime.IsPortFree(context.Port) ? new Diagnosis(FailureClass.PortConflict, $"port {context.Port} is held by another process") : null)
