@@ -35,6 +35,7 @@ public sealed class SupervisionTests(ClusterFixture cluster)
         var evidence = incident.GetProperty("evidence");
         evidence.GetProperty("class_evidence").GetString()!.ShouldContain("invalid value for parameter \"shared_buffers\": \"banana\"");
         evidence.GetProperty("log_tail").EnumerateArray().Select(l => l.GetString()).ShouldContain(l => l!.Contains("banana", StringComparison.Ordinal));
+        evidence.GetProperty("config_changes_since_last_healthy_start").EnumerateArray().Select(l => l.GetString()).ShouldBe(["postgresql.conf: + shared_buffers = 'banana'"]);
         incident.GetProperty("preserved_path").GetString().ShouldBe(root);
 
         // Nothing restarts it: not the supervisor (quarantined), not Kubernetes (same pod, its container never restarted).

@@ -59,7 +59,7 @@ internal sealed class FailureClassifier
     public Dictionary<string, object?> Evidence(EngineContext context, IReadOnlyList<string>? log = null) => new()
     {
         ["log_tail"] = (log ?? _runtime.ServerLogSinceLastStart(context.Paths)).TakeLast(20).ToList(),
-        ["config_changes_since_last_healthy_start"] = ConfigSnapshot.Diff(context.Paths),
+        ["config_changes_since_last_healthy_start"] = ConfigSnapshot.Diff(_runtime, context.Paths),
         ["port"] = context.Port,
         ["directory"] = context.Paths.Root,
     };
