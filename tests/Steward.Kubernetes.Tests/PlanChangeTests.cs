@@ -50,6 +50,32 @@ public sealed class PlanChangeTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task A_Redis_plan_change_gives_the_new_pod_the_plans_memory_and_keeps_the_keys_and_the_bindings_user()
+    {
+        var id = "redisplan-" + Guid.NewGuid().ToString("N")[..8];
+        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
+        (await RedisCli.RunAsync(credentials, "SET", "greeting", "kept across pods")).ShouldBe("OK");
+        var before = await cluster.PodAsync(internalId);
+        before.Spec.Containers.Single().Resources.Limits["memory"].ToString().ShouldBe("192Mi");
+
+        var update = await Osb.UpdateAsync(id, Catalogs.Redis, Catalogs.RedisLarge);
+        update.Status.ShouldBe(HttpStatusCode.Accepted, update.Text);
+        var done = await Osb.WaitAsync(id, update.Str("operation"), timeoutSeconds: 300);
+        done.Str("state").ShouldBe("succeeded", done.ToString());
+
+        // A new pod with the large plan's 512 MB plus the overhead; the server stopped with a save, so the keys and the
+        // ACL file (the binding's user) were on the volume the new pod mounts.
+        var after = await cluster.PodAsync(internalId);
+        after.Metadata.Uid.ShouldNotBe(before.Metadata.Uid);
+        after.Spec.Containers.Single().Resources.Limits["memory"].ToString().ShouldBe("640Mi");
+        after.Status.ContainerStatuses.Single().RestartCount.ShouldBe(0);
+        (await RedisCli.RunAsync(credentials, "INFO", "memory")).ShouldContain("maxmemory:536870912");
+        (await RedisCli.RunAsync(credentials, "GET", "greeting")).ShouldBe("kept across pods");
+
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.Redis, Catalogs.RedisLarge);
+    }
+
+    [Fact]
     public async Task A_plan_change_whose_pod_the_cluster_refuses_fails_with_the_clusters_reason_and_keeps_the_instance_on_its_plan()
     {
         var id = "refused-" + Guid.NewGuid().ToString("N")[..8];
