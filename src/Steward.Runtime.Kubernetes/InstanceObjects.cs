@@ -23,6 +23,9 @@ internal static class InstanceObjects
         [KubernetesRuntime.InstanceLabel] = id,
     };
 
+    /// <summary>The memory request and limit of an instance's pod: the plan's memory and the overhead.</summary>
+    public static string Memory(InstanceShape shape) => $"{shape.Limits.MemoryMb + OverheadMb}Mi";
+
     /// <summary>
     /// The StatefulSet; its volume claim template is <paramref name="claim"/> ("data", or "data-2" and so on while the
     /// claims of earlier places of the instance are kept for inspection under their names), so its pod's claim is
@@ -31,7 +34,7 @@ internal static class InstanceObjects
     public static V1StatefulSet StatefulSet(KubernetesRuntimeOptions options, string id, string root, InstanceShape shape, string claim)
     {
         var name = KubernetesRuntime.NameFor(id);
-        var memory = new ResourceQuantity($"{shape.Limits.MemoryMb + OverheadMb}Mi");
+        var memory = new ResourceQuantity(Memory(shape));
         return new V1StatefulSet
         {
             ApiVersion = "apps/v1",

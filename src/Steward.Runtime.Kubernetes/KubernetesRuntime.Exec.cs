@@ -148,16 +148,19 @@ public sealed partial class KubernetesRuntime
     }
 
     /// <summary>True when the instance's pod exists and its server container runs (so an exec can reach it).</summary>
-    private async Task<bool> PodRunsAsync(string id, CancellationToken cancellationToken)
+    private async Task<bool> PodRunsAsync(string id, CancellationToken cancellationToken) =>
+        await PodAsync(id, cancellationToken) is { } pod && Started(pod, out _);
+
+    /// <summary>The instance's pod; null when there is none.</summary>
+    private async Task<V1Pod?> PodAsync(string id, CancellationToken cancellationToken)
     {
         try
         {
-            var pod = await _client.CoreV1.ReadNamespacedPodAsync(PodName(id), Namespace, cancellationToken: cancellationToken);
-            return Started(pod, out _);
+            return await _client.CoreV1.ReadNamespacedPodAsync(PodName(id), Namespace, cancellationToken: cancellationToken);
         }
         catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.NotFound)
         {
-            return false;
+            return null;
         }
     }
 

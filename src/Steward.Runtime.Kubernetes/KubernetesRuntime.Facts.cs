@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using k8s;
+using k8s.Models;
 
 namespace Steward.Runtime.Kubernetes;
 
@@ -42,16 +43,19 @@ public sealed partial class KubernetesRuntime
             p=$(cat "$r/server.pid" 2>/dev/null); st=
             [ -n "$p" ] && st=$(sed -n 's/^State:[[:space:]]*//p' "/proc/$p/status" 2>/dev/null)
             case "$st" in
-              ''|Z*|X*) if [ -f "$r/exit.status" ]; then echo "exited $(cat "$r/exit.status")"; elif [ -n "$p" ]; then echo "exited unknown"; else echo none; fi ;;
+              ''|Z*|X*) if [ -f "$r/exit.status" ]; then echo "exited $(cat "$r/exit.status")"; elif [ -n "$p" ]; then echo "exited pending"; else echo none; fi ;;
               *) echo "running $p $st" ;;
             esac
             """;
         string output;
+        V1Pod? pod;
         try
         {
-            if (!await PodRunsAsync(id, cancellationToken))
+            pod = await PodAsync(id, cancellationToken);
+            if (pod is null || !Started(pod, out _))
             {
-                return await StatefulSetExistsAsync(id, cancellationToken) ? new ProcessStatus.Exited(null, null) : new ProcessStatus.NotRunning();
+                return pod is not null && ContainerOomKilled(pod) ? ContainerOomKill
+                    : await StatefulSetExistsAsync(id, cancellationToken) ? new ProcessStatus.Exited(null, null) : new ProcessStatus.NotRunning();
             }
 
             output = await CheckedAsync(id, script, "reading the server's status", cancellationToken);
@@ -67,11 +71,30 @@ public sealed partial class KubernetesRuntime
         {
             ["running", var pid, var state] when int.TryParse(pid, CultureInfo.InvariantCulture, out var p) =>
                 new ProcessStatus.Running(p) { Stopped = state.StartsWith('T') || state.StartsWith('t'), State = state },
-            ["exited", var rc] when int.TryParse(rc, CultureInfo.InvariantCulture, out var code) =>
-                code > 128 ? new ProcessStatus.Exited(null, code - 128) : new ProcessStatus.Exited(code, null),
+            ["exited", var rc, ..] when int.TryParse(rc, CultureInfo.InvariantCulture, out var code) =>
+                code > 128 ? new ProcessStatus.Exited(null, code - 128) { OomKilled = words is [_, _, "oom-kill"] } : new ProcessStatus.Exited(code, null),
+            // Recorded by an instance manager that found a server without a status: one of a deleted pod, or one that
+            // died with the container (the instance manager killed) when Kubernetes restarted it.
+            ["exited", "unknown"] when ContainerOomKilled(pod) => ContainerOomKill,
             ["exited", ..] => new ProcessStatus.Exited(null, null),
             _ => new ProcessStatus.NotRunning(),
         };
+    }
+
+    /// <summary>A server that died with its container, which the OOM killer ended: the kernel SIGKILLs what a pod's init leaves.</summary>
+    private static ProcessStatus.Exited ContainerOomKill => new(null, 9) { OomKilled = true };
+
+    /// <summary>
+    /// True when the pod's container (its instance manager, and with it the server) was ended by the OOM killer: its
+    /// state now (ended, not restarted yet) or, once restarted, its last state says OOMKilled with SIGKILL's exit code.
+    /// Not for a pod being deleted: its container ends because it is asked to (containerd calls every end of a container
+    /// that ever saw an OOM kill in it OOMKilled, so the exit code must be SIGKILL's too).
+    /// </summary>
+    internal static bool ContainerOomKilled(V1Pod pod)
+    {
+        var container = pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == Container);
+        return pod.Metadata.DeletionTimestamp is null
+            && (container?.State?.Terminated ?? container?.LastState?.Terminated) is { Reason: "OOMKilled", ExitCode: 137 };
     }
 
     public bool WasStoppedOnPurpose(InstancePaths paths) =>
@@ -145,7 +168,11 @@ public sealed partial class KubernetesRuntime
     /// <summary>Unknown: the cluster's scheduler places each pod by its memory request (a pod that does not fit stays Pending).</summary>
     public long? AvailableMemoryBytes() => null;
 
-    /// <summary>The runtime cannot tell OOM kills from other SIGKILLs in a pod yet (the pod's OOMKilled reason is a later step).</summary>
+    /// <summary>
+    /// Not one count for all instances: each pod has its own memory cgroup, whose OOM kills the instance manager reads
+    /// when its server starts and ends; a server the OOM killer ended says so in its own status
+    /// (<see cref="ProcessStatus.Exited.OomKilled"/>).
+    /// </summary>
     public long? OomKills() => null;
 
     /// <summary>One exec's trimmed output, or <paramref name="unknown"/> when the pod cannot be reached.</summary>

@@ -75,6 +75,42 @@ public sealed partial class KubernetesRuntime
         return result;
     }
 
+    public IReadOnlyDictionary<string, string> ReadFiles(string directory)
+    {
+        // One line per file, its name and text base64-encoded: nothing in them can break the lines apart.
+        var script = $$"""
+            d={{Quote(directory)}}
+            [ -d "$d" ] || exit 0
+            for f in "$d"/*; do [ -f "$f" ] && printf '%s %s\n' "$(basename "$f" | tr -d '\n' | base64 -w0)" "$(base64 -w0 < "$f")"; done
+            exit 0
+            """;
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var line in Fact(new InstancePaths(Root + "/" + IdOf(directory)), script, "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var (name, text) = line.Split(' ') is [var n, var t] ? (n, t) : (line.Trim(), string.Empty);
+            files[Encoding.UTF8.GetString(Convert.FromBase64String(name))] = Encoding.UTF8.GetString(Convert.FromBase64String(text));
+        }
+
+        return files;
+    }
+
+    public async Task CopyFilesAsync(string source, string target, CancellationToken cancellationToken)
+    {
+        var id = IdOf(source);
+        if (IdOf(target) != id)
+        {
+            throw new ArgumentException($"{source} and {target} are not directories of the same instance", nameof(target));
+        }
+
+        var script = $$"""
+            s={{Quote(source)}}; t={{Quote(target)}}
+            [ -d "$s" ] || exit 0
+            mkdir -p "$t" && chmod 700 "$t" && chown {{Quote(_options.ServiceUser + ":")}} "$t" || exit 1
+            for f in "$s"/*; do [ -f "$f" ] || continue; cp -p "$f" "$t/" || exit 1; done
+            """;
+        await CheckedAsync(id, script, $"copying the files of {source} to {target}", cancellationToken);
+    }
+
     public async Task<bool> ExistsAsync(string path, CancellationToken cancellationToken) =>
         (await CheckedAsync(IdOf(path), $"if [ -e {Quote(path)} ]; then echo yes; else echo no; fi", $"looking for {path}", cancellationToken)).Trim() == "yes";
 

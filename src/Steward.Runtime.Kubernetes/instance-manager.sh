@@ -2,7 +2,7 @@
 # steward instance manager ROOT USER: PID 1 of an instance's pod (the CloudNativePG approach, in a few lines).
 # It starts the data service server only when the broker asks for it (ROOT/run/start.requested, written with the
 # launch script ROOT/run/launch), stays its parent, writes its real exit status (code, or 128+signal) to
-# ROOT/run/exit.status and never restarts it: whether and when the server starts again is the broker's supervisor's
+# ROOT/run/exit.status (with " oom-kill" when the OOM killer ended it) and never restarts it: whether and when the server starts again is the broker's supervisor's
 # decision, by its rules. This process itself does not end when the server does, so Kubernetes' restart loop
 # (restartPolicy: Always, CrashLoopBackOff) never sees a server failure. When the pod is terminated it stops the
 # server with its own stop signal and exits once the exit status is recorded.
@@ -22,6 +22,14 @@ echo "--- steward-instance-manager: pod started at $(date -u +%Y-%m-%dT%H:%M:%SZ
 chown "$user:" "$log"
 touch /tmp/steward-manager.ready
 
+# The kernel's count of OOM kills in this container's memory cgroup (cgroup v2 memory.events, v1 memory.oom_control),
+# read when the server starts and when it ends: a server killed by SIGKILL while it rose was the OOM killer's victim.
+oom_kills() {
+  for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do
+    [ -r "$f" ] && { sed -n 's/^oom_kill //p' "$f"; return; }
+  done
+}
+
 terminate() {
   stopping=1
   if [ -n "$child" ]; then
@@ -37,6 +45,7 @@ while [ -z "$stopping" ] || [ -n "$child" ]; do
   if [ -z "$child" ] && [ -z "$stopping" ] && [ -f "$run/start.requested" ]; then
     rm -f "$run/start.requested" "$run/exit.status" "$run/stop.requested"
     echo "--- steward-shim: starting the server at $(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$log"
+    oom=$(oom_kills)
     (cd "$root" && exec setpriv --reuid="$user" --regid="$user" --init-groups /bin/sh "$run/launch") </dev/null >> "$log" 2>&1 &
     child=$!
     echo "$child" > "$run/server.pid.tmp" && mv "$run/server.pid.tmp" "$run/server.pid"
@@ -46,7 +55,9 @@ while [ -z "$stopping" ] || [ -n "$child" ]; do
     rc=$?
     # A trap interrupts wait; the child is then still there and wait is repeated.
     if ! kill -0 "$child" 2>/dev/null; then
-      echo "$rc" > "$run/exit.status.tmp" && mv "$run/exit.status.tmp" "$run/exit.status"
+      now=$(oom_kills); how=
+      [ "$rc" = 137 ] && [ -n "$oom" ] && [ -n "$now" ] && [ "$now" -gt "$oom" ] && how=" oom-kill"
+      echo "$rc$how" > "$run/exit.status.tmp" && mv "$run/exit.status.tmp" "$run/exit.status"
       child=
     fi
   else

@@ -5,7 +5,7 @@ using Steward.Server.Tests.Infrastructure;
 
 namespace Steward.Kubernetes.Tests;
 
-/// <summary>kill -9 of the broker while it creates an instance's objects on the cluster.</summary>
+/// <summary>kill -9 of the broker while it creates, changes or restores an instance's objects on the cluster.</summary>
 [Collection("kubernetes")]
 public sealed class BrokerCrashTests(ClusterFixture cluster)
 {
@@ -36,10 +36,40 @@ public sealed class BrokerCrashTests(ClusterFixture cluster)
         var credentials = await Osb.BindReadyAsync(id, "b-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
         credentials.GetProperty("host").GetString().ShouldBe((await cluster.Client.CoreV1.ReadNamespacedServiceAsync(name, cluster.Namespace)).Spec.ClusterIP);
 
-        await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
-        var gone = await Osb.WaitAsync(id, timeoutSeconds: 180);
-        gone.Status.ShouldBe(HttpStatusCode.Gone, gone.Text);
-        (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+    }
+
+    [Fact]
+    public async Task A_broker_killed_while_a_plan_change_replaces_the_pod_finishes_it_at_its_next_start_with_the_data_and_credentials()
+    {
+        var id = "crashup-" + Guid.NewGuid().ToString("N")[..8];
+        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        var name = "stw-" + internalId;
+        await Pg.ExecuteAsync(credentials, "CREATE TABLE kept (body text); INSERT INTO kept VALUES ('written before the plan change')");
+
+        // Killed as soon as the StatefulSet has the new plan's memory: its controller is replacing the pod.
+        var update = await Osb.UpdateAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlLarge);
+        update.Status.ShouldBe(HttpStatusCode.Accepted, update.Text);
+        await ClusterFixture.WaitForAsync(
+            async () => (await cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync(name, cluster.Namespace)).Spec.Template.Spec.Containers.Single().Resources.Limits["memory"].ToString() == "1152Mi" ? "yes" : null,
+            "the StatefulSet with the large plan's memory",
+            TimeSpan.FromSeconds(120));
+        await cluster.Server.KillAsync();
+        await cluster.Server.StartProcessAsync();
+
+        var done = await Osb.WaitAsync(id, update.Str("operation"), timeoutSeconds: 300);
+        done.Str("state").ShouldBe("succeeded", done.Text);
+        var pod = await cluster.PodAsync(internalId);
+        pod.Spec.Containers.Single().Resources.Limits["memory"].ToString().ShouldBe("1152Mi");
+        pod.Status.ContainerStatuses.Single().RestartCount.ShouldBe(0);
+        (await cluster.ObjectsAsync(internalId)).ShouldBe(
+            [$"StatefulSet/{name}", $"Pod/{name}-0", $"Service/{name}", $"ConfigMap/{name}", $"PersistentVolumeClaim/data-{name}-0"],
+            ignoreOrder: true);
+        (await Pg.ScalarAsync(credentials, "SELECT body FROM kept")).ShouldBe("written before the plan change", "the same volume, through the same binding");
+        (await Pg.ScalarAsync(credentials, "SHOW shared_buffers")).ShouldBe("256MB");
+        (await cluster.IncidentsAsync(id)).ShouldBeEmpty("the supervisor leaves an instance alone while an operation holds it");
+
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlLarge);
     }
 
     [Fact]

@@ -51,10 +51,7 @@ public sealed class InstanceLifecycleTests(ClusterFixture cluster)
         // gone, records an incident and starts the server again in the new pod (the pod itself never restarts it).
         var oldPod = await cluster.Client.CoreV1.ReadNamespacedPodAsync(name + "-0", cluster.Namespace);
         await cluster.Client.CoreV1.DeleteNamespacedPodAsync(name + "-0", cluster.Namespace);
-        var incident = (await ClusterFixture.WaitForAsync(
-            async () => (await cluster.IncidentsAsync(id)).FirstOrDefault(i => i.GetProperty("state").GetString() == "resolved") is { ValueKind: JsonValueKind.Object } i ? (JsonElement?)i : null,
-            "an incident about the server gone with its pod, resolved by a restart in the new pod",
-            TimeSpan.FromMinutes(3))) ?? throw new InvalidOperationException("no incident");
+        var incident = await cluster.WaitForIncidentAsync(id, i => i.GetProperty("state").GetString() == "resolved", "an incident about the server gone with its pod, resolved by a restart in the new pod");
         incident.GetProperty("restarts").GetInt32().ShouldBe(1);
         var newPod = await cluster.Client.CoreV1.ReadNamespacedPodAsync(name + "-0", cluster.Namespace);
         newPod.Metadata.Uid.ShouldNotBe(oldPod.Metadata.Uid);
@@ -62,10 +59,7 @@ public sealed class InstanceLifecycleTests(ClusterFixture cluster)
         (await ClusterFixture.WaitForAsync(() => ReadAsync(keeper)!, "the row, read again through the Service", TimeSpan.FromSeconds(60))).ShouldBe("written through the Service");
 
         // Deprovision: nothing of the instance is left in the cluster, its volume claim included.
-        await Osb.DeprovisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
-        var gone = await Osb.WaitAsync(id, timeoutSeconds: 180);
-        gone.Status.ShouldBe(HttpStatusCode.Gone, gone.Text);
-        (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
     }
 
     [Fact]
@@ -89,10 +83,7 @@ public sealed class InstanceLifecycleTests(ClusterFixture cluster)
         (await Osb.UnbindAsync(id, "b-" + id, Catalogs.Redis, Catalogs.RedisStandalone)).Status.ShouldBe(HttpStatusCode.OK);
         (await RedisCli.RunAsync(credentials, "PING")).ShouldContain("WRONGPASS");
 
-        await Osb.DeprovisionAsync(id, Catalogs.Redis, Catalogs.RedisStandalone);
-        var gone = await Osb.WaitAsync(id, timeoutSeconds: 180);
-        gone.Status.ShouldBe(HttpStatusCode.Gone, gone.Text);
-        (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.Redis, Catalogs.RedisStandalone);
     }
 
     private static async Task<string?> ReadAsync(JsonElement credentials) => (string?)await Pg.ScalarAsync(credentials, "SELECT body FROM notes");

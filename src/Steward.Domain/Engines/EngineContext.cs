@@ -15,4 +15,7 @@ public sealed record EngineContext(ServiceInstance Instance, ServicePlan Plan, I
 
     /// <summary>The instance's port; an engine is only called once a port is allocated.</summary>
     public int Port => Instance.Port ?? throw new InvalidOperationException("instance has no port allocated");
+
+    /// <summary>What a runtime that gives each instance a place of its own (a pod) must know: the port and the plan's limits.</summary>
+    public InstanceShape Shape => new(Port, Plan.Limits);
 }

@@ -19,6 +19,14 @@ public interface IInstanceRuntime
     /// </summary>
     Task CreateInstanceAsync(InstancePaths paths, InstanceShape shape, CancellationToken cancellationToken) => CreateDirectoriesAsync(paths, cancellationToken);
 
+    /// <summary>
+    /// Gives the instance's place the resources of <paramref name="shape"/> after a plan change, while its server is
+    /// stopped (the caller starts it again): on Kubernetes the StatefulSet's memory request and limit, which replaces
+    /// the pod. Nothing where servers run beside the broker (the plan's limits are the engine's configuration alone).
+    /// Idempotent.
+    /// </summary>
+    Task ReshapeAsync(InstancePaths paths, InstanceShape shape, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>The address servers listen on: loopback where they run beside the broker, every address in a pod.</summary>
     string ListenAddress => "127.0.0.1";
 
@@ -33,6 +41,33 @@ public interface IInstanceRuntime
     /// when all do, or when the runtime cannot tell now (then nothing is claimed missing).
     /// </summary>
     string? FirstMissing(IReadOnlyList<string> paths) => paths.FirstOrDefault(p => !File.Exists(p) && !Directory.Exists(p));
+
+    /// <summary>
+    /// The files directly in <paramref name="directory"/>, one of an instance's, by name with their text; empty when
+    /// there is no such directory or the runtime cannot tell now.
+    /// </summary>
+    IReadOnlyDictionary<string, string> ReadFiles(string directory) =>
+        Directory.Exists(directory)
+            ? Directory.GetFiles(directory).ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal)
+            : new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Copies the files directly in <paramref name="source"/> into <paramref name="target"/> (made when missing, files of
+    /// the same name replaced), both directories of one instance; nothing when <paramref name="source"/> does not exist.
+    /// </summary>
+    Task CopyFilesAsync(string source, string target, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(source))
+        {
+            Directory.CreateDirectory(target);
+            foreach (var file in Directory.GetFiles(source))
+            {
+                File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
 
     /// <summary>Removes a file written with <see cref="WriteFileAsync"/> (a password file once it has served); nothing when it is gone.</summary>
     Task DeleteFileAsync(string path, CancellationToken cancellationToken)

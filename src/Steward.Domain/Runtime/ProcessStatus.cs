@@ -21,7 +21,14 @@ public abstract record ProcessStatus
     }
 
     /// <summary>The server ended; its exit status as the supervising shell saw it.</summary>
-    public sealed record Exited(int? ExitCode, int? Signal) : ProcessStatus;
+    public sealed record Exited(int? ExitCode, int? Signal) : ProcessStatus
+    {
+        /// <summary>
+        /// True when the runtime saw the kernel's OOM killer end this very server (its memory cgroup's count of OOM
+        /// kills rose while it ran, and it died of SIGKILL); false when it cannot tell or it was not.
+        /// </summary>
+        public bool OomKilled { get; init; }
+    }
 
     /// <summary>Never started, or stopped and cleaned up.</summary>
     public sealed record NotRunning : ProcessStatus;

@@ -82,7 +82,7 @@ internal sealed partial class InstanceWorkflows
             {
                 // A new place with the instance's port and plan (on Kubernetes: a new StatefulSet and volume claim, the
                 // same Service address), empty whatever an earlier attempt left.
-                await Runtime.CreateInstanceAsync(context.Paths, new InstanceShape(context.Port, context.Plan.Limits), ct);
+                await Runtime.CreateInstanceAsync(context.Paths, context.Shape, ct);
                 await (method is { RestoresWholeDataDirectory: true } ? engine.InitializeForRestoreAsync(context, ct) : engine.InitializeAsync(context, ct));
 
                 await engine.ConfigureAsync(context, ct);

@@ -85,7 +85,7 @@ internal sealed partial class InstanceWorkflows(
                 }
 
                 var context = engines.Context(instance);
-                await Runtime.CreateInstanceAsync(context.Paths, new InstanceShape(context.Port, context.Plan.Limits), ct);
+                await Runtime.CreateInstanceAsync(context.Paths, context.Shape, ct);
                 await engine.InitializeAsync(context, ct);
             }),
             new("configure", "writing the configuration", async ct =>
@@ -177,8 +177,12 @@ internal sealed partial class InstanceWorkflows(
         return
         [
             new("save", "recording the new plan and parameters", ct => SaveAsync(target, ct)),
-            new("configure", "writing the configuration", ct => engine.ConfigureAsync(engines.Context(target), ct), Rerun: true),
             new("stop", "restarting the server", ct => StopAsync(engine, target, ct)),
+
+            // The place first (on Kubernetes a new pod), then the files written into it: a rollback after a place that
+            // could not be made (a pod the cluster refuses) makes the previous one again before it writes.
+            new("reshape", "giving the server the plan's resources", ct => ReshapeAsync(engines.Context(target), ct), Rerun: true),
+            new("configure", "writing the configuration", ct => engine.ConfigureAsync(engines.Context(target), ct), Rerun: true),
             new("start", "waiting for the server", ct => EnsureRunningAsync(target, ct), Rerun: true),
         ];
     }
@@ -310,6 +314,8 @@ internal sealed partial class InstanceWorkflows(
             progress.Forget(op.Id);
         }
     }
+
+    private Task ReshapeAsync(EngineContext context, CancellationToken cancellationToken) => Runtime.ReshapeAsync(context.Paths, context.Shape, cancellationToken);
 
     private async Task StopAsync(IDataServiceEngine engine, ServiceInstance instance, CancellationToken cancellationToken)
     {

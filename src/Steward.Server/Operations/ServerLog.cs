@@ -25,6 +25,7 @@ internal static class ServerLog
     public static string Describe(ProcessStatus status) => status switch
     {
         ProcessStatus.Running r => $"running as pid {r.Pid}",
+        ProcessStatus.Exited { Signal: { } s, OomKilled: true } => $"killed by signal {s} (the kernel's OOM killer)",
         ProcessStatus.Exited { Signal: { } s } => $"killed by signal {s}",
         ProcessStatus.Exited { ExitCode: { } c } => $"exited with code {c}",
         ProcessStatus.Exited => "ended with unknown status",

@@ -41,11 +41,13 @@ internal sealed class FailureClassifier
         evidence["exit_code"] = exited?.ExitCode;
         evidence["signal"] = exited?.Signal;
         evidence["signal_name"] = exited?.Signal is { } s ? SignalName(s) : null;
+        evidence["oom_killed"] = exited?.OomKilled == true || (exited?.Signal == 9 && oomKilled);
         evidence["disk_free_bytes"] = freeBytes;
 
         var diagnosis = DataDirectory(engine, context)
             ?? engine.Diagnose(context, log)
             ?? (freeBytes is < DiskFullBytes ? new Diagnosis(FailureClass.DiskFull, $"only {freeBytes} bytes free on the file system of {context.Paths.Root}") : null)
+            ?? (exited is { Signal: 9, OomKilled: true } ? new Diagnosis(FailureClass.OomKilled, "killed by the kernel's OOM killer, as the runtime recorded it: its memory limit was reached") : null)
             ?? (exited?.Signal == 9 && oomKilled ? new Diagnosis(FailureClass.OomKilled, "killed by SIGKILL while the kernel's count of OOM kills rose") : null)
             ?? (exited?.Signal is { } signal ? new Diagnosis(FailureClass.KilledBySignal, $"killed by signal {signal} ({SignalName(signal)})") : null)
             ?? (!_runtime.IsPortFree(context.Port) ? new Diagnosis(FailureClass.PortConflict, $"port {context.Port} is held by another process") : null)
@@ -57,7 +59,7 @@ internal sealed class FailureClassifier
     public Dictionary<string, object?> Evidence(EngineContext context, IReadOnlyList<string>? log = null) => new()
     {
         ["log_tail"] = (log ?? _runtime.ServerLogSinceLastStart(context.Paths)).TakeLast(20).ToList(),
-        ["config_changes_since_last_healthy_start"] = ConfigSnapshot.Diff(context.Paths),
+        ["config_changes_since_last_healthy_start"] = ConfigSnapshot.Diff(_runtime, context.Paths),
         ["port"] = context.Port,
         ["directory"] = context.Paths.Root,
     };

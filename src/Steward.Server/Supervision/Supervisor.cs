@@ -269,12 +269,15 @@ internal sealed partial class Supervisor(
     {
         var now = time.GetUtcNow();
         watch.ConsecutiveFailures = 0;
-        SetHealth(watch, instance.Id, HealthStatus.Healthy, $"answered in {took.TotalMilliseconds:0} ms");
+
+        // The copy of the healthy configuration first: once the instance is reported healthy, a change is a change.
         if (!watch.SnapshotTaken)
         {
-            ConfigSnapshot.Take(context.Paths);
+            await ConfigSnapshot.TakeAsync(Runtime, context.Paths, cancellationToken);
             watch.SnapshotTaken = true;
         }
+
+        SetHealth(watch, instance.Id, HealthStatus.Healthy, $"answered in {took.TotalMilliseconds:0} ms");
 
         if (watch.OpenIncidentId is not { } incidentId || await store.GetIncidentAsync(incidentId, cancellationToken) is not { } incident)
         {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using k8s;
 using k8s.Autorest;
+using k8s.Models;
 using Steward.Backup.Tests.Infrastructure;
 using Steward.Server.Tests.Infrastructure;
 
@@ -105,6 +106,15 @@ public sealed class ClusterFixture : IAsyncLifetime
         return (await InternalIdAsync(id), await Osb.BindReadyAsync(id, "b-" + id, serviceId, planId));
     }
 
+    /// <summary>Deprovisions the instance and asserts that nothing with its label is left in the cluster.</summary>
+    public async Task DeprovisionLeavingNothingAsync(string id, string internalId, string serviceId, string planId)
+    {
+        await Osb.DeprovisionAsync(id, serviceId, planId);
+        var gone = await Osb.WaitAsync(id, timeoutSeconds: 180);
+        gone.Status.ShouldBe(HttpStatusCode.Gone, gone.Text);
+        (await ObjectsAsync(internalId)).ShouldBeEmpty();
+    }
+
     /// <summary>Every object of the instance in the cluster as Kind/name, found by the instance's label alone.</summary>
     public async Task<IReadOnlyList<string>> ObjectsAsync(string internalId)
     {
@@ -124,6 +134,24 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     /// <summary>The names (comm) of every process in the instance's pod.</summary>
     public Task<IReadOnlyList<string>> PodProcessesAsync(string internalId) => PodLinesAsync(internalId, "sh", "-c", "cat /proc/[0-9]*/comm 2>/dev/null");
+
+    /// <summary>Runs a shell script as root in the instance's pod (as an operator's <c>kubectl exec</c> would); its output lines.</summary>
+    public Task<IReadOnlyList<string>> PodShellAsync(string internalId, string script) => PodLinesAsync(internalId, "sh", "-c", script);
+
+    /// <summary>The instance's pod, read from the cluster.</summary>
+    public Task<V1Pod> PodAsync(string internalId) => Client.CoreV1.ReadNamespacedPodAsync($"stw-{internalId}-0", Namespace);
+
+    /// <summary>Waits until the supervisor reports the instance healthy (its first protocol check passed).</summary>
+    public Task WaitHealthyAsync(string instanceId) => WaitForAsync(
+        async () => (await Osb.ApiAsync($"/instances/{instanceId}")).Body.GetProperty("health").GetProperty("status").GetString() == "healthy" ? (bool?)true : null,
+        $"instance {instanceId} healthy",
+        TimeSpan.FromSeconds(60));
+
+    /// <summary>Waits for an incident of the instance that <paramref name="done"/> accepts.</summary>
+    public async Task<JsonElement> WaitForIncidentAsync(string instanceId, Func<JsonElement, bool> done, string what) => (await WaitForAsync(
+        async () => (await IncidentsAsync(instanceId)).FirstOrDefault(done) is { ValueKind: JsonValueKind.Object } i ? (JsonElement?)i : null,
+        what,
+        TimeSpan.FromMinutes(3))).GetValueOrDefault();
 
     private async Task<IReadOnlyList<string>> PodLinesAsync(string internalId, params string[] command)
     {
