@@ -87,9 +87,118 @@ internal static class Schema
             completed_at TEXT
         );
         CREATE INDEX IF NOT EXISTS backups_instance ON backups(instance_id);
+        CREATE TABLE IF NOT EXISTS wal_files (
+            instance_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            key TEXT NOT NULL,
+            plaintext_bytes INTEGER NOT NULL,
+            stored_bytes INTEGER NOT NULL,
+            plaintext_digest TEXT NOT NULL,
+            stored_sha256 TEXT NOT NULL,
+            archived_at TEXT NOT NULL,
+            last_commit_at TEXT,
+            commits_read INTEGER NOT NULL DEFAULT 0,
+            history TEXT,
+            PRIMARY KEY (instance_id, name)
+        );
+        CREATE TABLE IF NOT EXISTS restore_points (
+            instance_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            lsn TEXT NOT NULL,
+            timeline INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (instance_id, name)
+        );
+        CREATE TABLE IF NOT EXISTS ha_members (
+            instance_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            slot INTEGER NOT NULL,
+            port INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            detail TEXT,
+            incident_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (instance_id, name)
+        );
+        CREATE TABLE IF NOT EXISTS ha_endpoints (
+            instance_id TEXT PRIMARY KEY,
+            ro_port INTEGER NOT NULL
+        );
         """;
 
-    /// <summary>Columns added after the first release; each is added when missing.</summary>
+    /// <summary>The tables and indexes created after the legacy credentials are sealed (they hold none from before).</summary>
+    public const string CreateLater = """
+        CREATE TABLE IF NOT EXISTS backup_schedules (
+            instance_id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            cron TEXT,
+            time_zone TEXT NOT NULL,
+            every_seconds INTEGER,
+            kind TEXT,
+            keep_last INTEGER,
+            keep_daily INTEGER,
+            keep_weekly INTEGER,
+            keep_monthly INTEGER,
+            next_run_at TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            retry_at TEXT,
+            attempts INTEGER NOT NULL,
+            running_backup_id TEXT,
+            last_run_at TEXT,
+            last_backup_id TEXT,
+            last_result TEXT,
+            last_message TEXT,
+            incident_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS backup_pins (
+            backup_id TEXT PRIMARY KEY,
+            pinned_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS pool_entries (
+            id TEXT PRIMARY KEY,
+            service_id TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            state TEXT NOT NULL,
+            admin_password TEXT NOT NULL,
+            instance_id TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS pool_entries_take ON pool_entries (service_id, state, fingerprint, created_at);
+        CREATE INDEX IF NOT EXISTS instances_state ON instances(state);
+        CREATE INDEX IF NOT EXISTS operations_finished ON operations(state, updated_at);
+        CREATE INDEX IF NOT EXISTS operations_latest ON operations(instance_id, binding_id);
+        CREATE INDEX IF NOT EXISTS incidents_state ON incidents(state, updated_at);
+        CREATE TABLE IF NOT EXISTS rehearsals (
+            id TEXT PRIMARY KEY,
+            instance_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            port INTEGER,
+            started_at TEXT NOT NULL,
+            report TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS rehearsals_instance ON rehearsals (instance_id, started_at);
+        CREATE TABLE IF NOT EXISTS rehearsal_schedules (
+            instance_id TEXT PRIMARY KEY,
+            cron TEXT,
+            time_zone TEXT NOT NULL,
+            every_seconds INTEGER,
+            next_run_at TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            running_rehearsal_id TEXT,
+            last_run_at TEXT,
+            last_rehearsal_id TEXT,
+            last_result TEXT,
+            last_message TEXT,
+            incident_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'instance'
+        );
+        """;
+
     /// <summary>
     /// Columns renamed since a release, old name to new, applied to an existing database at start. The plaintext digest
     /// names its algorithm since BLAKE3 replaced SHA-256 (rows from before keep their bare SHA-256 hex, which
@@ -101,6 +210,7 @@ internal static class Schema
         ("wal_files", "plaintext_sha256", "plaintext_digest"),
     ];
 
+    /// <summary>Columns added after the first release; each is added when missing.</summary>
     public static readonly (string Table, string Column, string Definition)[] AddedColumns =
     [
         ("bindings", "api_token", "TEXT"),
