@@ -197,6 +197,13 @@ internal static class Schema
             updated_at TEXT NOT NULL,
             source TEXT NOT NULL DEFAULT 'instance'
         );
+        CREATE TABLE IF NOT EXISTS broker_lease (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            renewed_at TEXT NOT NULL
+        );
         """;
 
     /// <summary>
