@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Steward.Server.Backups.Schedules;
 using Steward.Server.Api;
 using Steward.Server.Backups.Wal;
@@ -45,8 +46,8 @@ internal static class StewardEndpoints
 
         // The index says whether this broker is the active one; readiness is that, for a load balancer or a Kubernetes
         // Service to send the platform to the active broker only (docs/state-store.md).
-        app.MapGet("/", (BrokerRole role) => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances", role = role.Name, active = role.ActiveHolder })).AllowAnonymous();
-        app.MapGet("/readyz", (BrokerRole role) => Results.Json(new { role = role.Name, active = role.ActiveHolder }, statusCode: role.IsActive ? 200 : 503)).AllowAnonymous();
+        app.MapGet("/", ([FromServices] BrokerRole role) => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances", role = role.Name, active = role.ActiveHolder })).AllowAnonymous();
+        app.MapGet("/readyz", ([FromServices] BrokerRole role) => Results.Json(new { role = role.Name, active = role.ActiveHolder }, statusCode: role.IsActive ? 200 : 503)).AllowAnonymous();
         return app;
     }
 }
