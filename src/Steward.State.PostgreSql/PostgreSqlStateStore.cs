@@ -41,7 +41,7 @@ public sealed class PostgreSqlStateStore : RelationalStateStore, IAsyncDisposabl
         await using var conn = await OpenAsync(cancellationToken);
         await using var tx = await conn.BeginTransactionAsync(cancellationToken);
         await ExecAsync(conn, $"SELECT pg_advisory_xact_lock({PostgreSqlSchema.InitializationLock})", cancellationToken);
-        await ExecAsync(conn, PostgreSqlSchema.Create, cancellationToken);
+        await ExecAsync(conn, RelationalSchema.Create(SqlDialect.PostgreSql), cancellationToken);
         foreach (var migration in PostgreSqlSchema.Migrations)
         {
             await ExecAsync(conn, migration, cancellationToken);

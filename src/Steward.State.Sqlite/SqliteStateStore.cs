@@ -31,7 +31,7 @@ public sealed partial class SqliteStateStore : RelationalStateStore
 
         await using var conn = await OpenAsync(cancellationToken);
         await ExecAsync(conn, "PRAGMA journal_mode=WAL;", cancellationToken);
-        await ExecAsync(conn, Schema.Create, cancellationToken);
+        await ExecAsync(conn, RelationalSchema.Create(SqlDialect.Sqlite), cancellationToken);
         foreach (var (table, from, to) in Schema.RenamedColumns)
         {
             if ((await QueryAsync($"SELECT 1 FROM pragma_table_info('{table}') WHERE name = @c", r => 1, cancellationToken, ("@c", from))).Count > 0)
@@ -42,10 +42,6 @@ public sealed partial class SqliteStateStore : RelationalStateStore
 
         await AddColumnsAsync(conn, cancellationToken);
         await SealLegacyCredentialsAsync(conn, cancellationToken);
-        await ExecAsync(conn, Schema.CreateLater, cancellationToken);
-
-        // Again for the tables created just above (a table made by this start already has every column).
-        await AddColumnsAsync(conn, cancellationToken);
     }
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
@@ -56,7 +52,7 @@ public sealed partial class SqliteStateStore : RelationalStateStore
         return conn;
     }
 
-    /// <summary>Adds the columns of <see cref="Schema.AddedColumns"/> that an existing table lacks; tables not created yet are left to their CREATE.</summary>
+    /// <summary>Adds the columns of <see cref="Schema.AddedColumns"/> that a table of an earlier release lacks.</summary>
     private async Task AddColumnsAsync(DbConnection conn, CancellationToken cancellationToken)
     {
         foreach (var (table, column, definition) in Schema.AddedColumns)

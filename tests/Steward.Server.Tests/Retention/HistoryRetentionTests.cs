@@ -10,23 +10,14 @@ using Steward.Supervision;
 namespace Steward.Server.Tests.Retention;
 
 /// <summary>The state database (SQLite or PostgreSQL) keeps recent history and what is still in use, and loses only what retention lets go.</summary>
-[Collection("state-postgres")]
-public sealed class HistoryRetentionTests(StatePostgres postgres) : IAsyncLifetime
+public sealed class HistoryRetentionTests(StatePostgres postgres) : StoreTests(postgres)
 {
-    private readonly StoreFactory _stores = new(postgres);
-
-    public static TheoryData<string> Kinds => StoreFactory.Kinds;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _stores.DisposeAsync();
-
     [Theory]
     [MemberData(nameof(Kinds))]
     public async Task Old_finished_operations_and_closed_incidents_are_pruned_and_everything_still_in_use_is_kept(string kind)
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         var old = clock.GetUtcNow();
         await store.SaveInstanceAsync(Instance("live", InstanceState.Ready, old), CancellationToken.None);
         await store.SaveInstanceAsync(Instance("gone", InstanceState.Deleted, old), CancellationToken.None);

@@ -8,23 +8,15 @@ namespace Steward.Server.Tests.StateStore;
 /// The broker lease on a real store, timed by fake clocks: one holder at a time, a standby takes over only after the
 /// holder has not renewed for the lease's whole duration by the standby's own clock, and the old holder learns it lost.
 /// </summary>
-[Collection("state-postgres")]
-public sealed class BrokerLeaseTests(StatePostgres postgres) : IAsyncLifetime
+public sealed class BrokerLeaseTests(StatePostgres postgres) : StoreTests(postgres)
 {
     private static readonly TimeSpan Duration = TimeSpan.FromSeconds(15);
-    private readonly StoreFactory _stores = new(postgres);
-
-    public static TheoryData<string> Kinds => StoreFactory.Kinds;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _stores.DisposeAsync();
 
     [Theory]
     [MemberData(nameof(Kinds))]
     public async Task A_standby_takes_over_only_when_the_holder_stopped_renewing_for_the_whole_duration(string kind)
     {
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         var clockA = new FakeTimeProvider();
         var clockB = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddYears(40));
         var a = new LeaseKeeper(store, clockA, Duration, "broker-a");
@@ -57,7 +49,7 @@ public sealed class BrokerLeaseTests(StatePostgres postgres) : IAsyncLifetime
     [MemberData(nameof(Kinds))]
     public async Task A_lease_given_up_at_a_graceful_stop_is_taken_at_the_next_look(string kind)
     {
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         var clock = new FakeTimeProvider();
         var a = new LeaseKeeper(store, clock, Duration, "broker-a");
         var b = new LeaseKeeper(store, clock, Duration, "broker-b");
@@ -72,7 +64,7 @@ public sealed class BrokerLeaseTests(StatePostgres postgres) : IAsyncLifetime
     [MemberData(nameof(Kinds))]
     public async Task Two_standbys_that_see_the_holder_expire_together_do_not_both_take_the_lease(string kind)
     {
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         var clock = new FakeTimeProvider();
         var a = new LeaseKeeper(store, clock, Duration, "broker-a");
         (await a.TryTakeAsync(default)).ShouldBeTrue();

@@ -12,23 +12,15 @@ namespace Steward.Server.Tests.StateStore;
 /// What the domain relies on from its state store, run alike against SQLite and a real PostgreSQL: the same answers,
 /// the same order ("newest" is the last saved, not the latest timestamp), the same compare-and-set guarantees.
 /// </summary>
-[Collection("state-postgres")]
-public sealed class StateStoreContractTests(StatePostgres postgres) : IAsyncLifetime
+public sealed class StateStoreContractTests(StatePostgres postgres) : StoreTests(postgres)
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-    private readonly StoreFactory _stores = new(postgres);
-
-    public static TheoryData<string> Kinds => StoreFactory.Kinds;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _stores.DisposeAsync();
 
     [Theory]
     [MemberData(nameof(Kinds))]
     public async Task An_instance_reads_back_as_saved_with_its_password_and_a_deleted_one_is_listed_nowhere_but_by_id(string kind)
     {
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         await store.SaveInstanceAsync(Instance("a", port: 20001), default);
         await store.SaveInstanceAsync(Instance("b", port: 20002) with { ParametersJson = """{"x":"é ü"}""", ContextJson = """{"platform":"cf"}""" }, default);
         await store.SaveInstanceAsync(Instance("gone", port: 20003) with { State = InstanceState.Deleted }, default);
@@ -45,7 +37,7 @@ public sealed class StateStoreContractTests(StatePostgres postgres) : IAsyncLife
     [MemberData(nameof(Kinds))]
     public async Task The_latest_operation_is_the_last_one_saved_and_in_progress_ones_come_oldest_first(string kind)
     {
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         await store.SaveInstanceAsync(Instance("i", port: null), default);
 
         // Same timestamps: only the order of the saves tells them apart.
@@ -65,9 +57,9 @@ public sealed class StateStoreContractTests(StatePostgres postgres) : IAsyncLife
     [MemberData(nameof(Kinds))]
     public async Task A_binding_is_found_by_its_token_until_it_is_deleted_and_a_purge_removes_the_instance_with_everything_of_it(string kind)
     {
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         await store.SaveInstanceAsync(Instance("i", port: 20010), default);
-        var token = _stores.Key.ApiToken("i", "b1", "u1");
+        var token = Stores.Key.ApiToken("i", "b1", "u1");
         await store.SaveBindingAsync(Binding("b1", "i") with { ApiToken = token }, default);
         await store.SaveBindingAsync(Binding("b2", "i"), default);
         await store.SaveOperationAsync(Op("op", OperationKind.Provision, OperationState.Succeeded), default);
@@ -88,7 +80,7 @@ public sealed class StateStoreContractTests(StatePostgres postgres) : IAsyncLife
     [MemberData(nameof(Kinds))]
     public async Task Provisions_taking_from_the_warm_pool_at_once_never_get_the_same_entry(string kind)
     {
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         for (var n = 0; n < 3; n++)
         {
             await store.SavePoolEntryAsync(new PoolEntry { Id = $"e{n}", ServiceId = "pg", Fingerprint = "f", State = PoolEntryState.Ready, AdminPassword = "pool-pw", CreatedAt = T0.AddSeconds(n) }, default);
@@ -107,7 +99,7 @@ public sealed class StateStoreContractTests(StatePostgres postgres) : IAsyncLife
     [MemberData(nameof(Kinds))]
     public async Task Backups_and_incidents_list_newest_first_and_pins_and_recovery_points_follow_them(string kind)
     {
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         foreach (var (id, instance, state) in new[] { ("bk1", "i", BackupState.Succeeded), ("bk2", "j", BackupState.Failed), ("bk3", "i", BackupState.Succeeded) })
         {
             await store.SaveBackupAsync(new BackupRecord { Id = id, InstanceId = instance, Service = "postgresql", Kind = "full", State = state, Storage = "fs", Key = id, PlaintextBytes = 5_000_000_000, StartedAt = T0, CompletedAt = T0.AddMinutes(id[^1] - '0') }, default);
@@ -133,7 +125,7 @@ public sealed class StateStoreContractTests(StatePostgres postgres) : IAsyncLife
     [MemberData(nameof(Kinds))]
     public async Task A_schedule_is_replaced_not_duplicated_and_schedules_come_by_when_they_are_due(string kind)
     {
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         await store.SaveScheduleAsync(Schedule("late", T0.AddHours(2)), default);
         await store.SaveScheduleAsync(Schedule("soon", T0.AddHours(1)) with { Every = TimeSpan.FromDays(40) }, default);
         await store.SaveScheduleAsync(Schedule("late", T0) with { Attempts = 2, RetryAt = T0.AddMinutes(5) }, default);
@@ -150,7 +142,7 @@ public sealed class StateStoreContractTests(StatePostgres postgres) : IAsyncLife
     [MemberData(nameof(Kinds))]
     public async Task A_restore_point_name_is_taken_once_and_a_wal_file_archived_again_is_replaced(string kind)
     {
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         (await store.AddRestorePointAsync(new RestorePoint("i", "before-migration", "0/3000000", 1, T0), default)).ShouldBeTrue();
         (await store.AddRestorePointAsync(new RestorePoint("i", "before-migration", "0/4000000", 1, T0), default)).ShouldBeFalse("the name is taken");
         (await store.ListRestorePointsAsync("i", default)).Single().Lsn.ShouldBe("0/3000000");
@@ -166,7 +158,7 @@ public sealed class StateStoreContractTests(StatePostgres postgres) : IAsyncLife
     [MemberData(nameof(Kinds))]
     public async Task Pruning_drops_old_finished_history_but_keeps_each_latest_operation_and_open_incidents(string kind)
     {
-        var (store, _) = await _stores.CreateAsync(kind);
+        var (store, _) = await Stores.CreateAsync(kind);
         await store.SaveOperationAsync(Op("old", OperationKind.Provision, OperationState.Succeeded), default);
         await store.SaveOperationAsync(Op("latest", OperationKind.Update, OperationState.Failed), default);
         await store.SaveOperationAsync(Op("running", OperationKind.Update, OperationState.InProgress) with { InstanceId = "other" }, default);

@@ -17,24 +17,18 @@ namespace Steward.Server.Tests.Backups.Schedules;
 /// real state store (SQLite, then PostgreSQL) and real file-system storage: exactly the backups the policy names
 /// remain, in the store and in storage.
 /// </summary>
-[Collection("state-postgres")]
-public sealed class RetentionTests(StatePostgres postgres) : IAsyncLifetime
+public sealed class RetentionTests(StatePostgres postgres) : StoreTests(postgres)
 {
     private readonly TempDirectory _dir = new();
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-    private readonly StoreFactory _stores = new(postgres);
     private readonly RecordingParticipant _participant = new();
     private RelationalStateStore _store = null!;
     private FileSystemStorage _storage = null!;
     private RetentionService _retention = null!;
 
-    public static TheoryData<string> Kinds => StoreFactory.Kinds;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        await _stores.DisposeAsync();
+        await base.DisposeAsync();
         _dir.Dispose();
     }
 
@@ -120,7 +114,7 @@ public sealed class RetentionTests(StatePostgres postgres) : IAsyncLifetime
 
     private async Task UseAsync(string kind)
     {
-        (_store, _) = await _stores.CreateAsync(kind);
+        (_store, _) = await Stores.CreateAsync(kind);
         _storage = new FileSystemStorage(new FileSystemStorageOptions { RootDirectory = _dir.File("backups"), Fsync = false });
         var deleter = new BackupDeleter(_store, _storage, NullLogger<BackupDeleter>.Instance);
         _retention = new RetentionService(_store, _store, deleter, [_participant], NullLogger<RetentionService>.Instance);
