@@ -132,7 +132,9 @@ internal sealed class ActiveBroker(
                     return;
                 }
 
-                _fence?.Change(FenceAfter - clock.GetElapsedTime(start), Timeout.InfiniteTimeSpan);
+                // Counted from before the renewal was sent: no standby can have seen it earlier.
+                var left = FenceAfter - clock.GetElapsedTime(start);
+                _fence?.Change(left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
             }
             catch (Exception ex) when (!renewing.IsCancellationRequested)
             {
