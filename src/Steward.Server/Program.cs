@@ -115,9 +115,11 @@ File.SetUnixFileMode(options.DataDir, UnixFileMode.UserRead | UnixFileMode.UserW
 app.Services.GetRequiredService<BrokerCredentials>();
 app.Urls.Add(options.Listen);
 app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MaxRequestBodySize = options.MaxBodyBytes;
-await app.Services.GetRequiredService<IStateStore>().InitializeAsync(CancellationToken.None);
-var stateStore = app.Services.GetRequiredService<StateStoreOptions>();
-StateLog.StateIn(app.Logger, stateStore.UsesPostgreSql ? $"PostgreSQL at {stateStore.Connection.Description}" : options.StateFile);
+if (!await app.Services.InitializeStateStoreAsync(app.Logger, options.StateFile))
+{
+    return StateStoreStart.ExitCode;
+}
+
 await app.Services.LoadObservedStateAsync(CancellationToken.None);
 app.UseRouting();
 app.UseStewardHttpMetrics();

@@ -42,10 +42,8 @@ public sealed class StatePostgres : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists("/usr/local/bin/initdb") && FindOnPath("initdb") is null)
-        {
-            throw new InvalidOperationException("PostgreSQL's initdb is not installed; scripts/install-deps.sh installs it");
-        }
+        var bin = BinDir() ?? throw new InvalidOperationException(
+            "PostgreSQL's server binaries (initdb, postgres) are not installed: scripts/install-deps.sh installs them, or set STEWARD_POSTGRESQL_BIN_DIR");
 
         Directory.CreateDirectory(_root);
         var passwordFile = Path.Combine(_root, "pw");
@@ -55,11 +53,11 @@ public sealed class StatePostgres : IAsyncLifetime
             await Processes.RunAsync("chown", "-R", "steward:steward", _root);
         }
 
-        await Processes.RunAsync(Wrap("initdb"), [.. WrapArgs("initdb"), "-D", DataDir, "-U", User, "--auth=scram-sha-256", "--pwfile", passwordFile, "-E", "UTF8", "--no-sync"]);
+        await Processes.RunAsync(Wrap(bin, "initdb"), [.. WrapArgs(bin, "initdb"), "-D", DataDir, "-U", User, "--auth=scram-sha-256", "--pwfile", passwordFile, "-E", "UTF8", "--no-sync"]);
         File.Delete(passwordFile);
         Port = FreePort();
-        var psi = new ProcessStartInfo(Wrap("postgres")) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in (string[])[.. WrapArgs("postgres"), "-D", DataDir, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-c", "listen_addresses=127.0.0.1", "-c", $"unix_socket_directories={_root}", "-c", "fsync=off", "-c", "max_connections=200"])
+        var psi = new ProcessStartInfo(Wrap(bin, "postgres")) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in (string[])[.. WrapArgs(bin, "postgres"), "-D", DataDir, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-c", "listen_addresses=127.0.0.1", "-c", $"unix_socket_directories={_root}", "-c", "fsync=off", "-c", "max_connections=200"])
         {
             psi.ArgumentList.Add(a);
         }
@@ -104,12 +102,29 @@ public sealed class StatePostgres : IAsyncLifetime
         }
     }
 
-    private static string Wrap(string tool) => Environment.IsPrivilegedProcess ? "setpriv" : tool;
+    private static string Wrap(string bin, string tool) => Environment.IsPrivilegedProcess ? "setpriv" : Path.Combine(bin, tool);
 
-    private static string[] WrapArgs(string tool) => Environment.IsPrivilegedProcess ? ["--reuid", "steward", "--regid", "steward", "--clear-groups", tool] : [];
+    private static string[] WrapArgs(string bin, string tool) =>
+        Environment.IsPrivilegedProcess ? ["--reuid", "steward", "--regid", "steward", "--clear-groups", Path.Combine(bin, tool)] : [];
 
-    private static string? FindOnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
+    /// <summary>Where the broker looks too: STEWARD_POSTGRESQL_BIN_DIR, else Debian's newest /usr/lib/postgresql/N/bin, else PATH.</summary>
+    private static string? BinDir()
+    {
+        if (Environment.GetEnvironmentVariable("STEWARD_POSTGRESQL_BIN_DIR") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        var debian = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql")
+                .Select(d => (Version: int.TryParse(Path.GetFileName(d), out var v) ? v : -1, Bin: Path.Combine(d, "bin")))
+                .Where(d => File.Exists(Path.Combine(d.Bin, "initdb")))
+                .OrderByDescending(d => d.Version)
+                .Select(d => d.Bin)
+                .FirstOrDefault()
+            : null;
+        return debian ?? (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")));
+    }
 
     private static int FreePort()
     {

@@ -37,8 +37,10 @@ public sealed class StateStoreSettingsTests(StatePostgres postgres) : IDisposabl
         var uri = await postgres.CreateDatabaseAsync();
         var wrong = "wrong-" + Guid.NewGuid().ToString("N");
         await using var server = Start(new() { ["STEWARD_STATE_STORE"] = "postgresql", ["STEWARD_STATE_POSTGRESQL"] = uri.Replace(postgres.Password, wrong, StringComparison.Ordinal) });
-        (await server.ExitCodeAsync()).ShouldNotBe(0, server.Output);
+        (await server.ExitCodeAsync()).ShouldBe(3, server.Output);
+        server.Output.ShouldContain($"steward-server: not started: the state store (PostgreSQL at 127.0.0.1:{postgres.Port}/");
         server.Output.ShouldContain("password authentication failed for user \"steward_state\"");
+        server.Output.ShouldNotContain("Exception");
         server.Output.ShouldNotContain(wrong);
         server.Output.ShouldNotContain(postgres.Password);
     }
