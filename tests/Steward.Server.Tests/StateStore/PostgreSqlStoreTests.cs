@@ -44,6 +44,12 @@ public sealed class PostgreSqlStoreTests(StatePostgres postgres) : StoreTests(po
         parsed!.ToString().ShouldNotContain(Postgres.Password);
         parsed.Description.ShouldBe($"127.0.0.1:{Postgres.Port}/{uri[(uri.LastIndexOf('/') + 1)..]} as steward_state");
 
+        PostgreSqlConnection.TryParse(uri + "?sslmode=disable&timeout=5", out var withOptions, out _).ShouldBeTrue("query parameters are Npgsql's keywords");
+        await using (var options = new PostgreSqlStateStore(withOptions!, Stores.Key))
+        {
+            await options.InitializeAsync(default);
+        }
+
         PostgreSqlConnection.TryParse($"Host=127.0.0.1;Password={Postgres.Password};Nonsense=1", out _, out var problem).ShouldBeFalse();
         problem.ShouldNotContain(Postgres.Password);
         PostgreSqlConnection.TryParse($"postgresql://steward_state:{Postgres.Password}@127.0.0.1:{Postgres.Port}/db?nonsense=1", out _, out problem).ShouldBeFalse();
