@@ -88,14 +88,11 @@ internal sealed class ActiveBroker(
 
         _fence = clock.CreateTimer(_ => Fence("the lease was not renewed for three quarters of its duration"), null, FenceAfter, Timeout.InfiniteTimeSpan);
         _renewals = RenewAsync(_renewing.Token);
-        role.SawActive(keeper.Me);
-        role.BecomeActive();
         StateLog.Active(logger, keeper.Me, keeper.Held!.Epoch);
-
-        // What the metrics summarise changed while this broker was standing by.
-        await services.LoadObservedStateAsync(stopping);
         try
         {
+            // What the metrics summarise changed while this broker was standing by.
+            await services.LoadObservedStateAsync(stopping);
             foreach (var descriptor in work)
             {
                 stopping.ThrowIfCancellationRequested();
@@ -108,7 +105,12 @@ internal sealed class ActiveBroker(
         {
             // As a broker alone would fail its start: another broker may do better.
             Fence($"its work did not start: {ex.Message}");
+            return;
         }
+
+        // As a broker alone listens only once its hosted services started: no request meets work not yet running.
+        role.SawActive(keeper.Me);
+        role.BecomeActive();
     }
 
     private async Task RenewAsync(CancellationToken renewing)
