@@ -45,10 +45,28 @@ public sealed class StateStoreSettingsTests(StatePostgres postgres) : IDisposabl
         server.Output.ShouldNotContain(postgres.Password);
     }
 
+    [Fact]
+    public async Task A_broker_with_a_fresh_data_directory_and_so_another_credentials_key_is_refused_by_the_shared_store()
+    {
+        var uri = await postgres.CreateDatabaseAsync();
+        var settings = new Dictionary<string, string> { ["STEWARD_STATE_STORE"] = "postgresql", ["STEWARD_STATE_POSTGRESQL"] = uri };
+        var port = ServerProcess.FreePort();
+        await using (var first = Start(new(settings) { ["STEWARD_LISTEN"] = $"http://127.0.0.1:{port}" }))
+        {
+            using var http = new HttpClient();
+            (await first.WaitAnswerAsync(http, $"http://127.0.0.1:{port}/readyz")).IsSuccessStatusCode.ShouldBeTrue(first.Output);
+        }
+
+        await using var second = Start(new(settings));
+        (await second.ExitCodeAsync()).ShouldBe(3, second.Output);
+        second.Output.ShouldContain("was written with another credentials key than credentials.key: give every broker that uses it the same key file");
+        second.Output.ShouldNotContain(postgres.Password);
+    }
+
     private ServerProcess Start(Dictionary<string, string> settings)
     {
         settings["STEWARD_DATA_DIR"] = Path.Combine(_root.Path, "data-" + Guid.NewGuid().ToString("N")[..6]);
-        settings["STEWARD_LISTEN"] = $"http://127.0.0.1:{ServerProcess.FreePort()}";
+        settings.TryAdd("STEWARD_LISTEN", $"http://127.0.0.1:{ServerProcess.FreePort()}");
         return ServerProcess.Start(_root.Path, settings);
     }
 }
