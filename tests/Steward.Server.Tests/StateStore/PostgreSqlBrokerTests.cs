@@ -25,6 +25,14 @@ public sealed class PostgreSqlBrokerTests(StatePostgres postgres)
         var id = "pgstate-" + Guid.NewGuid().ToString("N")[..8];
 
         await server.Client.ProvisionReadyAsync(id, S, P);
+        var children = Processes.Under(Path.Combine(server.DataDir, "instances"));
+        children.ShouldNotBeEmpty();
+        foreach (var pid in children)
+        {
+            (File.ReadAllText($"/proc/{pid}/environ") + Processes.CommandLine(pid)).Contains(postgres.Password, StringComparison.Ordinal).ShouldBeFalse("no child process gets the state store's password");
+        }
+
+        (await File.ReadAllTextAsync($"/proc/{server.Pid}/cmdline")).ShouldNotContain(postgres.Password);
         var credentials = await server.Client.BindReadyAsync(id, "b-" + id, S, P);
         await using (var conn = await PostgreSqlLifecycleTests.OpenAsync(credentials.GetProperty("uri").GetString()!))
         {
