@@ -101,7 +101,7 @@ services.AddHighAvailability();
 services.AddRestoreRehearsals(settings);
 
 // Last: with a PostgreSQL store, every hosted service registered above runs only while this broker holds the lease.
-services.AddBrokerLease(settings.GetSection("State").Get<StateStoreOptions>() ?? new());
+services.AddBrokerLease(settings);
 
 var app = builder.Build();
 if (app.Services.InvalidSettings() is { Count: > 0 } invalid)

@@ -34,11 +34,12 @@ internal static class StateStoreServiceCollectionExtensions
     /// <see cref="ActiveBroker"/>, started only while this broker holds the lease; with SQLite the broker is alone and
     /// active from the start, and nothing changes.
     /// </summary>
-    public static IServiceCollection AddBrokerLease(this IServiceCollection services, StateStoreOptions options)
+    public static IServiceCollection AddBrokerLease(this IServiceCollection services, IConfiguration settings)
     {
-        if (!options.UsesPostgreSql)
+        // Read raw: the settings are validated (and refused one line each) only once the host is built.
+        if (settings[$"State:{nameof(StateStoreOptions.Store)}"] != StateStoreOptions.PostgreSql)
         {
-            services.AddSingleton(new BrokerRole(activeFromStart: true, options.LeaseDuration));
+            services.AddSingleton(sp => new BrokerRole(activeFromStart: true, sp.GetRequiredService<StateStoreOptions>().LeaseDuration));
             return services;
         }
 
@@ -49,8 +50,8 @@ internal static class StateStoreServiceCollectionExtensions
         }
 
         var me = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
-        services.AddSingleton(new BrokerRole(activeFromStart: false, options.LeaseDuration));
-        services.AddSingleton(sp => new LeaseKeeper(sp.GetRequiredService<RelationalStateStore>(), sp.GetRequiredService<TimeProvider>(), options.LeaseDuration, me));
+        services.AddSingleton(sp => new BrokerRole(activeFromStart: false, sp.GetRequiredService<StateStoreOptions>().LeaseDuration));
+        services.AddSingleton(sp => new LeaseKeeper(sp.GetRequiredService<RelationalStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<StateStoreOptions>().LeaseDuration, me));
         services.AddHostedService(sp => new ActiveBroker(
             sp,
             work,

@@ -16,8 +16,9 @@ public sealed class StateStoreSettingsTests(StatePostgres postgres) : IDisposabl
     public async Task A_malformed_or_missing_PostgreSQL_connection_is_refused_by_name_without_echoing_it()
     {
         var secret = "pw-" + Guid.NewGuid().ToString("N");
-        await using var malformed = Start(new() { ["STEWARD_STATE_STORE"] = "postgresql", ["STEWARD_STATE_POSTGRESQL"] = $"postgresql://u:{secret}@127.0.0.1:5432/db?no_such_option=1" });
+        await using var malformed = Start(new() { ["STEWARD_STATE_STORE"] = "postgresql", ["STEWARD_STATE_POSTGRESQL"] = $"postgresql://u:{secret}@127.0.0.1:5432/db?no_such_option=1", ["STEWARD_LEASE_DURATION_MS"] = "soon" });
         (await malformed.ExitCodeAsync()).ShouldBe(2, malformed.Output);
+        malformed.Output.ShouldContain("STEWARD_LEASE_DURATION_MS (--lease-duration-ms, or State:LeaseDurationMs in the --config file) = 'soon'");
         malformed.Output.ShouldContain("STEWARD_STATE_POSTGRESQL (State:Database in the --config file) = '<hidden>': its parameter 'no_such_option' is not one Npgsql knows");
         malformed.Output.ShouldNotContain(secret);
 
