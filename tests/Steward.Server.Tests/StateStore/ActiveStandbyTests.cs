@@ -83,6 +83,36 @@ public sealed class ActiveStandbyTests(StatePostgres postgres)
     }
 
     [Fact]
+    public async Task An_active_broker_that_loses_its_state_database_stops_itself_before_its_lease_could_run_out()
+    {
+        // A database of its own, to take away.
+        var own = new StatePostgres();
+        await own.InitializeAsync();
+        StewardServer? active = null;
+        try
+        {
+            active = await StewardServer.StartAsync(OnPostgreSql(await own.CreateDatabaseAsync()));
+            var pid = active.Pid!.Value;
+            await own.DisposeAsync();
+
+            // 5 s lease: renewals fail from now on, and the broker must be gone before any standby could take over.
+            var clock = Stopwatch.StartNew();
+            await WaitUntilAsync(() => Task.FromResult(!Processes.IsAlive(pid)), seconds: 30);
+            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(30));
+            active.Log.ShouldContain("fenced: the lease was not renewed for three quarters of its duration");
+        }
+        finally
+        {
+            if (active is not null)
+            {
+                await active.DisposeAsync();
+            }
+
+            await own.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_gracefully_stopped_active_hands_the_lease_over_at_once()
     {
         var uri = await postgres.CreateDatabaseAsync();
