@@ -23,9 +23,9 @@ using Steward.Server.Pool;
 using Steward.Server.Rebuild;
 using Steward.Server.Rehearsals;
 using Steward.Server.Runtimes;
+using Steward.Server.StateStore;
 using Steward.Server.Supervision;
 using Steward.State;
-using Steward.State.Sqlite;
 
 var (settings, problems) = StewardConfiguration.Load(args, Environment.GetEnvironmentVariables());
 if (problems.Count > 0)
@@ -59,10 +59,7 @@ var services = builder.Services;
 services.AddSingleton(sp => BrokerCredentials.Load(sp.GetRequiredService<StewardOptions>()));
 services.AddSingleton(TimeProvider.System);
 services.AddSingleton(sp => CredentialKey.LoadOrCreate(Path.Combine(sp.GetRequiredService<StewardOptions>().DataDir, CredentialKey.FileName)));
-services.AddSingleton(sp => new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<CredentialKey>()));
-services.AddSingleton<IStateStore>(sp => sp.GetRequiredService<SqliteStateStore>());
-services.AddSingleton<IInstanceChangeFeed>(sp => sp.GetRequiredService<SqliteStateStore>());
-services.AddSingleton(sp => new InstanceIndex(sp.GetRequiredService<IStateStore>(), sp.GetService<IInstanceChangeFeed>(), sp.GetRequiredService<TimeProvider>()));
+services.AddStateStore(settings);
 services.AddInstanceRuntime(settings);
 services.AddSettings<EngineBinariesOptions>(settings);
 var binaries = settings.GetSection("Engines").Get<EngineBinariesOptions>() ?? new();
@@ -103,6 +100,9 @@ services.AddStewardDashboard(settings);
 services.AddHighAvailability();
 services.AddRestoreRehearsals(settings);
 
+// Last: with a PostgreSQL store, every hosted service registered above runs only while this broker holds the lease.
+services.AddBrokerLease(settings);
+
 var app = builder.Build();
 if (app.Services.InvalidSettings() is { Count: > 0 } invalid)
 {
@@ -115,12 +115,17 @@ File.SetUnixFileMode(options.DataDir, UnixFileMode.UserRead | UnixFileMode.UserW
 app.Services.GetRequiredService<BrokerCredentials>();
 app.Urls.Add(options.Listen);
 app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MaxRequestBodySize = options.MaxBodyBytes;
-await app.Services.GetRequiredService<IStateStore>().InitializeAsync(CancellationToken.None);
+if (!await app.Services.InitializeStateStoreAsync(app.Logger, options.StateFile))
+{
+    return StateStoreStart.ExitCode;
+}
+
 await app.Services.LoadObservedStateAsync(CancellationToken.None);
 app.Services.GetRequiredService<StewardMetrics>().Observe(app.Services.GetRequiredService<InstanceIndex>(), app.Services.GetRequiredService<Supervisor>());
 app.UseRouting();
 app.UseStewardHttpMetrics();
 app.UseMiddleware<BrokerMiddleware>();
+app.UseMiddleware<StandbyMiddleware>();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseMiddleware<RequestValidationMiddleware>();

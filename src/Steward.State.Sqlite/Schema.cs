@@ -1,95 +1,8 @@
 namespace Steward.State.Sqlite;
 
-/// <summary>The SQLite schema. Statements are idempotent so initialization can run at every start.</summary>
+/// <summary>What the SQLite store migrates in files of earlier releases; the tables are <see cref="Steward.State.Relational.RelationalSchema"/>.</summary>
 internal static class Schema
 {
-    public const string Create = """
-        CREATE TABLE IF NOT EXISTS instances (
-            id TEXT PRIMARY KEY,
-            internal_id TEXT NOT NULL UNIQUE,
-            service_id TEXT NOT NULL,
-            plan_id TEXT NOT NULL,
-            parameters TEXT NOT NULL,
-            context TEXT,
-            organization_guid TEXT,
-            space_guid TEXT,
-            maintenance_version TEXT,
-            port INTEGER,
-            admin_user TEXT NOT NULL,
-            admin_password TEXT NOT NULL,
-            state TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        );
-        CREATE UNIQUE INDEX IF NOT EXISTS instances_live_port ON instances(port) WHERE port IS NOT NULL AND state <> 'Deleted';
-        CREATE TABLE IF NOT EXISTS bindings (
-            id TEXT PRIMARY KEY,
-            instance_id TEXT NOT NULL,
-            service_id TEXT NOT NULL,
-            plan_id TEXT NOT NULL,
-            parameters TEXT NOT NULL,
-            app_guid TEXT,
-            username TEXT NOT NULL,
-            password TEXT NOT NULL,
-            state TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS bindings_instance ON bindings(instance_id);
-        CREATE TABLE IF NOT EXISTS operations (
-            id TEXT PRIMARY KEY,
-            instance_id TEXT NOT NULL,
-            binding_id TEXT,
-            kind TEXT NOT NULL,
-            state TEXT NOT NULL,
-            description TEXT NOT NULL,
-            step TEXT,
-            payload TEXT,
-            originating_identity TEXT,
-            request_identity TEXT,
-            instance_usable INTEGER,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS operations_instance ON operations(instance_id);
-        CREATE INDEX IF NOT EXISTS operations_state ON operations(state);
-        CREATE TABLE IF NOT EXISTS incidents (
-            id TEXT PRIMARY KEY,
-            instance_id TEXT NOT NULL,
-            class TEXT NOT NULL,
-            state TEXT NOT NULL,
-            summary TEXT NOT NULL,
-            evidence TEXT NOT NULL,
-            timeline TEXT NOT NULL,
-            restarts INTEGER NOT NULL,
-            preserved_path TEXT,
-            opened_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS incidents_instance ON incidents(instance_id);
-        CREATE TABLE IF NOT EXISTS backups (
-            id TEXT PRIMARY KEY,
-            instance_id TEXT NOT NULL,
-            service TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            state TEXT NOT NULL,
-            storage TEXT NOT NULL,
-            key TEXT NOT NULL,
-            failed_stage TEXT,
-            failure_kind TEXT,
-            message TEXT,
-            plaintext_bytes INTEGER NOT NULL,
-            stored_bytes INTEGER NOT NULL,
-            plaintext_digest TEXT,
-            stored_sha256 TEXT,
-            manifest TEXT,
-            originating_identity TEXT,
-            started_at TEXT NOT NULL,
-            completed_at TEXT
-        );
-        CREATE INDEX IF NOT EXISTS backups_instance ON backups(instance_id);
-        """;
-
-    /// <summary>Columns added after the first release; each is added when missing.</summary>
     /// <summary>
     /// Columns renamed since a release, old name to new, applied to an existing database at start. The plaintext digest
     /// names its algorithm since BLAKE3 replaced SHA-256 (rows from before keep their bare SHA-256 hex, which
@@ -101,6 +14,7 @@ internal static class Schema
         ("wal_files", "plaintext_sha256", "plaintext_digest"),
     ];
 
+    /// <summary>Columns added after the first release; each is added when missing.</summary>
     public static readonly (string Table, string Column, string Definition)[] AddedColumns =
     [
         ("bindings", "api_token", "TEXT"),

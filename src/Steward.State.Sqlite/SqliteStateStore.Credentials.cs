@@ -1,37 +1,17 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Steward.Security;
 
 namespace Steward.State.Sqlite;
 
-/// <summary>
-/// Credentials at rest: instance admin and binding passwords are sealed with the <see cref="CredentialKey"/>
-/// (kept in its own file, not in the database); binding API tokens are not stored at all, only their hashes,
-/// and are derived from the key again when a binding is read.
-/// </summary>
+/// <summary>Credentials written by releases from before they were sealed, sealed at start.</summary>
 public sealed partial class SqliteStateStore
 {
-    private static string AdminPasswordContext(string instanceId) => "instances.admin_password:" + instanceId;
-
-    private static string BindingPasswordContext(string bindingId) => "bindings.password:" + bindingId;
-
-    /// <summary>The binding's token when the stored hash is that of the token the key derives; null otherwise.</summary>
-    private string? ApiToken(string instanceId, string bindingId, string username, string? storedHash)
-    {
-        if (storedHash is null)
-        {
-            return null;
-        }
-
-        var token = _key.ApiToken(instanceId, bindingId, username);
-        return Secrets.TokenHash(token) == storedHash ? token : null;
-    }
-
     /// <summary>
     /// Rows written before credentials were sealed: their passwords are sealed in place, and their plaintext API
     /// tokens are dropped for a token derived from the key (the old token stops working; fetching the binding
     /// returns the new one). The write-ahead log is truncated afterwards, so no old page lingers in it.
     /// </summary>
-    private async Task SealLegacyCredentialsAsync(SqliteConnection conn, CancellationToken cancellationToken)
+    private async Task SealLegacyCredentialsAsync(DbConnection conn, CancellationToken cancellationToken)
     {
         var instances = await QueryAsync("SELECT id, admin_password FROM instances", r => (Id: r.GetString(0), Password: r.GetString(1)), cancellationToken);
         var bindings = await QueryAsync(
@@ -41,16 +21,16 @@ public sealed partial class SqliteStateStore
         var updates = new List<(string Sql, (string, object?)[] Args)>();
         foreach (var i in instances.Where(i => !CredentialKey.IsSealed(i.Password)))
         {
-            updates.Add(("UPDATE instances SET admin_password = $p WHERE id = $id", [("$p", _key.Seal(i.Password, AdminPasswordContext(i.Id))), ("$id", i.Id)]));
+            updates.Add(("UPDATE instances SET admin_password = @p WHERE id = @id", [("@p", Key.Seal(i.Password, AdminPasswordContext(i.Id))), ("@id", i.Id)]));
         }
 
         foreach (var b in bindings)
         {
-            var password = CredentialKey.IsSealed(b.Password) ? b.Password : _key.Seal(b.Password, BindingPasswordContext(b.Id));
-            var hash = b.Token is null && b.Hash is null ? null : Secrets.TokenHash(_key.ApiToken(b.Instance, b.Id, b.User));
+            var password = CredentialKey.IsSealed(b.Password) ? b.Password : Key.Seal(b.Password, BindingPasswordContext(b.Id));
+            var hash = b.Token is null && b.Hash is null ? null : Secrets.TokenHash(Key.ApiToken(b.Instance, b.Id, b.User));
             if (password != b.Password || b.Token is not null || hash != b.Hash)
             {
-                updates.Add(("UPDATE bindings SET password = $p, api_token = NULL, api_token_hash = $h WHERE id = $id", [("$p", password), ("$h", hash), ("$id", b.Id)]));
+                updates.Add(("UPDATE bindings SET password = @p, api_token = NULL, api_token_hash = @h WHERE id = @id", [("@p", password), ("@h", hash), ("@id", b.Id)]));
             }
         }
 
@@ -59,7 +39,7 @@ public sealed partial class SqliteStateStore
             return;
         }
 
-        await using (var tx = conn.BeginTransaction())
+        await using (var tx = await conn.BeginTransactionAsync(cancellationToken))
         {
             foreach (var (sql, args) in updates)
             {

@@ -2,7 +2,7 @@ using Steward.Pool;
 
 namespace Steward.State;
 
-/// <summary>The warm pool's entries, durable when the task completes. SQLite implements it beside <see cref="IStateStore"/>.</summary>
+/// <summary>The warm pool's entries, durable when the task completes. Both state stores implement it beside <see cref="IStateStore"/>.</summary>
 public interface IPoolStore
 {
     Task<IReadOnlyList<PoolEntry>> ListPoolEntriesAsync(CancellationToken cancellationToken);

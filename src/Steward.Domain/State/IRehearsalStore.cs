@@ -2,7 +2,7 @@ using Steward.Rehearsals;
 
 namespace Steward.State;
 
-/// <summary>Restore rehearsals, durable when the task completes. SQLite implements it beside <see cref="IStateStore"/>.</summary>
+/// <summary>Restore rehearsals, durable when the task completes. Both state stores implement it beside <see cref="IStateStore"/>.</summary>
 public interface IRehearsalStore
 {
     Task SaveRehearsalAsync(RehearsalRecord rehearsal, CancellationToken cancellationToken);

@@ -2,7 +2,7 @@ using Steward.Backups;
 
 namespace Steward.State;
 
-/// <summary>Backup schedules and pins, durable when the task completes. SQLite implements it beside <see cref="IStateStore"/>.</summary>
+/// <summary>Backup schedules and pins, durable when the task completes. Both state stores implement it beside <see cref="IStateStore"/>.</summary>
 public interface IScheduleStore
 {
     Task<BackupSchedule?> GetScheduleAsync(string instanceId, CancellationToken cancellationToken);

@@ -6,8 +6,8 @@ using Steward.Supervision;
 namespace Steward.State;
 
 /// <summary>
-/// Steward's own durable state: instances, bindings and operations. SQLite implements it by default; a
-/// PostgreSQL store can implement it for a replicated broker. Writes are durable when the task completes.
+/// Steward's own durable state: instances, bindings and operations. SQLite implements it by default, PostgreSQL for
+/// brokers that share their state (docs/state-store.md). Writes are durable when the task completes.
 /// </summary>
 public interface IStateStore
 {

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Steward.HighAvailability;
 using Steward.Server.Configuration;
-using Steward.State.Sqlite;
 
 namespace Steward.Server.HighAvailability;
 
@@ -11,9 +10,9 @@ internal static class HaServiceCollectionExtensions
     public static IServiceCollection AddHighAvailability(this IServiceCollection services)
     {
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<HaOptions>>().Value);
-        // Its own handle on the state file (the IStateStore registration may be wrapped, e.g. by event recording);
-        // the table is created by the state store's initialization.
-        services.AddSingleton<IHaMemberStore>(sp => new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<Steward.Security.CredentialKey>()));
+        // The store itself (the IStateStore registration may be wrapped, e.g. by event recording); the table is created
+        // by the state store's initialization.
+        services.AddSingleton<IHaMemberStore>(sp => sp.GetRequiredService<Steward.State.Relational.RelationalStateStore>());
         services.AddSingleton<HaLayout>();
         services.AddSingleton<HaRegistry>();
         services.AddSingleton<HaProxy>();

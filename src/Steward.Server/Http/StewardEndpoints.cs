@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Steward.Server.Backups.Schedules;
 using Steward.Server.Api;
 using Steward.Server.Backups.Wal;
@@ -7,6 +8,7 @@ using Steward.Server.HighAvailability;
 using Steward.Server.Metrics;
 using Steward.Server.Osb;
 using Steward.Server.Rehearsals;
+using Steward.Server.StateStore;
 
 namespace Steward.Server.Http;
 
@@ -42,7 +44,10 @@ internal static class StewardEndpoints
         // login page and its assets anonymous; neither the broker's credentials nor tokens open it.
         app.MapStewardDashboard();
 
-        app.MapGet("/", () => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances" })).AllowAnonymous();
+        // The index says whether this broker is the active one; readiness is that, for a load balancer or a Kubernetes
+        // Service to send the platform to the active broker only (docs/state-store.md).
+        app.MapGet("/", ([FromServices] BrokerRole role) => Results.Json(new { name = "steward", osb = "/v2/catalog", api = "/api/v1/instances", role = role.Name, active = role.ActiveHolder })).AllowAnonymous();
+        app.MapGet("/readyz", ([FromServices] BrokerRole role) => Results.Json(new { role = role.Name, active = role.ActiveHolder }, statusCode: role.IsActive ? 200 : 503)).AllowAnonymous();
         return app;
     }
 }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Steward.Server.Configuration;
 using Steward.State;
-using Steward.State.Sqlite;
 
 namespace Steward.Server.Pool;
 
@@ -11,7 +10,7 @@ internal static class WarmPoolServiceCollectionExtensions
     public static IServiceCollection AddWarmPool(this IServiceCollection services, IConfiguration settings)
     {
         services.AddSettings<WarmPoolOptions>(settings);
-        services.AddSingleton<IPoolStore>(sp => sp.GetRequiredService<SqliteStateStore>());
+        services.AddSingleton<IPoolStore>(sp => sp.GetRequiredService<Steward.State.Relational.RelationalStateStore>());
         services.AddSingleton<WarmPool>();
         services.AddHostedService(sp => sp.GetRequiredService<WarmPool>());
         return services;
@@ -21,7 +20,7 @@ internal static class WarmPoolServiceCollectionExtensions
     public static IServiceCollection AddHistoryRetention(this IServiceCollection services, IConfiguration settings)
     {
         services.AddSettings<Retention.HistoryRetentionOptions>(settings);
-        services.AddSingleton<IStateRetention>(sp => sp.GetRequiredService<SqliteStateStore>());
+        services.AddSingleton<IStateRetention>(sp => sp.GetRequiredService<Steward.State.Relational.RelationalStateStore>());
         services.AddSingleton<Retention.HistoryPruner>();
         services.AddHostedService(sp => sp.GetRequiredService<Retention.HistoryPruner>());
         return services;

@@ -1,6 +1,5 @@
 using Steward.Server.Configuration;
 using Steward.State;
-using Steward.State.Sqlite;
 
 namespace Steward.Server.Rehearsals;
 
@@ -12,13 +11,13 @@ internal static class RehearsalServiceCollectionExtensions
         services.AddSettings<RehearsalOptions>(configuration);
         services.AddSettings<SandboxLimitsOptions>(configuration);
         services.AddSingleton<SandboxCgroups>();
-        services.AddSingleton<IRehearsalStore>(sp => new RehearsalEvents(sp.GetRequiredService<SqliteStateStore>(), sp.GetRequiredService<Events.EventHub>(), sp.GetRequiredService<Backups.ProgressBoard>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IRehearsalStore>(sp => new RehearsalEvents(sp.GetRequiredService<Steward.State.Relational.RelationalStateStore>(), sp.GetRequiredService<Events.EventHub>(), sp.GetRequiredService<Backups.ProgressBoard>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<RehearsalIncidents>();
         services.AddSingleton<RehearsalRun>();
         services.AddSingleton<RehearsalView>();
         services.AddSingleton<RehearsalService>();
         services.AddHostedService(sp => sp.GetRequiredService<RehearsalService>());
-        services.AddSingleton<IDrillScheduleStore>(sp => sp.GetRequiredService<SqliteStateStore>());
+        services.AddSingleton<IDrillScheduleStore>(sp => sp.GetRequiredService<Steward.State.Relational.RelationalStateStore>());
         services.AddSingleton<DrillScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<DrillScheduler>());
         Repair.RepairServiceCollectionExtensions.AddDamageDetection(services);

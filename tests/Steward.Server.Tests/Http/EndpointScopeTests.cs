@@ -37,10 +37,10 @@ public sealed class EndpointScopeTests(SupervisedBrokerFixture broker) : IDispos
         var endpoints = MappedEndpoints();
         endpoints.ShouldContain(e => e.Pattern == "/api/v1/backups/{backupId}" && e.Method == "DELETE", "the enumeration sees the API");
         endpoints.Where(e => !e.Pattern.StartsWith("/v2/", StringComparison.Ordinal) && !e.Pattern.StartsWith("/api/v1/", StringComparison.Ordinal) && !IsDashboard(e.Pattern))
-            .Select(e => e.Pattern).Order(StringComparer.Ordinal).ToArray().ShouldBe(["/", "/metrics", "/wal/{instanceId}/{name}", "/wal/{instanceId}/{name}"], customMessage: "outside OSB, the API and the dashboard the broker serves only its anonymous index, its metrics and the WAL archive");
+            .Select(e => e.Pattern).Order(StringComparer.Ordinal).ToArray().ShouldBe(["/", "/metrics", "/readyz", "/wal/{instanceId}/{name}", "/wal/{instanceId}/{name}"], customMessage: "outside OSB, the API and the dashboard the broker serves only its anonymous index and readiness, its metrics and the WAL archive");
         endpoints.Where(e => e.Anonymous).Select(e => $"{e.Method} {e.Pattern}").Order(StringComparer.Ordinal).ToArray().ShouldBe(
-            ["GET /", "GET /dashboard/assets/{name}", "GET /dashboard/login", "GET /dashboard/login/{ticket}", "GET /wal/{instanceId}/{name}", "POST /dashboard/login", "PUT /wal/{instanceId}/{name}"],
-            customMessage: "anonymous to the broker's and the dashboard's schemes: the index, the dashboard's login page and its assets, and the WAL archive (its own per-instance secret), nothing else");
+            ["GET /", "GET /dashboard/assets/{name}", "GET /dashboard/login", "GET /dashboard/login/{ticket}", "GET /readyz", "GET /wal/{instanceId}/{name}", "POST /dashboard/login", "PUT /wal/{instanceId}/{name}"],
+            customMessage: "anonymous to the broker's and the dashboard's schemes: the index and readiness, the dashboard's login page and its assets, and the WAL archive (its own per-instance secret), nothing else");
 
         var osb = broker.Client;
         var mine = "scope-mine-" + Guid.NewGuid().ToString("N")[..6];

@@ -83,16 +83,20 @@ public sealed class StewardServer : IAsyncDisposable
 
     private string LogFile => Path.Combine(Root, "broker.log");
 
-    /// <summary>Starts a broker; <paramref name="environment"/> adds STEWARD_* settings (e.g. short supervision budgets).</summary>
-    public static async Task<StewardServer> StartAsync(IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts a broker; <paramref name="environment"/> adds STEWARD_* settings (e.g. short supervision budgets). A
+    /// <paramref name="standby"/> broker (one that shares a PostgreSQL store with an active one) is waited for until it
+    /// answers its index, since it refuses the catalog.
+    /// </summary>
+    public static async Task<StewardServer> StartAsync(IReadOnlyDictionary<string, string>? environment = null, bool standby = false)
     {
         var server = new StewardServer(environment);
-        await server.StartProcessAsync();
+        await server.StartProcessAsync(standby: standby);
         return server;
     }
 
     /// <summary>Starts the broker process; <paramref name="overrides"/> replace settings for this start only (e.g. a missing binary directory).</summary>
-    public async Task StartProcessAsync(IReadOnlyDictionary<string, string>? overrides = null)
+    public async Task StartProcessAsync(IReadOnlyDictionary<string, string>? overrides = null, bool standby = false)
     {
         if (!File.Exists(ServerDll))
         {
@@ -166,7 +170,7 @@ public sealed class StewardServer : IAsyncDisposable
 
             try
             {
-                var reply = await Client.SendAsync(HttpMethod.Get, "/v2/catalog");
+                var reply = await Client.SendAsync(HttpMethod.Get, standby ? "/" : "/v2/catalog");
                 if (reply.Status == HttpStatusCode.OK)
                 {
                     return;

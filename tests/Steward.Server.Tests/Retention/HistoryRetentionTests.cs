@@ -3,22 +3,21 @@ using Microsoft.Extensions.Time.Testing;
 using Steward.Instances;
 using Steward.Operations;
 using Steward.Server.Retention;
-using Steward.State.Sqlite;
+using Steward.Server.Tests.Infrastructure;
+using Steward.Server.Tests.StateStore;
 using Steward.Supervision;
 
 namespace Steward.Server.Tests.Retention;
 
-/// <summary>The state database keeps recent history and what is still in use, and loses only what retention lets go.</summary>
-public sealed class HistoryRetentionTests : IDisposable
+/// <summary>The state database (SQLite or PostgreSQL) keeps recent history and what is still in use, and loses only what retention lets go.</summary>
+public sealed class HistoryRetentionTests(StatePostgres postgres) : StoreTests(postgres)
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("retention-").FullName;
-
-    [Fact]
-    public async Task Old_finished_operations_and_closed_incidents_are_pruned_and_everything_still_in_use_is_kept()
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task Old_finished_operations_and_closed_incidents_are_pruned_and_everything_still_in_use_is_kept(string kind)
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        var store = new SqliteStateStore(Path.Combine(_root, "steward.db"), Steward.Security.CredentialKey.LoadOrCreate(Path.Combine(_root, "credentials.key")));
-        await store.InitializeAsync(CancellationToken.None);
+        var (store, _) = await Stores.CreateAsync(kind);
         var old = clock.GetUtcNow();
         await store.SaveInstanceAsync(Instance("live", InstanceState.Ready, old), CancellationToken.None);
         await store.SaveInstanceAsync(Instance("gone", InstanceState.Deleted, old), CancellationToken.None);
@@ -55,8 +54,6 @@ public sealed class HistoryRetentionTests : IDisposable
         clock.Advance(TimeSpan.FromDays(1000));
         (await none.PruneAsync(CancellationToken.None)).ShouldBe((0, 0), "0 keeps everything");
     }
-
-    public void Dispose() => Directory.Delete(_root, recursive: true);
 
     private static ServiceInstance Instance(string id, InstanceState state, DateTimeOffset at) => new()
     {

@@ -1,6 +1,5 @@
 using Steward.Server.Backups.Retention;
 using Steward.State;
-using Steward.State.Sqlite;
 
 namespace Steward.Server.Backups.Schedules;
 
@@ -11,7 +10,7 @@ internal static class ScheduleServiceCollectionExtensions
     {
         services.AddSingleton(options);
         // The SQLite store itself, not IStateStore: observability wraps that interface in a proxy.
-        services.AddSingleton<IScheduleStore>(sp => sp.GetRequiredService<SqliteStateStore>());
+        services.AddSingleton<IScheduleStore>(sp => sp.GetRequiredService<Steward.State.Relational.RelationalStateStore>());
         services.AddSingleton<BackupDeleter>();
         services.AddSingleton<RetentionService>();
         services.AddSingleton<IBackupObserver>(sp => sp.GetRequiredService<RetentionService>());

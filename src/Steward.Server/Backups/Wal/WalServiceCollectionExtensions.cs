@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using Steward.Server.Configuration;
 using Steward.Security;
 using Steward.State;
-using Steward.State.Sqlite;
 using Steward.Wal;
 
 namespace Steward.Server.Backups.Wal;
@@ -36,9 +35,8 @@ internal static class WalServiceCollectionExtensions
                 CheckReconnectInterval = heartbeat.CheckReconnectInterval,
             }, sp.GetRequiredService<TimeProvider>());
         });
-        // The state store may be wrapped (metrics observe it); the catalog is the same SQLite file, whose tables the
-        // store creates at start.
-        services.AddSingleton<IWalCatalog>(sp => sp.GetRequiredService<IStateStore>() as IWalCatalog ?? new SqliteStateStore(sp.GetRequiredService<StewardOptions>().StateFile, sp.GetRequiredService<CredentialKey>()));
+        // The state store itself (IStateStore may be wrapped: metrics observe it), whose tables it creates at start.
+        services.AddSingleton<IWalCatalog>(sp => sp.GetRequiredService<Steward.State.Relational.RelationalStateStore>());
         services.AddSingleton<WalArchive>();
         services.AddSingleton<WalSpool>();
         services.AddHostedService(sp => sp.GetRequiredService<WalSpool>());

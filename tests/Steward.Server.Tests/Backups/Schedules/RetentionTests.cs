@@ -6,36 +6,37 @@ using Steward.Backup.Storage.FileSystem;
 using Steward.Backup.Tests.Infrastructure;
 using Steward.Backups;
 using Steward.Server.Backups.Retention;
-using Steward.State.Sqlite;
+using Steward.Server.Tests.Infrastructure;
+using Steward.Server.Tests.StateStore;
+using Steward.State.Relational;
 
 namespace Steward.Server.Tests.Backups.Schedules;
 
 /// <summary>
 /// Retention over four simulated months of daily backups, evaluated after each one as the broker does, on a
-/// real state file and real file-system storage: exactly the backups the policy names remain, in the store
-/// and in storage.
+/// real state store (SQLite, then PostgreSQL) and real file-system storage: exactly the backups the policy names
+/// remain, in the store and in storage.
 /// </summary>
-public sealed class RetentionTests : IDisposable
+public sealed class RetentionTests(StatePostgres postgres) : StoreTests(postgres)
 {
     private readonly TempDirectory _dir = new();
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-    private readonly SqliteStateStore _store;
-    private readonly FileSystemStorage _storage;
     private readonly RecordingParticipant _participant = new();
-    private readonly RetentionService _retention;
+    private RelationalStateStore _store = null!;
+    private FileSystemStorage _storage = null!;
+    private RetentionService _retention = null!;
 
-    public RetentionTests()
+    public override async Task DisposeAsync()
     {
-        _store = new SqliteStateStore(_dir.File("steward.db"), Steward.Security.CredentialKey.LoadOrCreate(_dir.File(Steward.Security.CredentialKey.FileName)));
-        _store.InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
-        _storage = new FileSystemStorage(new FileSystemStorageOptions { RootDirectory = _dir.File("backups"), Fsync = false });
-        var deleter = new BackupDeleter(_store, _storage, NullLogger<BackupDeleter>.Instance);
-        _retention = new RetentionService(_store, _store, deleter, [_participant], NullLogger<RetentionService>.Instance);
+        await base.DisposeAsync();
+        _dir.Dispose();
     }
 
-    [Fact]
-    public async Task Four_months_of_daily_backups_keep_exactly_the_last_daily_weekly_and_monthly_ones_and_the_pinned_one()
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task Four_months_of_daily_backups_keep_exactly_the_last_daily_weekly_and_monthly_ones_and_the_pinned_one(string kind)
     {
+        await UseAsync(kind);
         await ScheduleAsync(new RetentionPolicy { KeepLast = 3, KeepDaily = 7, KeepWeekly = 4, KeepMonthly = 3 });
         string? pinned = null;
         for (var day = new DateTime(2026, 1, 1); day <= new DateTime(2026, 4, 30); day = day.AddDays(1))
@@ -72,9 +73,11 @@ public sealed class RetentionTests : IDisposable
         _participant.Calls.ShouldBe(120, "told after every pass");
     }
 
-    [Fact]
-    public async Task A_backup_a_participant_protects_and_the_newest_backup_are_never_deleted()
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task A_backup_a_participant_protects_and_the_newest_backup_are_never_deleted(string kind)
     {
+        await UseAsync(kind);
         await ScheduleAsync(new RetentionPolicy { KeepMonthly = 1 });
         var first = await BackupAsync();
         _clock.Advance(TimeSpan.FromDays(40));
@@ -88,9 +91,11 @@ public sealed class RetentionTests : IDisposable
         (await _store.ListBackupsAsync("db1", CancellationToken.None)).Select(b => b.Id).Order().ShouldBe(new[] { first, third }.Order());
     }
 
-    [Fact]
-    public async Task A_deletion_interrupted_after_the_mark_is_never_listed_as_good_and_finishes_on_resume()
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task A_deletion_interrupted_after_the_mark_is_never_listed_as_good_and_finishes_on_resume(string kind)
     {
+        await UseAsync(kind);
         await ScheduleAsync(new RetentionPolicy { KeepLast = 1 });
         var old = await BackupAsync();
         _clock.Advance(TimeSpan.FromHours(1));
@@ -107,7 +112,13 @@ public sealed class RetentionTests : IDisposable
         (await _storage.ExistsAsync($"db1/{old}", CancellationToken.None)).ShouldBeFalse();
     }
 
-    public void Dispose() => _dir.Dispose();
+    private async Task UseAsync(string kind)
+    {
+        (_store, _) = await Stores.CreateAsync(kind);
+        _storage = new FileSystemStorage(new FileSystemStorageOptions { RootDirectory = _dir.File("backups"), Fsync = false });
+        var deleter = new BackupDeleter(_store, _storage, NullLogger<BackupDeleter>.Instance);
+        _retention = new RetentionService(_store, _store, deleter, [_participant], NullLogger<RetentionService>.Instance);
+    }
 
     private Task ScheduleAsync(RetentionPolicy policy) => _store.SaveScheduleAsync(
         new BackupSchedule

@@ -1,32 +1,12 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Steward.Rehearsals;
 using Steward.State;
 
-namespace Steward.State.Sqlite;
+namespace Steward.State.Relational;
 
 /// <summary>Recurring rehearsal schedules, in their own table.</summary>
-public sealed partial class SqliteStateStore : IDrillScheduleStore
+public abstract partial class RelationalStateStore : IDrillScheduleStore
 {
-    private const string DrillScheduleSchema = """
-        CREATE TABLE IF NOT EXISTS rehearsal_schedules (
-            instance_id TEXT PRIMARY KEY,
-            cron TEXT,
-            time_zone TEXT NOT NULL,
-            every_seconds INTEGER,
-            next_run_at TEXT NOT NULL,
-            due_at TEXT NOT NULL,
-            running_rehearsal_id TEXT,
-            last_run_at TEXT,
-            last_rehearsal_id TEXT,
-            last_result TEXT,
-            last_message TEXT,
-            incident_id TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            source TEXT NOT NULL DEFAULT 'instance'
-        );
-        """;
-
     private const string DrillScheduleColumns = "instance_id, cron, time_zone, every_seconds, next_run_at, due_at, running_rehearsal_id, last_run_at, last_rehearsal_id, last_result, last_message, incident_id, created_at, updated_at, source";
 
     private static readonly ScheduleTable DrillSchedules = new("rehearsal_schedules", DrillScheduleColumns);
@@ -41,12 +21,12 @@ public sealed partial class SqliteStateStore : IDrillScheduleStore
         DrillSchedules,
         s,
         cancellationToken,
-        ("$running_rehearsal_id", s.RunningRehearsalId), ("$last_rehearsal_id", s.LastRehearsalId), ("$source", s.Source));
+        ("@running_rehearsal_id", s.RunningRehearsalId), ("@last_rehearsal_id", s.LastRehearsalId), ("@source", s.Source));
 
     public Task DeleteDrillScheduleAsync(string instanceId, CancellationToken cancellationToken) =>
         DeleteScheduleRowAsync(DrillSchedules, instanceId, cancellationToken);
 
-    private static DrillSchedule ReadDrillSchedule(SqliteDataReader r) => new()
+    private static DrillSchedule ReadDrillSchedule(DbDataReader r) => new()
     {
         InstanceId = r.GetString(0),
         Cron = Text(r, 1),

@@ -1,20 +1,13 @@
 using Steward.State;
 
-namespace Steward.State.Sqlite;
+namespace Steward.State.Relational;
 
 /// <summary>
 /// What keeps the store's cost flat as instances and history grow: a change counter for in-memory readers, indexes
 /// for the access paths used at scale, and pruning of old history.
 /// </summary>
-public sealed partial class SqliteStateStore : IInstanceChangeFeed, IStateRetention
+public abstract partial class RelationalStateStore : IInstanceChangeFeed, IStateRetention
 {
-    private const string ScaleIndexes = """
-        CREATE INDEX IF NOT EXISTS instances_state ON instances(state);
-        CREATE INDEX IF NOT EXISTS operations_finished ON operations(state, updated_at);
-        CREATE INDEX IF NOT EXISTS operations_latest ON operations(instance_id, binding_id);
-        CREATE INDEX IF NOT EXISTS incidents_state ON incidents(state, updated_at);
-        """;
-
     private long _instancesVersion;
 
     public long InstancesVersion => Interlocked.Read(ref _instancesVersion);
@@ -28,11 +21,11 @@ public sealed partial class SqliteStateStore : IInstanceChangeFeed, IStateRetent
         {
             await using var cmd = Command(
                 conn,
-                """
-                DELETE FROM operations WHERE state <> 'InProgress' AND updated_at < $before
-                  AND rowid NOT IN (SELECT MAX(rowid) FROM operations GROUP BY instance_id, binding_id)
+                $"""
+                DELETE FROM operations WHERE state <> 'InProgress' AND updated_at < @before
+                  AND {_sql.InsertionOrder} NOT IN (SELECT MAX({_sql.InsertionOrder}) FROM operations GROUP BY instance_id, binding_id)
                 """,
-                ("$before", Time(ob)));
+                ("@before", Time(ob)));
             operations = await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -41,10 +34,10 @@ public sealed partial class SqliteStateStore : IInstanceChangeFeed, IStateRetent
             await using var cmd = Command(
                 conn,
                 """
-                DELETE FROM incidents WHERE updated_at < $before
+                DELETE FROM incidents WHERE updated_at < @before
                   AND (state = 'Resolved' OR instance_id IN (SELECT id FROM instances WHERE state = 'Deleted'))
                 """,
-                ("$before", Time(ib)));
+                ("@before", Time(ib)));
             incidents = await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
 

@@ -1,43 +1,12 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Steward.Backups;
 using Steward.State;
 
-namespace Steward.State.Sqlite;
+namespace Steward.State.Relational;
 
 /// <summary>Backup schedules and pinned backups, in their own tables.</summary>
-public sealed partial class SqliteStateStore : IScheduleStore
+public abstract partial class RelationalStateStore : IScheduleStore
 {
-    private const string ScheduleSchema = """
-        CREATE TABLE IF NOT EXISTS backup_schedules (
-            instance_id TEXT PRIMARY KEY,
-            source TEXT NOT NULL,
-            cron TEXT,
-            time_zone TEXT NOT NULL,
-            every_seconds INTEGER,
-            kind TEXT,
-            keep_last INTEGER,
-            keep_daily INTEGER,
-            keep_weekly INTEGER,
-            keep_monthly INTEGER,
-            next_run_at TEXT NOT NULL,
-            due_at TEXT NOT NULL,
-            retry_at TEXT,
-            attempts INTEGER NOT NULL,
-            running_backup_id TEXT,
-            last_run_at TEXT,
-            last_backup_id TEXT,
-            last_result TEXT,
-            last_message TEXT,
-            incident_id TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS backup_pins (
-            backup_id TEXT PRIMARY KEY,
-            pinned_at TEXT NOT NULL
-        );
-        """;
-
     private const string ScheduleColumns = "instance_id, source, cron, time_zone, every_seconds, kind, keep_last, keep_daily, keep_weekly, keep_monthly, next_run_at, due_at, retry_at, attempts, running_backup_id, last_run_at, last_backup_id, last_result, last_message, incident_id, created_at, updated_at";
 
     private static readonly ScheduleTable BackupSchedules = new("backup_schedules", ScheduleColumns);
@@ -52,27 +21,27 @@ public sealed partial class SqliteStateStore : IScheduleStore
         BackupSchedules,
         s,
         cancellationToken,
-        ("$source", s.Source), ("$kind", s.Kind),
-        ("$keep_last", s.Retention.KeepLast), ("$keep_daily", s.Retention.KeepDaily), ("$keep_weekly", s.Retention.KeepWeekly), ("$keep_monthly", s.Retention.KeepMonthly),
-        ("$retry_at", s.RetryAt is { } r ? Time(r) : null), ("$attempts", s.Attempts), ("$running_backup_id", s.RunningBackupId), ("$last_backup_id", s.LastBackupId));
+        ("@source", s.Source), ("@kind", s.Kind),
+        ("@keep_last", s.Retention.KeepLast), ("@keep_daily", s.Retention.KeepDaily), ("@keep_weekly", s.Retention.KeepWeekly), ("@keep_monthly", s.Retention.KeepMonthly),
+        ("@retry_at", s.RetryAt is { } r ? Time(r) : null), ("@attempts", s.Attempts), ("@running_backup_id", s.RunningBackupId), ("@last_backup_id", s.LastBackupId));
 
     public Task DeleteScheduleAsync(string instanceId, CancellationToken cancellationToken) =>
         DeleteScheduleRowAsync(BackupSchedules, instanceId, cancellationToken);
 
     public Task SetPinnedAsync(string backupId, DateTimeOffset? pinnedAt, CancellationToken cancellationToken) => pinnedAt is { } at
-        ? WriteAsync("INSERT OR IGNORE INTO backup_pins (backup_id, pinned_at) VALUES ($id, $at)", cancellationToken, ("$id", backupId), ("$at", Time(at)))
-        : WriteAsync("DELETE FROM backup_pins WHERE backup_id = $id", cancellationToken, ("$id", backupId));
+        ? WriteAsync("INSERT INTO backup_pins (backup_id, pinned_at) VALUES (@id, @at) ON CONFLICT (backup_id) DO NOTHING", cancellationToken, ("@id", backupId), ("@at", Time(at)))
+        : WriteAsync("DELETE FROM backup_pins WHERE backup_id = @id", cancellationToken, ("@id", backupId));
 
     public async Task<IReadOnlySet<string>> PinnedBackupsAsync(string? instanceId, CancellationToken cancellationToken) => (instanceId is null
         ? await QueryAsync("SELECT p.backup_id FROM backup_pins p JOIN backups b ON b.id = p.backup_id", r => r.GetString(0), cancellationToken)
-        : await QueryAsync("SELECT p.backup_id FROM backup_pins p JOIN backups b ON b.id = p.backup_id WHERE b.instance_id = $i", r => r.GetString(0), cancellationToken, ("$i", instanceId)))
+        : await QueryAsync("SELECT p.backup_id FROM backup_pins p JOIN backups b ON b.id = p.backup_id WHERE b.instance_id = @i", r => r.GetString(0), cancellationToken, ("@i", instanceId)))
         .ToHashSet(StringComparer.Ordinal);
 
     public async Task<IReadOnlyDictionary<string, DateTimeOffset>> LastSuccessfulBackupsAsync(CancellationToken cancellationToken) =>
         (await QueryAsync("SELECT instance_id, MAX(completed_at) FROM backups WHERE state = 'Succeeded' AND completed_at IS NOT NULL GROUP BY instance_id", r => (r.GetString(0), ParseTime(r.GetString(1))), cancellationToken))
         .ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
 
-    private static BackupSchedule ReadSchedule(SqliteDataReader r) => new()
+    private static BackupSchedule ReadSchedule(DbDataReader r) => new()
     {
         InstanceId = r.GetString(0),
         Source = r.GetString(1),
@@ -95,5 +64,5 @@ public sealed partial class SqliteStateStore : IScheduleStore
         UpdatedAt = ParseTime(r.GetString(21)),
     };
 
-    private static int? Int(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt32(i);
+    private static int? Int(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt32(i);
 }
