@@ -75,11 +75,43 @@ internal sealed class HaParameterChange(
     {
         foreach (var member in await LiveAsync(target, cancellationToken))
         {
-            if (Running(target, member))
+            if (!Running(target, member))
+            {
+                continue;
+            }
+
+            try
             {
                 await Replication(target).ReloadAsync(layout.Context(target, member), cancellationToken);
             }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A server caught shutting down (a stop asked for just before a broker was killed) refuses the reload;
+                // it reads the configuration written by the step before when it starts again, and hap-verify checks
+                // every member's settings at the end. A server that keeps running refused it for real.
+                if (!await EndsWithinAsync(target, member, cancellationToken))
+                {
+                    throw;
+                }
+            }
         }
+    }
+
+    /// <summary>True when the member's server ends within 30 s: it was shutting down, not refusing the reload.</summary>
+    private async Task<bool> EndsWithinAsync(ServiceInstance target, HaMember member, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        while (Running(target, member))
+        {
+            if (time.GetElapsedTime(started) > TimeSpan.FromSeconds(30))
+            {
+                return false;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken);
+        }
+
+        return true;
     }
 
     private async Task PrimaryFirstAsync(ServiceInstance target, CancellationToken cancellationToken)
