@@ -26,7 +26,9 @@ public sealed class RebuildCrashTests
         var id = "rb-crash-" + Guid.NewGuid().ToString("N")[..6];
         await osb.ProvisionReadyAsync(id, Pg, PgPlan);
         var uri = (await osb.BindReadyAsync(id, "app-" + id, Pg, PgPlan)).GetProperty("uri").GetString()!;
-        await Sql.ExecAsync(uri, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g");
+        // Enough rows that the restore's staging directory lives long enough to be seen by the poll below on a loaded
+        // machine (ci26 missed it with 100 000).
+        await Sql.ExecAsync(uri, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, repeat('x', 200) FROM generate_series(1, 400000) g");
         await osb.BackupAsync(id);
         await Sql.ExecAsync(uri, "DELETE FROM orders WHERE id > 50000");
         var instance = (await osb.ApiAsync($"/instances/{id}")).Body;
