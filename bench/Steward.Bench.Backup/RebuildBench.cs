@@ -33,8 +33,8 @@ internal static class RebuildBench
 
             var backup = await new StewardRuns(server, target).BackupAsync(ct);
             Console.WriteLine($"  steward backup {backup.WallSeconds:F2} s");
-            var shell = await new ShellRuns(target, work).PipelineAsync(1, ct);
-            Console.WriteLine($"  shell restore  {shell.Restore.WallSeconds:F2} s");
+            var shell = await new ShellRuns(target, work).PipelineAsync(1, ct, startServer: true);
+            Console.WriteLine($"  shell restore  {shell.Restore.WallSeconds:F2} s, then pg_ctl start -w {shell.Start!.WallSeconds:F2} s");
             PgBackRest.Result? pgbr = null;
             string? pgbrError = null;
             try
@@ -57,7 +57,7 @@ internal static class RebuildBench
             var phases = RebuildPhases.Read(server.Log, Path.Combine(target.DataDir, "..", "log", "server.log"), id, backup.Id);
             Console.WriteLine($"  inside the restore step: {string.Join(", ", phases.Select(p => $"{p.Phase} {p.Seconds:F2} s"))}");
 
-            var section = Section(options.Scale, date, machine, target, wall, steps, phases, shell.Restore.WallSeconds, pgbr?.Restore.WallSeconds, pgbrError);
+            var section = Section(options.Scale, date, machine, target, wall, steps, phases, shell.Restore.WallSeconds, shell.Start!.WallSeconds, pgbr?.Restore.WallSeconds, pgbrError);
             Console.WriteLine(section);
             if (options.WritePath is not null)
             {
@@ -103,7 +103,7 @@ internal static class RebuildBench
         }
     }
 
-    private static string Section(int scale, DateTimeOffset date, MachineInfo machine, Target target, double wall, List<(string Step, double Seconds)> steps, List<(string Phase, double Seconds)> phases, double shellRestore, double? pgbrRestore, string? pgbrError)
+    private static string Section(int scale, DateTimeOffset date, MachineInfo machine, Target target, double wall, List<(string Step, double Seconds)> steps, List<(string Phase, double Seconds)> phases, double shellRestore, double shellStart, double? pgbrRestore, string? pgbrError)
     {
         var sb = new StringBuilder();
         void L(string line = "") => sb.AppendLine(line);
@@ -116,13 +116,17 @@ internal static class RebuildBench
         L();
         L("The instance's data directory is removed, then `POST /api/v1/instances/{id}/rebuild` with the backup just taken; the **rebuild** time runs");
         L("from the request to the operation's success, which includes the server answering its health probe with the same credentials. The raw");
-        L("restores only put the files in place (no server start).");
+        L("restores only put the files in place (no server start); the shell restore is also timed with what a person must do next before");
+        L("anyone can use the data: `pg_ctl start -w` on the restored directory, as the unprivileged user, until the server accepts connections");
+        L("(PostgreSQL syncs the directory, replays the backup's WAL and checkpoints first; the `chown` between the two is not timed).");
         L();
-        L("| | wall s | vs shell restore | vs pgBackRest restore |");
-        L("|---|---|---|---|");
-        L($"| **Steward rebuild** (request → healthy) | **{F(wall)}** | **{F(wall / shellRestore)}×** | {(pgbrRestore is { } p ? F(wall / p) + "×" : "-")} |");
-        L($"| shell restore `age -d \\| zstd -d \\| tar -x` | {F(shellRestore)} | 1.00× | {(pgbrRestore is { } q ? F(shellRestore / q) + "×" : "-")} |");
-        L(pgbrRestore is { } r ? $"| pgBackRest `restore` | {F(r)} | {F(r / shellRestore)}× | 1.00× |" : $"| pgBackRest | not measured: {pgbrError} | | |");
+        var usable = shellRestore + shellStart;
+        L("| | wall s | vs shell restore | vs shell restore + start | vs pgBackRest restore |");
+        L("|---|---|---|---|---|");
+        L($"| **Steward rebuild** (request → healthy) | **{F(wall)}** | **{F(wall / shellRestore)}×** | **{F(wall / usable)}×** | {(pgbrRestore is { } p ? F(wall / p) + "×" : "-")} |");
+        L($"| shell restore `age -d \\| zstd -d \\| tar -x` | {F(shellRestore)} | 1.00× | {F(shellRestore / usable)}× | {(pgbrRestore is { } q ? F(shellRestore / q) + "×" : "-")} |");
+        L($"| shell restore, then `pg_ctl start -w` ({F(shellStart)} s) | {F(usable)} | {F(usable / shellRestore)}× | 1.00× | {(pgbrRestore is { } u ? F(usable / u) + "×" : "-")} |");
+        L(pgbrRestore is { } r ? $"| pgBackRest `restore` | {F(r)} | {F(r / shellRestore)}× | {F(r / usable)}× | 1.00× |" : $"| pgBackRest | not measured: {pgbrError} | | | |");
         L();
         L("Where the rebuild's time goes (from its operation's step, polled every 10 ms):");
         L();
@@ -144,8 +148,9 @@ internal static class RebuildBench
         }
 
         L();
-        L($"Target: rebuild ≤ 1.2× the raw restore. {(wall <= 1.2 * shellRestore ? "Met" : "Not met")} against the shell restore ({F(wall / shellRestore)}×)" +
-          (pgbrRestore is { } t ? $" and {(wall <= 1.2 * t ? "met" : "not met")} against pgBackRest ({F(wall / t)}×)." : "."));
+        string Met(double baseline) => wall <= 1.2 * baseline ? "met" : "not met";
+        L($"Target: rebuild ≤ 1.2× the raw restore. Against the shell restore alone: {Met(shellRestore)} ({F(wall / shellRestore)}×); against the shell restore" +
+          $" and the server's start: {Met(usable)} ({F(wall / usable)}×)" + (pgbrRestore is { } t ? $"; against pgBackRest's restore: {Met(t)} ({F(wall / t)}×)." : "."));
         L("The restore step is Steward's streaming restore (storage → age → zstd → digest checks → unpacking in the broker), so its gap to the shell restore is the");
         L("restore gap measured in the backup section above (issue 12); the steps around it (record, fence, preserve, credentials, verify) are what a");
         L("rebuild adds to a raw restore: stopping nothing (the server is already gone), one rename, the server start and its first answer. On an instance");

@@ -7,7 +7,8 @@ internal sealed class ShellRuns(Target target, string work)
     private readonly string _tar = Path.Combine(work, "base.tar");
     private readonly string _zst = Path.Combine(work, "base.tar.zst");
 
-    internal sealed record PipelineResult(Timed Backup, long OutputBytes, Timed Restore);
+    /// <param name="Start">With <c>startServer</c>: <c>pg_ctl start -w</c> on the restored directory, until the server accepts connections.</param>
+    internal sealed record PipelineResult(Timed Backup, long OutputBytes, Timed Restore, Timed? Start = null);
 
     internal sealed record StageResult(string Name, string Command, Timed Time);
 
@@ -15,7 +16,7 @@ internal sealed class ShellRuns(Target target, string work)
 
     public string PipelineCommand => $"pg_basebackup -h 127.0.0.1 -p PORT -U {target.AdminUser} -D - -Ft -X fetch -c fast | {Zstd} | age -r $KEY > file";
 
-    public async Task<PipelineResult> PipelineAsync(int run, CancellationToken ct)
+    public async Task<PipelineResult> PipelineAsync(int run, CancellationToken ct, bool startServer = false)
     {
         var output = Path.Combine(work, $"pipeline-{run}.tar.zst.age");
         var backup = await Shell.TimeAsync($"{BaseBackup} | {Zstd} | age -r {target.Recipient} > {Shell.Quote(output)}", target.AdminEnvironment, ct);
@@ -23,9 +24,37 @@ internal sealed class ShellRuns(Target target, string work)
         var dir = Path.Combine(work, $"pipeline-restore-{run}");
         Directory.CreateDirectory(dir);
         var restore = await Shell.TimeAsync($"age -d -i {Shell.Quote(target.IdentityFile)} {Shell.Quote(output)} | zstd -q -d | tar -x -C {Shell.Quote(dir)}", null, ct);
+        var start = startServer ? await StartAsync(dir, ct) : null;
         Directory.Delete(dir, recursive: true);
         File.Delete(output);
-        return new PipelineResult(backup, size, restore);
+        return new PipelineResult(backup, size, restore, start);
+    }
+
+    /// <summary>
+    /// What a person does after the raw restore before anyone can use the data: starts PostgreSQL on the restored
+    /// directory (as the unprivileged user, on a free port, WAL archiving off) and waits until it accepts connections;
+    /// PostgreSQL syncs the directory, replays the backup's WAL and checkpoints first. The ownership change before it is not timed.
+    /// </summary>
+    private static async Task<Timed> StartAsync(string dir, CancellationToken ct)
+    {
+        await Shell.RunAsync($"chown -R steward:steward {Shell.Quote(dir)} && chmod 700 {Shell.Quote(dir)}", null, ct);
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var pgCtl = $"setpriv --reuid=steward --regid=steward --clear-groups {Target.PgBin}/pg_ctl -D {Shell.Quote(dir)} -l {Shell.Quote(Path.Combine(dir, "start.log"))}";
+        var options = $"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={dir} -c archive_mode=off";
+        try
+        {
+            return await Shell.TimeAsync($"{pgCtl} -w -t 300 -o {Shell.Quote(options)} start > /dev/null", null, ct);
+        }
+        finally
+        {
+            await Shell.RunAsync($"{pgCtl} -m immediate stop > /dev/null 2>&1; true", null, ct);
+        }
     }
 
     /// <summary>Each stage of the pipeline on its own, reading a file in the page cache and writing to /dev/null.</summary>

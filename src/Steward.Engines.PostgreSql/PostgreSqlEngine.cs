@@ -36,10 +36,17 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
         _wal = options.Wal;
         _heartbeatInterval = options.HeartbeatInterval;
         _checkReconnectInterval = options.CheckReconnectInterval;
+        BackupReadsDataDirectory = options.BackupReadsDataDirectory;
         _checkSweptAt = _time.GetTimestamp();
     }
 
     public ServiceOffering Offering => PostgreSqlCatalog.Offering;
+
+    /// <summary>See <see cref="PostgreSqlEngineOptions.BackupReadsDataDirectory"/>.</summary>
+    public bool BackupReadsDataDirectory { get; }
+
+    /// <summary>The broker's clock.</summary>
+    public TimeProvider Time => _time;
 
     public string? Unavailable { get; }
 

@@ -21,6 +21,13 @@ public sealed record PostgreSqlEngineOptions
     /// </summary>
     public TimeSpan CheckReconnectInterval { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Whether a physical backup reads the data directory itself (between <c>pg_backup_start</c> and
+    /// <c>pg_backup_stop</c>) where the broker shares the instance's files and the plan is not ha, rather than
+    /// <c>pg_basebackup</c>'s stream; see Backup/PostgreSqlPhysicalBackup.cs.
+    /// </summary>
+    public bool BackupReadsDataDirectory { get; init; } = true;
+
     /// <summary>The newest /usr/lib/postgresql/N/bin that holds a postgres binary, or null.</summary>
     public static string? DiscoverBinDir()
     {

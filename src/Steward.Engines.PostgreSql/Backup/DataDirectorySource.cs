@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Formats.Tar;
 using System.Globalization;
@@ -6,6 +7,7 @@ using Npgsql;
 using Steward.Backup.Engines;
 using Steward.Backup.Pipeline;
 using Steward.Backup.Unpack;
+using Steward.Engines.PostgreSql.Repair;
 using Steward.Security;
 
 namespace Steward.Engines.PostgreSql.Backup;
@@ -25,8 +27,13 @@ namespace Steward.Engines.PostgreSql.Backup;
 /// directory put in place since (restore, rebuild, point-in-time restore, failover to another member) has none, and
 /// the next backup is full.
 /// </para>
+/// <para>
+/// Without <c>chained</c>, it is the source of a whole physical backup (<see cref="PostgreSqlPhysicalBackup"/>): every
+/// file, no file list, and the chain's marker left alone. Either way every page of a relation's file is verified
+/// against its checksum as it is read, as <c>pg_basebackup</c> has the server do (<see cref="PageCheck"/>).
+/// </para>
 /// </summary>
-internal sealed class DataDirectorySource(EngineContext context, string backupId, BackupLink? parent, TimeProvider time) : IBackupSource, IManifestContributor
+internal sealed class DataDirectorySource(EngineContext context, string backupId, BackupLink? parent, TimeProvider time, bool chained = true) : IBackupSource, IManifestContributor
 {
     /// <summary>The chain's marker in the data directory: <c>pgsql_tmp</c>-prefixed, so no physical backup copies it.</summary>
     public const string MarkerFile = "pgsql_tmp.steward-chain";
@@ -63,9 +70,9 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
         }
 
         var dataDir = context.Paths.DataDir;
-        var (chain, links, reason) = Parent(dataDir);
+        var (chain, links, reason) = chained ? Parent(dataDir) : (null, null, null);
         var token = chain?.Properties["chain_token"] ?? Secrets.Token(12);
-        if (chain is null)
+        if (chained && chain is null)
         {
             await context.Runtime.WriteFileAsync(Path.Combine(dataDir, MarkerFile), token + "\n", cancellationToken);
         }
@@ -81,6 +88,14 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
             start.Parameters.AddWithValue("label", "steward " + backupId);
             startLsn = (string)(await start.ExecuteScalarAsync(cancellationToken))!;
         }
+
+        bool checksums;
+        await using (var show = new NpgsqlCommand("SHOW data_checksums", conn))
+        {
+            checksums = (string?)await show.ExecuteScalarAsync(cancellationToken) == "on";
+        }
+
+        var pages = checksums ? new PageCheck(Lsn(startLsn)) : null;
 
         var stream = output.AsStream(leaveOpen: true);
         var files = new List<BackupChain.Entry>();
@@ -105,7 +120,7 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
                     continue;
                 }
 
-                if (await WriteFileAsync(tar, relative, file, cancellationToken) is { } size)
+                if (await WriteFileAsync(tar, relative, file, pages, cancellationToken) is { } size)
                 {
                     files.Add(new BackupChain.Entry(backupId, size, mtimeNs, relative));
                     changedBytes += size;
@@ -134,25 +149,31 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
             foreach (var segment in Directory.EnumerateFiles(Path.Combine(dataDir, "pg_wal")).Select(Path.GetFileName).Where(n => n!.Length == 24 && string.CompareOrdinal(n, startSegment) >= 0 && string.CompareOrdinal(n, stopSegment) <= 0).Order(StringComparer.Ordinal))
             {
                 var relative = "pg_wal/" + segment;
-                var size = await WriteFileAsync(tar, relative, new FileInfo(Path.Combine(dataDir, relative)), cancellationToken)
+                var size = await WriteFileAsync(tar, relative, new FileInfo(Path.Combine(dataDir, relative)), null, cancellationToken)
                     ?? throw new BackupException("source_failed", $"WAL segment {segment}, needed to make the backup consistent, was removed while it was copied");
                 files.Add(new BackupChain.Entry(backupId, size, 0, relative));
             }
         }
 
         await stream.FlushAsync(cancellationToken);
-        IReadOnlyList<string> chainIds = chain is null ? [backupId] : [.. links!.Links, backupId];
-        foreach (var (key, value) in BackupChain.ToProperties(chainIds, files))
-        {
-            _properties[key] = value;
-        }
-
         _properties["server_version"] = PostgreSqlPhysicalBackup.ServerVersion(context);
         _properties["format"] = "tar (the data directory read between pg_backup_start and pg_backup_stop), WAL included";
         _properties["backup_type"] = chain is null ? "full" : "incremental";
         _properties["start_lsn"] = startLsn;
         _properties["stop_lsn"] = stopLsn;
         _properties["timeline"] = Field(label, "START TIMELINE:") ?? "1";
+        _properties["pages_verified"] = pages is null ? "no (data checksums are off)" : pages.Verified.ToString(CultureInfo.InvariantCulture);
+        if (!chained)
+        {
+            return;
+        }
+
+        IReadOnlyList<string> chainIds = chain is null ? [backupId] : [.. links!.Links, backupId];
+        foreach (var (key, value) in BackupChain.ToProperties(chainIds, files))
+        {
+            _properties[key] = value;
+        }
+
         _properties["chain_token"] = token;
         _properties["backup_start_ns"] = startNs.ToString(CultureInfo.InvariantCulture);
         _properties["changed_files"] = changed.ToString(CultureInfo.InvariantCulture);
@@ -245,8 +266,11 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
         }
     }
 
-    /// <summary>Writes one file as it is now, at the size it had when listed; null when it was removed meanwhile.</summary>
-    private static async Task<long?> WriteFileAsync(TarWriter tar, string relative, FileInfo info, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes one file as it is now, at the size it had when listed; null when it was removed meanwhile. With
+    /// <paramref name="pages"/>, a relation's file has each page verified as it is read.
+    /// </summary>
+    private static async Task<long?> WriteFileAsync(TarWriter tar, string relative, FileInfo info, PageCheck? pages, CancellationToken cancellationToken)
     {
         FileStream file;
         try
@@ -265,7 +289,9 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
             // pg_basebackup does: the WAL from the start point repairs every page written meanwhile.
             var length = info.Length;
             var entry = Entry(TarEntryType.RegularFile, relative, info);
-            entry.DataStream = new FixedLengthStream(file, length);
+            var verify = pages is not null && (relative.StartsWith("base/", StringComparison.Ordinal) || relative.StartsWith("global/", StringComparison.Ordinal))
+                && DataFiles.IsRelationFile(info.Name);
+            entry.DataStream = new FixedLengthStream(file, length, verify ? pages!.For(relative, info.Name, file) : null);
             await tar.WriteEntryAsync(entry, cancellationToken);
             return length;
         }
@@ -288,8 +314,89 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
     private static string? Field(string label, string name) =>
         label.Split('\n').FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal))?[name.Length..].Trim();
 
-    /// <summary>A file read as exactly <c>length</c> bytes: cut when it grew, zero-filled when it shrank.</summary>
-    private sealed class FixedLengthStream(FileStream file, long length) : Stream
+    private static ulong Lsn(string text)
+    {
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        return (ulong.Parse(text.AsSpan(0, slash), NumberStyles.HexNumber, CultureInfo.InvariantCulture) << 32)
+            | ulong.Parse(text.AsSpan(slash + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// The page check <c>pg_basebackup</c> has the server make as it sends a relation's file
+    /// (<c>verify_page_checksum</c> in <c>src/backend/backup/basebackup.c</c>): a page that is not new and was last
+    /// written before the backup started must carry its checksum; one that does not is read once more (a write may
+    /// have been under way), and if it still does not, the backup fails naming the file and block, as a
+    /// <c>pg_basebackup</c> that met a checksum failure does. A page written since the start is left to the WAL
+    /// the backup carries, and a file whose reads stop falling on page boundaries is not checked further.
+    /// </summary>
+    internal sealed class PageCheck(ulong startLsn)
+    {
+        private readonly ulong _startLsn = startLsn;
+        private long _verified;
+
+        /// <summary>Pages whose checksum was verified.</summary>
+        public long Verified => Interlocked.Read(ref _verified);
+
+        public FileCheck For(string relative, string name, FileStream file) => new(this, relative, name, file);
+
+        internal sealed class FileCheck(PageCheck owner, string relative, string name, FileStream file)
+        {
+            private bool _aligned = true;
+
+            /// <summary>Checks the pages of <paramref name="read"/>, the file's bytes from <paramref name="offset"/>.</summary>
+            public void Check(ReadOnlySpan<byte> read, long offset)
+            {
+                if (!_aligned || offset % DataPage.Size != 0)
+                {
+                    _aligned = false;
+                    return;
+                }
+
+                var at = 0;
+                for (; at + DataPage.Size <= read.Length; at += DataPage.Size)
+                {
+                    var blockInFile = (offset + at) / DataPage.Size;
+                    if (Problem(read.Slice(at, DataPage.Size), blockInFile) is null)
+                    {
+                        continue;
+                    }
+
+                    var again = new byte[DataPage.Size];
+                    if (RandomAccess.Read(file.SafeFileHandle, again, offset + at) != DataPage.Size)
+                    {
+                        continue; // Cut short since: the file was truncated, and the WAL truncates it again.
+                    }
+
+                    if (Problem(again, blockInFile) is { } problem)
+                    {
+                        throw new BackupException(
+                            "source_failed",
+                            $"data page checksum failure in {relative}, block {blockInFile}: {problem}. The data directory is damaged; " +
+                            "`steward verify` lists every damaged page and `steward repair` replaces them from a backup (docs/repair.md)");
+                    }
+                }
+
+                _aligned = at == read.Length;
+            }
+
+            private string? Problem(ReadOnlySpan<byte> page, long blockInFile)
+            {
+                // A new page (pd_upper 0) and one written since the backup started are not checked (the WAL rewrites the latter).
+                if (BinaryPrimitives.ReadUInt16LittleEndian(page[14..]) == 0 || DataPage.Lsn(page) >= owner._startLsn)
+                {
+                    return null;
+                }
+
+                Interlocked.Increment(ref owner._verified);
+                var expected = DataPage.Checksum(page, DataPage.ForkBlock(name, blockInFile));
+                var stored = DataPage.StoredChecksum(page);
+                return expected == stored ? null : $"checksum {stored} in the page, {expected} computed";
+            }
+        }
+    }
+
+    /// <summary>A file read as exactly <c>length</c> bytes: cut when it grew, zero-filled when it shrank; its pages checked when given a check.</summary>
+    private sealed class FixedLengthStream(FileStream file, long length, PageCheck.FileCheck? pages) : Stream
     {
         private long _position;
 
@@ -324,6 +431,7 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
                 read = want;
             }
 
+            pages?.Check(buffer[..read], _position);
             _position += read;
             return read;
         }
@@ -343,6 +451,7 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
                 read = want;
             }
 
+            pages?.Check(buffer.Span[..read], _position);
             _position += read;
             return read;
         }

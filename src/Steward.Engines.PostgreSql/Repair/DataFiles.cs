@@ -68,6 +68,9 @@ public static partial class DataFiles
         return read == DataPage.Size ? page : null;
     }
 
+    /// <summary>Whether <paramref name="name"/> is a relation's file (<c>16390</c>, <c>16390.2</c>, <c>16390_vm</c>): 8 KiB pages the server checksums.</summary>
+    public static bool IsRelationFile(string name) => FileNode().IsMatch(name);
+
     [GeneratedRegex(@"^(\d+)(?:_(?:fsm|vm|init))?(?:\.\d+)?$")]
     private static partial Regex FileNode();
 }

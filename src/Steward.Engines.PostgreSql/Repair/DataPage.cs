@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Steward.Engines.PostgreSql.Repair;
 
@@ -28,7 +30,11 @@ public static class DataPage
         0x783125BB, 0x6CA8EAA2, 0xE407EAC6, 0x4B5CFC3E, 0x9FBF8C76, 0x15CA20BE, 0xF2CA9FD3, 0x959BD756,
     ];
 
-    /// <summary>The checksum PostgreSQL stores in <c>pd_checksum</c> for <paramref name="page"/> at block <paramref name="block"/> of its fork.</summary>
+    /// <summary>
+    /// The checksum PostgreSQL stores in <c>pd_checksum</c> for <paramref name="page"/> at block <paramref name="block"/> of its fork.
+    /// The 32 lanes are four 256-bit vectors where the processor has them (what the C compiler makes of
+    /// <c>checksum_impl.h</c>): a backup verifies every page it reads, about 200 000 per GB.
+    /// </summary>
     public static ushort Checksum(ReadOnlySpan<byte> page, long block)
     {
         if (page.Length != Size)
@@ -36,6 +42,17 @@ public static class DataPage
             throw new ArgumentException($"a page is {Size} bytes, not {page.Length}", nameof(page));
         }
 
+        var sum = Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian ? LanesVector(page) : LanesScalar(page);
+        return Finish(sum, block);
+    }
+
+    /// <summary>The same checksum one lane at a time: the reference the vector form is tested against.</summary>
+    internal static ushort ChecksumScalar(ReadOnlySpan<byte> page, long block) => Finish(LanesScalar(page), block);
+
+    private static ushort Finish(uint lanes, long block) => (ushort)(((lanes ^ (uint)block) % 65535) + 1);
+
+    private static uint LanesScalar(ReadOnlySpan<byte> page)
+    {
         Span<uint> sums = stackalloc uint[Lanes];
         BaseOffsets.CopyTo(sums);
         for (var row = 0; row < Size / (4 * Lanes); row++)
@@ -64,8 +81,53 @@ public static class DataPage
             result ^= s;
         }
 
-        result ^= (uint)block;
-        return (ushort)((result % 65535) + 1);
+        return result;
+    }
+
+    private static uint LanesVector(ReadOnlySpan<byte> page)
+    {
+        ref var words = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, uint>(page));
+        ref var offsets = ref MemoryMarshal.GetArrayDataReference(BaseOffsets);
+        var s0 = Vector256.LoadUnsafe(ref offsets, 0);
+        var s1 = Vector256.LoadUnsafe(ref offsets, 8);
+        var s2 = Vector256.LoadUnsafe(ref offsets, 16);
+        var s3 = Vector256.LoadUnsafe(ref offsets, 24);
+
+        // Row 0 holds pd_checksum in its third word, which counts as zero.
+        s0 = Mix(s0, Vector256.LoadUnsafe(ref words, 0) & Vector256.Create(~0u, ~0u, 0xFFFF0000u, ~0u, ~0u, ~0u, ~0u, ~0u));
+        s1 = Mix(s1, Vector256.LoadUnsafe(ref words, 8));
+        s2 = Mix(s2, Vector256.LoadUnsafe(ref words, 16));
+        s3 = Mix(s3, Vector256.LoadUnsafe(ref words, 24));
+        for (nuint at = Lanes; at < Size / 4; at += Lanes)
+        {
+            s0 = Mix(s0, Vector256.LoadUnsafe(ref words, at));
+            s1 = Mix(s1, Vector256.LoadUnsafe(ref words, at + 8));
+            s2 = Mix(s2, Vector256.LoadUnsafe(ref words, at + 16));
+            s3 = Mix(s3, Vector256.LoadUnsafe(ref words, at + 24));
+        }
+
+        for (var round = 0; round < 2; round++)
+        {
+            s0 = Mix(s0, Vector256<uint>.Zero);
+            s1 = Mix(s1, Vector256<uint>.Zero);
+            s2 = Mix(s2, Vector256<uint>.Zero);
+            s3 = Mix(s3, Vector256<uint>.Zero);
+        }
+
+        var all = s0 ^ s1 ^ s2 ^ s3;
+        uint result = 0;
+        for (var lane = 0; lane < Vector256<uint>.Count; lane++)
+        {
+            result ^= all.GetElement(lane);
+        }
+
+        return result;
+    }
+
+    private static Vector256<uint> Mix(Vector256<uint> sum, Vector256<uint> value)
+    {
+        var tmp = sum ^ value;
+        return (tmp * Vector256.Create(FnvPrime)) ^ Vector256.ShiftRightLogical(tmp, 17);
     }
 
     /// <summary>The checksum recorded in the page's header.</summary>

@@ -16,6 +16,10 @@ internal sealed record BackupOptions : IValidatableObject
     [Range(1, 19)]
     public int ZstdLevel { get; init; } = 3;
 
+    [Setting("STEWARD_BACKUP_POSTGRESQL_SOURCE", "what a PostgreSQL physical backup reads: the data directory itself between pg_backup_start and pg_backup_stop, every page's checksum verified as it is read (as pgBackRest does; where the broker shares the instance's files and the plan is not ha), or always pg_basebackup's stream (the server verifies the pages); both make the same tar with its WAL")]
+    [AllowedValues("data-directory", "pg_basebackup")]
+    public string PostgreSqlSource { get; init; } = "data-directory";
+
     [Setting("STEWARD_BACKUP_ENCRYPTION", "encryption of every backup: age, to the broker's own key and any extra recipients")]
     [AllowedValues("age", "none")]
     public string Encryption { get; init; } = "age";

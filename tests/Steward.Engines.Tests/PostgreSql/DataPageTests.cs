@@ -33,6 +33,26 @@ public sealed class DataPageTests
     }
 
     [Fact]
+    public void The_vector_checksum_equals_the_lane_by_lane_one_on_any_bytes_and_block()
+    {
+        var random = new Random(20261201);
+        var page = new byte[DataPage.Size];
+        foreach (var block in new long[] { 0, 1, 7, 131071, 131072, 4_000_000_000 })
+        {
+            random.NextBytes(page);
+            var checksum = DataPage.Checksum(page, block);
+            checksum.ShouldBe(DataPage.ChecksumScalar(page, block), $"block {block}");
+            page[8] ^= 0xFF;
+            DataPage.Checksum(page, block).ShouldBe(checksum, "pd_checksum itself counts as zero");
+            page[12] ^= 0x01;
+            DataPage.Checksum(page, block).ShouldNotBe(checksum, "the word after it counts");
+        }
+
+        var real = Pages()[..DataPage.Size];
+        DataPage.ChecksumScalar(real, 0).ShouldBe(DataPage.StoredChecksum(real));
+    }
+
+    [Fact]
     public void A_new_page_must_be_all_zeroes()
     {
         var page = new byte[DataPage.Size];

@@ -5,7 +5,11 @@ using Steward.Server.Tests.Infrastructure;
 
 namespace Steward.Server.Tests.Backups;
 
-/// <summary>Two real brokers: one storing backups on its file system (the default), one in a real S3-compatible server.</summary>
+/// <summary>
+/// Two real brokers: one storing backups on its file system (the default), one in a real S3-compatible server. The
+/// S3 one also takes PostgreSQL physical backups with pg_basebackup (<c>STEWARD_BACKUP_POSTGRESQL_SOURCE</c>), so every
+/// test that runs on both covers both sources; the file-system one reads the data directory (the default).
+/// </summary>
 public sealed class BackupBrokers : IAsyncLifetime
 {
     public S3rverFixture S3 { get; } = new();
@@ -18,7 +22,7 @@ public sealed class BackupBrokers : IAsyncLifetime
     {
         await S3.InitializeAsync();
         FileSystem = await StewardServer.StartAsync();
-        S3Broker = await StewardServer.StartAsync(S3Settings(S3));
+        S3Broker = await StewardServer.StartAsync(new Dictionary<string, string>(S3Settings(S3)) { ["STEWARD_BACKUP_POSTGRESQL_SOURCE"] = "pg_basebackup" });
     }
 
     public static Dictionary<string, string> S3Settings(S3rverFixture s3) => new()

@@ -33,6 +33,7 @@ internal static class WalServiceCollectionExtensions
                 Wal = wal.Enabled ? new PostgreSqlWalOptions { BrokerUrl = wal.BrokerUrl, ArchiveTimeout = wal.ArchiveTimeout } : null,
                 HeartbeatInterval = heartbeat.HeartbeatInterval,
                 CheckReconnectInterval = heartbeat.CheckReconnectInterval,
+                BackupReadsDataDirectory = sp.GetRequiredService<IOptions<BackupOptions>>().Value.PostgreSqlSource == "data-directory",
             }, sp.GetRequiredService<TimeProvider>());
         });
         // The state store itself (IStateStore may be wrapped: metrics observe it), whose tables it creates at start.
