@@ -23,7 +23,8 @@ internal static partial class Report
         L($"`pgbench -i -I dtGvp -s {f.Scale}` through the binding ({f.LoadSeconds:F0} s): database `app` {Mb(f.DatabaseBytes)}, whole cluster {Mb(f.ClusterBytes)},");
         L($"`pg_basebackup`'s tar {Mb(m.Plaintext)} (the **data size** every MB/s below divides by). Then, {f.Repeat} times, in this order on the");
         L("same instance: each stage of the shell pipeline alone; **Steward**: `POST /api/v1/instances/{id}/backups` (`physical`:");
-        L("`pg_basebackup -Ft -X fetch -c fast` → zstd level 3 → age to the broker's key → file system), polled every 50 ms through");
+        L("the data directory read by the broker between `pg_backup_start` and `pg_backup_stop`, every page's checksum verified → zstd level 3 → age to the");
+        L("broker's key → file system; the same tar as `pg_basebackup -Ft -X fetch`), polled every 50 ms through");
         L("`GET /api/v1/backups/{id}`, then `POST /api/v1/instances/{id}/restore` polled through `last_operation`; the **shell pipeline**");
         L($"`{f.PipelineCommand}` and its restore `age -d -i key | zstd -d | tar -x -C dir`; **pgBackRest** `backup --type=full`");
         L("(`compress-type=zst`, `compress-level=3`, `repo1-cipher-type=aes-256-cbc`, `process-max=1`, `start-fast=y`, `--archive-check=n`, as");
@@ -33,10 +34,11 @@ internal static partial class Report
         L("**Wall** is this program's clock around the whole request (for Steward, from the POST to the poll that saw it finished;");
         L("the broker's own `duration_seconds` is beside it). **CPU** is user + system time: for the shell pipeline and pgBackRest");
         L("from GNU `time` (every process they waited for); for a Steward backup the broker's own CPU (`/proc/PID/stat`");
-        L("utime + stime) plus the CPU of the children it reaped meanwhile (cutime + cstime: `pg_basebackup`); for a Steward restore");
+        L("utime + stime) plus the CPU of the children it reaped meanwhile (cutime + cstime: none since the broker reads the files itself); for a Steward restore");
         L("the broker's CPU (it unpacks the archive itself; no `tar` child), sampled every 50 ms (the reaped-children counter is unusable");
-        L("there: restarting the server reaps its shim, which carries the old postmaster's lifetime CPU). The PostgreSQL server's own work (walsender, checkpoint) is");
-        L("the same for every tool and counted for none. **RSS** is the broker's `VmRSS`, sampled every 50 ms; growth is the peak during");
+        L("there: restarting the server reaps its shim, which carries the old postmaster's lifetime CPU). The PostgreSQL server's own work is");
+        L("counted for no tool: the walsender that streams to `pg_basebackup` in the shell pipeline, and for Steward the row counts it takes beside every");
+        L("backup for restore rehearsals (`count(*)` of every table) and the checkpoint all tools ask for. **RSS** is the broker's `VmRSS`, sampled every 50 ms; growth is the peak during");
         L("the backup minus the median of 20 samples in the second before it.");
         L();
 
@@ -47,7 +49,7 @@ internal static partial class Report
         var shell = m.Pipeline?.Backup.WallSeconds;
         var pgbr = m.PgBackRest?.Backup.WallSeconds;
         string Vs(double wall, double? reference) => reference is { } r ? $"{wall / r:F2}×" : "–";
-        L($"| **Steward** (API: {m.Steward.ApiSeconds:F2} s) | **{m.Steward.WallSeconds:F2}** | {Rate(m.Plaintext, m.Steward.WallSeconds)} | {m.Steward.CpuSeconds:F2} ({m.Steward.BrokerCpu:F2} broker + {m.Steward.ChildrenCpu:F2} `pg_basebackup`) | {Mb(m.Steward.StoredBytes)} | **{Vs(m.Steward.WallSeconds, shell)}** | **{Vs(m.Steward.WallSeconds, pgbr)}** |");
+        L($"| **Steward** (API: {m.Steward.ApiSeconds:F2} s) | **{m.Steward.WallSeconds:F2}** | {Rate(m.Plaintext, m.Steward.WallSeconds)} | {m.Steward.CpuSeconds:F2} ({m.Steward.BrokerCpu:F2} broker + {m.Steward.ChildrenCpu:F2} children) | {Mb(m.Steward.StoredBytes)} | **{Vs(m.Steward.WallSeconds, shell)}** | **{Vs(m.Steward.WallSeconds, pgbr)}** |");
         if (m.Pipeline is { } p)
         {
             L($"| shell pipeline | {p.Backup.WallSeconds:F2} | {Rate(m.Plaintext, p.Backup.WallSeconds)} | {p.Backup.CpuSeconds:F2} | {Mb(p.OutputBytes)} | 1.00× | {Vs(p.Backup.WallSeconds, pgbr)} |");

@@ -47,6 +47,8 @@ public sealed class PostgreSqlStateStore : RelationalStateStore, IAsyncDisposabl
             await ExecAsync(conn, migration, cancellationToken);
         }
 
+        await ExecAsync(conn, RelationalSchema.IndexesAfterMigration, cancellationToken);
+
         await using (var insert = Command(conn, "INSERT INTO steward_meta (key, value) VALUES ('key_check', @v) ON CONFLICT (key) DO NOTHING", ("@v", Key.Seal("steward", KeyCheckContext))))
         {
             await insert.ExecuteNonQueryAsync(cancellationToken);

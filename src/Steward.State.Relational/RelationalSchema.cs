@@ -217,4 +217,13 @@ public static class RelationalSchema
             renewed_at TEXT NOT NULL
         );
         """;
+
+    /// <summary>
+    /// Indexes on columns a store of an earlier release may have had to add first (each store runs this after its
+    /// migrations): an API call with an instance token finds its binding by the token's hash, so without it every such
+    /// call read every binding.
+    /// </summary>
+    public const string IndexesAfterMigration = """
+        CREATE INDEX IF NOT EXISTS bindings_token ON bindings(api_token_hash) WHERE api_token_hash IS NOT NULL;
+        """;
 }

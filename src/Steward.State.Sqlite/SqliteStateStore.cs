@@ -41,6 +41,7 @@ public sealed partial class SqliteStateStore : RelationalStateStore
         }
 
         await AddColumnsAsync(conn, cancellationToken);
+        await ExecAsync(conn, RelationalSchema.IndexesAfterMigration, cancellationToken);
         await SealLegacyCredentialsAsync(conn, cancellationToken);
     }
 

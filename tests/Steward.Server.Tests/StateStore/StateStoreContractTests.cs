@@ -78,6 +78,42 @@ public sealed class StateStoreContractTests(StatePostgres postgres) : StoreTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task A_binding_is_found_by_its_token_through_an_index_not_by_reading_every_binding(string kind)
+    {
+        var (_, where) = await Stores.CreateAsync(kind);
+
+        // The statement FindBindingByTokenHashAsync runs, as each dialect's planner answers it (PostgreSQL told to avoid
+        // a sequential scan where it has anything else: its tables here are too small for it to prefer an index).
+        const string lookup = "SELECT id FROM bindings WHERE api_token_hash = 'abc' AND state = 'Created'";
+        var plan = new System.Text.StringBuilder();
+        if (kind == "sqlite")
+        {
+            await using var conn = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={where};Pooling=false");
+            await conn.OpenAsync();
+            await using var cmd = new Microsoft.Data.Sqlite.SqliteCommand("EXPLAIN QUERY PLAN " + lookup, conn);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                plan.AppendLine(reader.GetString(3));
+            }
+        }
+        else
+        {
+            await using var conn = new Npgsql.NpgsqlConnection(Postgres.ConnectionString(new Uri(where).AbsolutePath.TrimStart('/')));
+            await conn.OpenAsync();
+            await using var cmd = new Npgsql.NpgsqlCommand("SET enable_seqscan = off; EXPLAIN " + lookup, conn);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                plan.AppendLine(reader.GetString(0));
+            }
+        }
+
+        plan.ToString().ShouldContain("bindings_token", Case.Sensitive, plan.ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task Provisions_taking_from_the_warm_pool_at_once_never_get_the_same_entry(string kind)
     {
         var (store, _) = await Stores.CreateAsync(kind);
