@@ -13,13 +13,17 @@ namespace Steward.Engines.Redis;
 /// Runs each instance as its own redis-server. Users live in an ACL file: the default user is disabled,
 /// Steward keeps an admin user, and each binding is an ACL user of its own.
 /// </summary>
-public sealed class RedisEngine : IDataServiceEngine, IDataRescue
+public sealed partial class RedisEngine : IDataServiceEngine, IDataRescue
 {
     private readonly RedisEngineOptions _options;
+    private readonly TimeProvider _time;
+    private readonly HeldCheckConnections<RespConnection> _checkConnections;
 
-    public RedisEngine(RedisEngineOptions options)
+    public RedisEngine(RedisEngineOptions options, TimeProvider? time = null)
     {
         _options = options;
+        _time = time ?? TimeProvider.System;
+        _checkConnections = new HeldCheckConnections<RespConnection>(options.CheckReconnectInterval, _time);
         Unavailable = File.Exists(options.ServerPath)
             ? null
             : $"redis-server not found at {options.ServerPath}; install it with: apt-get install redis-server, or set STEWARD_REDIS_BIN_DIR";
@@ -77,16 +81,7 @@ public sealed class RedisEngine : IDataServiceEngine, IDataRescue
     public async Task ProbeAsync(EngineContext context, CancellationToken cancellationToken)
     {
         await using var conn = await AdminAsync(context, cancellationToken);
-        var reply = await conn.ExecuteAsync(["PING"], cancellationToken);
-        if (reply.AsText() != "PONG")
-        {
-            throw new RespException("PING was not answered with PONG");
-        }
-
-        if (await conn.ExecuteAsync(["ROLE"], cancellationToken) is not RespValue.Array { Items: [var role, ..] } || role.AsText() is not ("master" or "slave"))
-        {
-            throw new RespException("ROLE did not name a master or replica role");
-        }
+        await ProbeOnAsync(conn, cancellationToken);
     }
 
     public Diagnosis? Diagnose(EngineContext context, IReadOnlyList<string> logSinceStart) =>

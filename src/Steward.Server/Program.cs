@@ -64,7 +64,7 @@ services.AddInstanceRuntime(settings);
 services.AddSettings<EngineBinariesOptions>(settings);
 var binaries = settings.GetSection("Engines").Get<EngineBinariesOptions>() ?? new();
 services.AddPostgreSqlEngine(binaries.PostgreSql);
-services.AddRedisEngine(binaries.Redis);
+services.AddRedisEngine(binaries.Redis, (sp, redis) => redis with { CheckReconnectInterval = sp.GetRequiredService<IOptions<HeartbeatOptions>>().Value.RedisCheckReconnectInterval });
 services.AddSingleton<EngineRegistry>();
 services.AddSingleton<PortAllocator>();
 services.AddSingleton<MachineCapacity>();
