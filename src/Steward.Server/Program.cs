@@ -72,6 +72,7 @@ services.AddSingleton<InstanceWorkflows>();
 services.AddWarmPool(settings);
 services.AddHistoryRetention(settings);
 services.AddSingleton<InstanceLocks>();
+services.AddSingleton<OperationsInFlight>();
 services.AddSingleton<OperationRunner>();
 services.AddHostedService(sp => sp.GetRequiredService<OperationRunner>());
 services.AddSingleton(sp => BackupSettings.Load(sp.GetRequiredService<StewardOptions>(), sp.GetRequiredService<IOptions<BackupOptions>>().Value));
@@ -121,7 +122,7 @@ if (!await app.Services.InitializeStateStoreAsync(app.Logger, options.StateFile)
 }
 
 await app.Services.LoadObservedStateAsync(CancellationToken.None);
-app.Services.GetRequiredService<StewardMetrics>().Observe(app.Services.GetRequiredService<InstanceIndex>(), app.Services.GetRequiredService<Supervisor>());
+app.Services.GetRequiredService<StewardMetrics>().Observe(app.Services.GetRequiredService<InstanceIndex>(), app.Services.GetRequiredService<Supervisor>(), app.Services.GetRequiredService<OperationsInFlight>());
 app.UseRouting();
 app.UseStewardHttpMetrics();
 app.UseMiddleware<BrokerMiddleware>();

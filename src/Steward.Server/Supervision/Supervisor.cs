@@ -27,6 +27,7 @@ internal sealed partial class Supervisor(
     InstanceIndex index,
     EngineRegistry engines,
     InstanceLocks locks,
+    OperationsInFlight operations,
     FailureClassifier classifier,
     Fence fence,
     HealthRegistry health,
@@ -155,9 +156,9 @@ internal sealed partial class Supervisor(
 
     private async Task CheckAsync(string instanceId, InstanceWatch watch, CancellationToken cancellationToken)
     {
-        var instance = await store.GetInstanceAsync(instanceId, cancellationToken);
-        if (instance is not { State: InstanceState.Ready }
-            || await store.LatestInstanceOperationAsync(instanceId, cancellationToken) is { State: OperationState.InProgress })
+        // Both from memory: the index is read again once an instance changed, and the operation runner knows what it runs.
+        var instance = await index.GetAsync(instanceId, cancellationToken);
+        if (instance is not { State: InstanceState.Ready } || await operations.HoldsAsync(instanceId, cancellationToken))
         {
             return;
         }
