@@ -79,10 +79,10 @@ internal sealed partial class Supervisor(
                 NextCheck = now,
                 Health = new InstanceHealth(instance.Id, HealthStatus.Unknown, null, "not checked yet"),
             });
-            // Between protocol checks, a server that died or was stopped is noticed at the next tick: whether its
-            // process runs is far cheaper to ask the runtime than a check.
+            // Between protocol checks, a server that died is noticed at the next tick, one that was stopped within about a
+            // second (GetRecentStatus): whether its process runs is far cheaper to ask the runtime than a check.
             if (now < watch.NextCheck && watch.RestartDue is null
-                && Runtime.GetStatus(Runtime.PathsFor(instance.InternalId)) is not ProcessStatus.Running { Stopped: false })
+                && Runtime.GetRecentStatus(Runtime.PathsFor(instance.InternalId)) is not ProcessStatus.Running { Stopped: false })
             {
                 watch.NextCheck = now;
             }
@@ -115,7 +115,7 @@ internal sealed partial class Supervisor(
         {
             // A slot bounds the protocol checks in flight. A server that is gone or stopped needs none: waiting behind
             // hundreds of due checks would delay its incident by seconds (measured: 6.7 s at 254 instances).
-            if (watch.RestartDue is not null || Runtime.GetStatus(Runtime.PathsFor(instance.InternalId)) is ProcessStatus.Running { Stopped: false })
+            if (watch.RestartDue is not null || Runtime.GetRecentStatus(Runtime.PathsFor(instance.InternalId)) is ProcessStatus.Running { Stopped: false })
             {
                 await _checkSlots.WaitAsync(cancellationToken);
                 slot = true;
