@@ -9,6 +9,8 @@
 # The settle time matters: for about half a minute after a burst of provisioning the JIT recompiles hot methods
 # (tiered compilation), which shows as broker CPU that has nothing to do with the instance count. Instance ports are
 # taken from 20000-21999, outside the kernel's ephemeral range, where the probe's own curl connections would take them.
+# PROFILE=DIR records a CPU profile of the broker (perf record -F 499 -g, 20 s) at each level during the settle's last
+# 25 s, before the idle windows, into DIR/perf-LEVEL.data; run with DOTNET_PerfMapEnabled=1 to name .NET frames.
 set -eu
 DLL=${DLL:-src/Steward.Server/bin/Release/net10.0/steward-server.dll}
 LEVELS=${LEVELS:-"1 100 250 550"}
@@ -48,7 +50,11 @@ for level in $LEVELS; do
     until curl -sf -u "$AUTH" -H "X-Broker-API-Version: 2.17" "$URL/v2/service_instances/d{}/last_operation" | grep -q succeeded; do sleep 0.1; done'
   count=$level # the loop above ran in the pipeline's subshell
   pg=$((count / 11 + extra / 2)); redis=$((count - count / 11 + extra / 2))
-  sleep "$SETTLE"
+  if [ -n "${PROFILE:-}" ] && [ "$SETTLE" -gt 25 ]; then
+    sleep $((SETTLE - 25)); perf record -q -F 499 -g -p $BROKER -o "$PROFILE/perf-$level.data" -- sleep 20 >/dev/null 2>&1; sleep 5
+  else
+    sleep "$SETTLE"
+  fi
   cpu1=$(cpu); cpu2=$(cpu)
   rss=$(awk '/VmRSS/{printf "%.0f", $2/1024}' /proc/$BROKER/status)
   db=$(du -k "$ROOT/data/steward.db" | cut -f1)

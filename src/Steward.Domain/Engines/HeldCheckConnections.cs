@@ -58,14 +58,14 @@ public sealed class HeldCheckConnections<T>(TimeSpan reconnectInterval, TimeProv
 
     /// <summary>
     /// Closes, at most once a minute, the connections no check used for two reconnect intervals (a minute at least):
-    /// those of instances deleted, stopped or no longer supervised by this broker.
+    /// those of instances deleted, stopped or no longer supervised by this broker. True when it swept this time.
     /// </summary>
-    public async ValueTask SweepAsync()
+    public async ValueTask<bool> SweepAsync()
     {
         var swept = Interlocked.Read(ref _sweptAt);
         if (time.GetElapsedTime(swept) < TimeSpan.FromMinutes(1) || Interlocked.CompareExchange(ref _sweptAt, time.GetTimestamp(), swept) != swept)
         {
-            return;
+            return false;
         }
 
         var idle = TimeSpan.FromTicks(Math.Max(2 * reconnectInterval.Ticks, TimeSpan.FromMinutes(1).Ticks));
@@ -76,6 +76,8 @@ public sealed class HeldCheckConnections<T>(TimeSpan reconnectInterval, TimeProv
                 await held.Connection.DisposeAsync();
             }
         }
+
+        return true;
     }
 
     /// <summary>True when a connection is held for the instance.</summary>

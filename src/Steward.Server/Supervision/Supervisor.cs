@@ -73,8 +73,7 @@ internal sealed partial class Supervisor(
                 continue;
             }
 
-            var policy = options.Supervision.Apply(engines.Plan(instance.ServiceId, instance.PlanId).HealthCheck);
-            var watch = _watches.GetOrAdd(instance.Id, _ => new InstanceWatch(policy, time)
+            var watch = _watches.GetOrAdd(instance.Id, _ => new InstanceWatch(options.Supervision.Apply(engines.Plan(instance.ServiceId, instance.PlanId).HealthCheck), time)
             {
                 NextCheck = now,
                 Health = new InstanceHealth(instance.Id, HealthStatus.Unknown, null, "not checked yet"),
