@@ -41,59 +41,27 @@ public sealed partial class PostgreSqlEngine
         using var turn = await SessionTurnAsync(context.Instance.Id, cancellationToken);
 
         // Taken out while in use, so two checks of one instance at once never share a connection; one too old is closed.
-        if (await _checkConnections.TakeAsync(context.Instance.Id, target) is var (held, openedAt))
+        // The session first: a server that restarted since replaces it (below) instead of failing the ping's check of a
+        // server still starting.
+        if (await _checkConnections.TakeProvenAsync(context.Instance.Id, target, ProbeOnAsync, cancellationToken) is var (held, openedAt))
         {
-            var passed = false;
             try
             {
-                // The session first: a server that restarted since replaces it (below) instead of failing the ping's
-                // check of a server still starting.
-                await ProbeOnAsync(held, cancellationToken);
-                passed = true;
+                await PingAsync(context.Host, context.Port, context.Instance.AdminUser, cancellationToken);
             }
-            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            catch
             {
-                // Falls through to a new connection, whose check decides.
-            }
-            finally
-            {
-                if (!passed)
-                {
-                    await held.DisposeAsync();
-                }
+                // Let go of the session too: a server shutting down "smart" (SIGTERM) waits for every session to end, and
+                // the check's own must not be what keeps it from stopping.
+                await held.DisposeAsync();
+                throw;
             }
 
-            if (passed)
-            {
-                try
-                {
-                    await PingAsync(context.Host, context.Port, context.Instance.AdminUser, cancellationToken);
-                }
-                catch
-                {
-                    // Let go of the session too: a server shutting down "smart" (SIGTERM) waits for every session to
-                    // end, and the check's own must not be what keeps it from stopping.
-                    await held.DisposeAsync();
-                    throw;
-                }
-
-                await _checkConnections.HoldAsync(context.Instance.Id, target, held, openedAt);
-                return;
-            }
+            await _checkConnections.HoldAsync(context.Instance.Id, target, held, openedAt);
+            return;
         }
 
-        var connection = await OpenAdminAsync(context, "postgres", cancellationToken, CheckApplicationName);
-        try
-        {
-            await ProbeOnAsync(connection, cancellationToken);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-
-        await _checkConnections.HoldAsync(context.Instance.Id, target, connection, _time.GetTimestamp());
+        await _checkConnections.OpenAsync(context.Instance.Id, target, ct => OpenAdminAsync(context, "postgres", ct, CheckApplicationName), ProbeOnAsync, cancellationToken);
     }
 
     /// <summary>

@@ -24,45 +24,13 @@ public sealed partial class RedisEngine
 
         await _checkConnections.SweepAsync();
         var target = $"{context.Host}:{context.Port}/{context.Instance.AdminUser}";
-        if (await _checkConnections.TakeAsync(context.Instance.Id, target) is var (held, openedAt))
+        if (await _checkConnections.TakeProvenAsync(context.Instance.Id, target, ProbeOnAsync, cancellationToken) is var (held, openedAt))
         {
-            var passed = false;
-            try
-            {
-                await ProbeOnAsync(held, cancellationToken);
-                passed = true;
-            }
-            catch (Exception) when (!cancellationToken.IsCancellationRequested)
-            {
-                // Falls through to a new connection, whose check decides.
-            }
-            finally
-            {
-                if (!passed)
-                {
-                    await held.DisposeAsync();
-                }
-            }
-
-            if (passed)
-            {
-                await _checkConnections.HoldAsync(context.Instance.Id, target, held, openedAt);
-                return;
-            }
+            await _checkConnections.HoldAsync(context.Instance.Id, target, held, openedAt);
+            return;
         }
 
-        var connection = await AdminAsync(context, cancellationToken);
-        try
-        {
-            await ProbeOnAsync(connection, cancellationToken);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-
-        await _checkConnections.HoldAsync(context.Instance.Id, target, connection, _time.GetTimestamp());
+        await _checkConnections.OpenAsync(context.Instance.Id, target, ct => AdminAsync(context, ct), ProbeOnAsync, cancellationToken);
     }
 
     private static async Task ProbeOnAsync(RespConnection conn, CancellationToken cancellationToken)

@@ -56,7 +56,8 @@ public sealed partial class RedisEngine : IDataServiceEngine, IDataRescue
             .AppendLine(CultureInfo.InvariantCulture, $"appendonly {((p.Boolean("appendonly") ?? false) ? "yes" : "no")}")
             .AppendLine(CultureInfo.InvariantCulture, $"maxmemory {limits.MemoryMb}mb")
             .AppendLine(CultureInfo.InvariantCulture, $"maxmemory-policy {p.String("maxmemory_policy") ?? "noeviction"}")
-            .AppendLine(CultureInfo.InvariantCulture, $"maxclients {limits.MaxConnections}")
+            // One more than the plan's clients: the supervisor's check holds one connection (RedisEngine.Check.cs).
+            .AppendLine(CultureInfo.InvariantCulture, $"maxclients {limits.MaxConnections + 1}")
             .AppendLine(CultureInfo.InvariantCulture, $"aclfile {AclFile(context)}")
             .AppendLine("logfile \"\"")
             .AppendLine("save 3600 1 300 100 60 10000")

@@ -47,6 +47,57 @@ public sealed class HeldCheckConnections<T>(TimeSpan reconnectInterval, TimeProv
         return null;
     }
 
+    /// <summary>
+    /// Takes out the instance's held connection (as <see cref="TakeAsync"/>) and runs <paramref name="probe"/> on it. When
+    /// the probe passes, the connection is returned, still taken out: the caller gives it back with <see cref="HoldAsync"/>.
+    /// When it fails, the connection is closed and null returned: a held connection that fails (the server restarted,
+    /// someone ended the session) fails nothing by itself, the caller tries again on a new one (<see cref="OpenAsync"/>),
+    /// which decides. Cancellation (the check's timeout) closes it too and is thrown.
+    /// </summary>
+    public async Task<(T Connection, long OpenedAt)?> TakeProvenAsync(string instanceId, string target, Func<T, CancellationToken, Task> probe, CancellationToken cancellationToken, bool anyAge = false)
+    {
+        if (await TakeAsync(instanceId, target, anyAge) is not var (held, openedAt))
+        {
+            return null;
+        }
+
+        try
+        {
+            await probe(held, cancellationToken);
+            return (held, openedAt);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            await held.DisposeAsync();
+            return null;
+        }
+        catch
+        {
+            await held.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens a new connection, runs <paramref name="probe"/> on it and holds it for the next check; a connection whose
+    /// probe fails is closed and the failure thrown.
+    /// </summary>
+    public async Task OpenAsync(string instanceId, string target, Func<CancellationToken, Task<T>> open, Func<T, CancellationToken, Task> probe, CancellationToken cancellationToken)
+    {
+        var connection = await open(cancellationToken);
+        try
+        {
+            await probe(connection, cancellationToken);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
+        await HoldAsync(instanceId, target, connection, time.GetTimestamp());
+    }
+
     /// <summary>Keeps <paramref name="connection"/> for the instance's next check; closes it when one is held already.</summary>
     public async ValueTask HoldAsync(string instanceId, string target, T connection, long openedAt)
     {

@@ -67,6 +67,31 @@ public sealed class RedisCheckConnectionTests : IDisposable
     }
 
     [Fact]
+    public async Task The_held_connection_leaves_the_plan_s_clients_to_the_applications()
+    {
+        var (engine, context, _) = await StartAsync();
+        await engine.CheckAsync(context, CancellationToken.None);
+        var clients = new List<RespConnection>();
+        try
+        {
+            for (var i = 0; i < context.Plan.Limits.MaxConnections; i++)
+            {
+                clients.Add(await AdminAsync(context));
+                (await clients[^1].ExecuteAsync(["PING"], CancellationToken.None)).AsText().ShouldBe("PONG", $"client {i + 1} of {context.Plan.Limits.MaxConnections}");
+            }
+
+            await engine.CheckAsync(context, CancellationToken.None);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task After_a_restart_the_check_passes_on_a_new_connection_and_holds_that_one()
     {
         var (engine, context, runtime) = await StartAsync();
