@@ -218,7 +218,7 @@ internal sealed partial class Supervisor(
         }
 
         string? problem = null;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var checkStarted = time.GetTimestamp();
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -232,7 +232,7 @@ internal sealed partial class Supervisor(
 
         if (problem is null)
         {
-            await HealthyAsync(instance, context, watch, clock.Elapsed, cancellationToken);
+            await HealthyAsync(instance, context, watch, time.GetElapsedTime(checkStarted), cancellationToken);
             return;
         }
 
