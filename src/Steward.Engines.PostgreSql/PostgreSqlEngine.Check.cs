@@ -24,15 +24,13 @@ public sealed partial class PostgreSqlEngine
     /// <summary>The <c>application_name</c> of the checks' sessions, as <c>pg_stat_activity</c> shows them.</summary>
     public const string CheckApplicationName = "steward-check";
 
-    private readonly TimeSpan _checkReconnectInterval;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, HeldConnection> _checkConnections = new(StringComparer.Ordinal);
+    private readonly HeldCheckConnections<NpgsqlConnection> _checkConnections;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _checkSessionTurns = new(StringComparer.Ordinal);
-    private long _checkSweptAt;
 
     public async Task CheckAsync(EngineContext context, CancellationToken cancellationToken)
     {
-        if (_checkReconnectInterval <= TimeSpan.Zero)
+        if (!_checkConnections.Enabled)
         {
             await ProbeAsync(context, cancellationToken);
             return;
@@ -42,64 +40,28 @@ public sealed partial class PostgreSqlEngine
         var target = Target(context);
         using var turn = await SessionTurnAsync(context.Instance.Id, cancellationToken);
 
-        // Taken out while in use, so two checks of one instance at once never share a connection.
-        if (_checkConnections.TryRemove(context.Instance.Id, out var held))
+        // Taken out while in use, so two checks of one instance at once never share a connection; one too old is closed.
+        // The session first: a server that restarted since replaces it (below) instead of failing the ping's check of a
+        // server still starting.
+        if (await _checkConnections.TakeProvenAsync(context.Instance.Id, target, ProbeOnAsync, cancellationToken) is var (held, openedAt))
         {
-            var passed = false;
             try
             {
-                if (held.Target == target && _time.GetElapsedTime(held.OpenedAt) < _checkReconnectInterval)
-                {
-                    // The session first: a server that restarted since replaces it (below) instead of failing the ping's
-                    // check of a server still starting.
-                    await ProbeOnAsync(held.Connection, cancellationToken);
-                    passed = true;
-                }
+                await PingAsync(context.Host, context.Port, context.Instance.AdminUser, cancellationToken);
             }
-            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            catch
             {
-                // Falls through to a new connection, whose check decides.
-            }
-            finally
-            {
-                if (!passed)
-                {
-                    await held.Connection.DisposeAsync();
-                }
+                // Let go of the session too: a server shutting down "smart" (SIGTERM) waits for every session to end, and
+                // the check's own must not be what keeps it from stopping.
+                await held.DisposeAsync();
+                throw;
             }
 
-            if (passed)
-            {
-                try
-                {
-                    await PingAsync(context.Host, context.Port, context.Instance.AdminUser, cancellationToken);
-                }
-                catch
-                {
-                    // Let go of the session too: a server shutting down "smart" (SIGTERM) waits for every session to
-                    // end, and the check's own must not be what keeps it from stopping.
-                    await held.Connection.DisposeAsync();
-                    throw;
-                }
-
-                await HoldAsync(context.Instance.Id, held with { UsedAt = _time.GetTimestamp() });
-                return;
-            }
+            await _checkConnections.HoldAsync(context.Instance.Id, target, held, openedAt);
+            return;
         }
 
-        var connection = await OpenAdminAsync(context, "postgres", cancellationToken, CheckApplicationName);
-        try
-        {
-            await ProbeOnAsync(connection, cancellationToken);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-
-        var now = _time.GetTimestamp();
-        await HoldAsync(context.Instance.Id, new HeldConnection(connection, target, now, now));
+        await _checkConnections.OpenAsync(context.Instance.Id, target, ct => OpenAdminAsync(context, "postgres", ct, CheckApplicationName), ProbeOnAsync, cancellationToken);
     }
 
     /// <summary>
@@ -177,17 +139,15 @@ public sealed partial class PostgreSqlEngine
     public async Task<T> OnCheckSessionAsync<T>(EngineContext context, Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         using var turn = await SessionTurnAsync(context.Instance.Id, cancellationToken);
-        if (_checkConnections.TryRemove(context.Instance.Id, out var held))
+        var target = Target(context);
+        if (await _checkConnections.TakeAsync(context.Instance.Id, target, anyAge: true) is var (held, openedAt))
         {
             var passed = false;
             try
             {
-                if (held.Target == Target(context))
-                {
-                    var result = await work(held.Connection, cancellationToken);
-                    passed = true;
-                    return result;
-                }
+                var result = await work(held, cancellationToken);
+                passed = true;
+                return result;
             }
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {
@@ -197,11 +157,11 @@ public sealed partial class PostgreSqlEngine
             {
                 if (passed)
                 {
-                    await HoldAsync(context.Instance.Id, held);
+                    await _checkConnections.HoldAsync(context.Instance.Id, target, held, openedAt);
                 }
                 else
                 {
-                    await held.Connection.DisposeAsync();
+                    await held.DisposeAsync();
                 }
             }
         }
@@ -230,44 +190,25 @@ public sealed partial class PostgreSqlEngine
         public void Dispose() => gate.Release();
     }
 
-    private async Task HoldAsync(string instanceId, HeldConnection held)
-    {
-        if (!_checkConnections.TryAdd(instanceId, held))
-        {
-            await held.Connection.DisposeAsync();
-        }
-    }
-
     /// <summary>
-    /// Closes, at most once a minute, the connections no check used for two reconnect intervals: those of instances
-    /// deleted, stopped or no longer supervised by this broker.
+    /// Closes, at most once a minute, the connections no check used for two reconnect intervals (those of instances
+    /// deleted, stopped or no longer supervised by this broker), and the turns of instances no longer checked.
     /// </summary>
     private async Task SweepCheckConnectionsAsync()
     {
-        var swept = Interlocked.Read(ref _checkSweptAt);
-        if (_time.GetElapsedTime(swept) < TimeSpan.FromMinutes(1) || Interlocked.CompareExchange(ref _checkSweptAt, _time.GetTimestamp(), swept) != swept)
+        if (!await _checkConnections.SweepAsync())
         {
             return;
-        }
-
-        foreach (var (instanceId, held) in _checkConnections)
-        {
-            if (_time.GetElapsedTime(held.UsedAt) > 2 * _checkReconnectInterval && _checkConnections.TryRemove(new KeyValuePair<string, HeldConnection>(instanceId, held)))
-            {
-                await held.Connection.DisposeAsync();
-            }
         }
 
         // Turns of instances no longer checked (deprovisioned, moved): no held session and nobody in a turn. A caller
         // that took the gate just before it goes makes a new one; at worst it opens a connection of its own, once.
         foreach (var turn in _checkSessionTurns)
         {
-            if (!_checkConnections.ContainsKey(turn.Key) && turn.Value.CurrentCount == 1)
+            if (!_checkConnections.Holds(turn.Key) && turn.Value.CurrentCount == 1)
             {
                 _checkSessionTurns.TryRemove(turn);
             }
         }
     }
-
-    private sealed record HeldConnection(NpgsqlConnection Connection, string Target, long OpenedAt, long UsedAt);
 }

@@ -35,9 +35,8 @@ public sealed partial class PostgreSqlEngine : IDataServiceEngine, IPreparedData
                 : null;
         _wal = options.Wal;
         _heartbeatInterval = options.HeartbeatInterval;
-        _checkReconnectInterval = options.CheckReconnectInterval;
         BackupReadsDataDirectory = options.BackupReadsDataDirectory;
-        _checkSweptAt = _time.GetTimestamp();
+        _checkConnections = new HeldCheckConnections<NpgsqlConnection>(options.CheckReconnectInterval, _time);
     }
 
     public ServiceOffering Offering => PostgreSqlCatalog.Offering;

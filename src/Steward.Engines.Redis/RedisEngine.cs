@@ -13,13 +13,17 @@ namespace Steward.Engines.Redis;
 /// Runs each instance as its own redis-server. Users live in an ACL file: the default user is disabled,
 /// Steward keeps an admin user, and each binding is an ACL user of its own.
 /// </summary>
-public sealed class RedisEngine : IDataServiceEngine, IDataRescue
+public sealed partial class RedisEngine : IDataServiceEngine, IDataRescue
 {
     private readonly RedisEngineOptions _options;
+    private readonly TimeProvider _time;
+    private readonly HeldCheckConnections<RespConnection> _checkConnections;
 
-    public RedisEngine(RedisEngineOptions options)
+    public RedisEngine(RedisEngineOptions options, TimeProvider? time = null)
     {
         _options = options;
+        _time = time ?? TimeProvider.System;
+        _checkConnections = new HeldCheckConnections<RespConnection>(options.CheckReconnectInterval, _time);
         Unavailable = File.Exists(options.ServerPath)
             ? null
             : $"redis-server not found at {options.ServerPath}; install it with: apt-get install redis-server, or set STEWARD_REDIS_BIN_DIR";
@@ -52,7 +56,8 @@ public sealed class RedisEngine : IDataServiceEngine, IDataRescue
             .AppendLine(CultureInfo.InvariantCulture, $"appendonly {((p.Boolean("appendonly") ?? false) ? "yes" : "no")}")
             .AppendLine(CultureInfo.InvariantCulture, $"maxmemory {limits.MemoryMb}mb")
             .AppendLine(CultureInfo.InvariantCulture, $"maxmemory-policy {p.String("maxmemory_policy") ?? "noeviction"}")
-            .AppendLine(CultureInfo.InvariantCulture, $"maxclients {limits.MaxConnections}")
+            // One more than the plan's clients: the supervisor's check holds one connection (RedisEngine.Check.cs).
+            .AppendLine(CultureInfo.InvariantCulture, $"maxclients {limits.MaxConnections + 1}")
             .AppendLine(CultureInfo.InvariantCulture, $"aclfile {AclFile(context)}")
             .AppendLine("logfile \"\"")
             .AppendLine("save 3600 1 300 100 60 10000")
@@ -77,16 +82,7 @@ public sealed class RedisEngine : IDataServiceEngine, IDataRescue
     public async Task ProbeAsync(EngineContext context, CancellationToken cancellationToken)
     {
         await using var conn = await AdminAsync(context, cancellationToken);
-        var reply = await conn.ExecuteAsync(["PING"], cancellationToken);
-        if (reply.AsText() != "PONG")
-        {
-            throw new RespException("PING was not answered with PONG");
-        }
-
-        if (await conn.ExecuteAsync(["ROLE"], cancellationToken) is not RespValue.Array { Items: [var role, ..] } || role.AsText() is not ("master" or "slave"))
-        {
-            throw new RespException("ROLE did not name a master or replica role");
-        }
+        await ProbeOnAsync(conn, cancellationToken);
     }
 
     public Diagnosis? Diagnose(EngineContext context, IReadOnlyList<string> logSinceStart) =>

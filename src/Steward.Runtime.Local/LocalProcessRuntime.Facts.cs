@@ -33,20 +33,20 @@ public sealed partial class LocalProcessRuntime
 
     public string? DataDirectoryProblem(InstancePaths paths)
     {
-        if (!Directory.Exists(paths.Root))
-        {
-            return $"the instance directory {paths.Root} is missing";
-        }
-
+        // Asked before every check of every instance: one look at the data directory when it is there.
         if (!Directory.Exists(paths.DataDir))
         {
-            return $"the data directory {paths.DataDir} is missing";
+            return Directory.Exists(paths.Root) ? $"the data directory {paths.DataDir} is missing" : $"the instance directory {paths.Root} is missing";
         }
 
         // Servers work inside their data directory. When it was removed and something made again at the same
         // path, the server still writes into the removed one, which nobody can reach: /proc says "(deleted)".
-        if (ProcFs.ReadInt(Path.Combine(paths.RunDir, "server.pid")) is { } pid && ProcFs.IsAlive(pid)
-            && ProcFs.WorkingDirectory(pid) is { } cwd && cwd.EndsWith(" (deleted)", StringComparison.Ordinal)
+        // A server whose exit is watched and has not exited is known without reading its pid file and /proc/PID/stat.
+        var pid = _servers.TryGetValue(paths.RunDir, out var known) && known.Exit is { Exited: false }
+            ? known.Pid
+            : ProcFs.ReadInt(Path.Combine(paths.RunDir, "server.pid")) is { } file && ProcFs.IsAlive(file) ? file : (int?)null;
+        if (pid is not null
+            && ProcFs.WorkingDirectory(pid.Value) is { } cwd && cwd.EndsWith(" (deleted)", StringComparison.Ordinal)
             && cwd.StartsWith(paths.DataDir, StringComparison.Ordinal))
         {
             return $"the data directory {paths.DataDir} was removed under the running server (pid {pid}); the directory now at that path is not the one it writes to";

@@ -22,11 +22,13 @@ public sealed partial class LocalProcessRuntime : IInstanceRuntime
     private readonly ServiceAccount _account;
     private readonly string _shim;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
-    public LocalProcessRuntime(LocalRuntimeOptions options, ILogger<LocalProcessRuntime> logger)
+    public LocalProcessRuntime(LocalRuntimeOptions options, ILogger<LocalProcessRuntime> logger, TimeProvider? time = null)
     {
         _options = options;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
         _account = ServiceAccount.Resolve(options.ServiceUser);
         Directory.CreateDirectory(options.InstancesRoot);
         File.SetUnixFileMode(options.InstancesRoot, Traversable);

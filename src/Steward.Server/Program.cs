@@ -64,7 +64,7 @@ services.AddInstanceRuntime(settings);
 services.AddSettings<EngineBinariesOptions>(settings);
 var binaries = settings.GetSection("Engines").Get<EngineBinariesOptions>() ?? new();
 services.AddPostgreSqlEngine(binaries.PostgreSql);
-services.AddRedisEngine(binaries.Redis);
+services.AddRedisEngine(binaries.Redis, (sp, redis) => redis with { CheckReconnectInterval = sp.GetRequiredService<IOptions<HeartbeatOptions>>().Value.RedisCheckReconnectInterval });
 services.AddSingleton<EngineRegistry>();
 services.AddSingleton<PortAllocator>();
 services.AddSingleton<MachineCapacity>();
@@ -72,6 +72,7 @@ services.AddSingleton<InstanceWorkflows>();
 services.AddWarmPool(settings);
 services.AddHistoryRetention(settings);
 services.AddSingleton<InstanceLocks>();
+services.AddSingleton<OperationsInFlight>();
 services.AddSingleton<OperationRunner>();
 services.AddHostedService(sp => sp.GetRequiredService<OperationRunner>());
 services.AddSingleton(sp => BackupSettings.Load(sp.GetRequiredService<StewardOptions>(), sp.GetRequiredService<IOptions<BackupOptions>>().Value));
@@ -121,7 +122,7 @@ if (!await app.Services.InitializeStateStoreAsync(app.Logger, options.StateFile)
 }
 
 await app.Services.LoadObservedStateAsync(CancellationToken.None);
-app.Services.GetRequiredService<StewardMetrics>().Observe(app.Services.GetRequiredService<InstanceIndex>(), app.Services.GetRequiredService<Supervisor>());
+app.Services.GetRequiredService<StewardMetrics>().Observe(app.Services.GetRequiredService<InstanceIndex>(), app.Services.GetRequiredService<Supervisor>(), app.Services.GetRequiredService<OperationsInFlight>());
 app.UseRouting();
 app.UseStewardHttpMetrics();
 app.UseMiddleware<BrokerMiddleware>();

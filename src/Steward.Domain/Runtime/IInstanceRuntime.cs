@@ -135,6 +135,13 @@ public interface IInstanceRuntime
     /// <summary>What the server process is doing now, including whether something stopped it.</summary>
     ProcessStatus GetStatus(InstancePaths paths);
 
+    /// <summary>
+    /// As <see cref="GetStatus"/>, cheap enough to ask for every instance several times a second: an exit is reported at
+    /// once, but a runtime that learns of exits as they happen may report a running server's scheduler state (stopped
+    /// or not) as of a look up to a second old. By default <see cref="GetStatus"/>.
+    /// </summary>
+    ProcessStatus GetRecentStatus(InstancePaths paths) => GetStatus(paths);
+
     /// <summary>True when the server's absence was asked for (<see cref="StopAsync"/> since its last start): not a failure.</summary>
     bool WasStoppedOnPurpose(InstancePaths paths);
 

@@ -18,6 +18,7 @@ internal sealed class InstanceIndex(IStateStore store, IInstanceChangeFeed? feed
 
     private readonly SemaphoreSlim _listing = new(1, 1);
     private IReadOnlyList<ServiceInstance> _instances = [];
+    private Dictionary<string, ServiceInstance> _byId = new(StringComparer.Ordinal);
     private long _version = -1;
     private long _listedAt;
     private long _listings;
@@ -36,6 +37,7 @@ internal sealed class InstanceIndex(IStateStore store, IInstanceChangeFeed? feed
             if (version is null || version != _version || Listings == 0 || time.GetElapsedTime(_listedAt) > Resync)
             {
                 _instances = await store.ListInstancesAsync(cancellationToken);
+                _byId = _instances.ToDictionary(i => i.Id, StringComparer.Ordinal);
                 _version = version ?? -1;
                 _listedAt = time.GetTimestamp();
                 Interlocked.Increment(ref _listings);
@@ -47,5 +49,12 @@ internal sealed class InstanceIndex(IStateStore store, IInstanceChangeFeed? feed
         {
             _listing.Release();
         }
+    }
+
+    /// <summary>The recorded instance, as of the latest change the store announced; null when there is none.</summary>
+    public async Task<ServiceInstance?> GetAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        await ListAsync(cancellationToken);
+        return Volatile.Read(ref _byId).GetValueOrDefault(instanceId);
     }
 }

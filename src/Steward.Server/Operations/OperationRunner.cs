@@ -19,6 +19,7 @@ internal sealed class OperationRunner(
     InstanceWorkflows workflows,
     EngineRegistry engines,
     InstanceLocks locks,
+    OperationsInFlight inFlight,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<OperationRunner> logger) : BackgroundService
@@ -26,11 +27,22 @@ internal sealed class OperationRunner(
     private readonly Channel<Operation> _queue = Channel.CreateUnbounded<Operation>();
     private readonly ConcurrentDictionary<Task, byte> _running = new();
 
-    /// <summary>Queues an operation to run in the background.</summary>
-    public void Enqueue(Operation operation) => _queue.Writer.TryWrite(operation);
+    /// <summary>Queues an operation to run in the background; its instance is held (<see cref="OperationsInFlight"/>) from now on.</summary>
+    public void Enqueue(Operation operation)
+    {
+        inFlight.Hold(operation);
+        if (!_queue.Writer.TryWrite(operation))
+        {
+            inFlight.Release(operation);
+        }
+    }
 
     /// <summary>Runs an operation now and returns its end state (synchronous bind and unbind).</summary>
-    public Task<Operation> RunNowAsync(Operation operation) => RunAsync(operation, lifetime.ApplicationStopping);
+    public Task<Operation> RunNowAsync(Operation operation)
+    {
+        inFlight.Hold(operation);
+        return RunAsync(operation, lifetime.ApplicationStopping);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -59,6 +71,7 @@ internal sealed class OperationRunner(
             Enqueue(op);
         }
 
+        inFlight.Recovered();
         var busy = inProgress.Select(o => o.InstanceId).ToHashSet();
         foreach (var instance in await store.ListInstancesAsync(cancellationToken))
         {
@@ -122,6 +135,7 @@ internal sealed class OperationRunner(
         finally
         {
             gate.Release();
+            inFlight.Release(op);
         }
     }
 

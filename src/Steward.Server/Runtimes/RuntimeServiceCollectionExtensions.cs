@@ -17,7 +17,8 @@ internal static class RuntimeServiceCollectionExtensions
             { Kind: RuntimeOptions.Kubernetes } kubernetes => new KubernetesRuntime(kubernetes.ToKubernetes(), sp.GetRequiredService<ILogger<KubernetesRuntime>>()),
             _ => new LocalProcessRuntime(
                 new LocalRuntimeOptions { InstancesRoot = sp.GetRequiredService<StewardOptions>().InstancesDir, ServiceUser = sp.GetRequiredService<StewardOptions>().ServiceUser },
-                sp.GetRequiredService<ILogger<LocalProcessRuntime>>()),
+                sp.GetRequiredService<ILogger<LocalProcessRuntime>>(),
+                sp.GetRequiredService<TimeProvider>()),
         });
         return services;
     }

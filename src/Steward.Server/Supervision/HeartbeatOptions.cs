@@ -3,7 +3,7 @@ using Steward.Server.Configuration;
 
 namespace Steward.Server.Supervision;
 
-/// <summary>The PostgreSQL health check's heartbeat commit and its connection (docs/supervision.md#what-a-check-proves).</summary>
+/// <summary>The PostgreSQL health check's heartbeat commit, and the connections the PostgreSQL and Redis checks hold (docs/supervision.md#what-a-check-proves).</summary>
 [SettingsSection("Heartbeat")]
 internal sealed record HeartbeatOptions
 {
@@ -18,4 +18,10 @@ internal sealed record HeartbeatOptions
     public int ReconnectInterval { get; init; } = 60;
 
     public TimeSpan CheckReconnectInterval => TimeSpan.FromSeconds(ReconnectInterval);
+
+    [Setting("STEWARD_REDIS_CHECK_RECONNECT_INTERVAL", "seconds a Redis instance's recurring health check keeps using one authenticated connection before it opens a new one (every check still sends PING and ROLE and fails when the server does not answer within the timeout; a held connection that fails is replaced at once, and its failure alone fails no check); 0: a new connection at every check")]
+    [Range(0, 3600)]
+    public int RedisReconnectInterval { get; init; } = 60;
+
+    public TimeSpan RedisCheckReconnectInterval => TimeSpan.FromSeconds(RedisReconnectInterval);
 }

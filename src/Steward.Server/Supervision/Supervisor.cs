@@ -27,6 +27,7 @@ internal sealed partial class Supervisor(
     InstanceIndex index,
     EngineRegistry engines,
     InstanceLocks locks,
+    OperationsInFlight operations,
     FailureClassifier classifier,
     Fence fence,
     HealthRegistry health,
@@ -72,16 +73,15 @@ internal sealed partial class Supervisor(
                 continue;
             }
 
-            var policy = options.Supervision.Apply(engines.Plan(instance.ServiceId, instance.PlanId).HealthCheck);
-            var watch = _watches.GetOrAdd(instance.Id, _ => new InstanceWatch(policy, time)
+            var watch = _watches.GetOrAdd(instance.Id, _ => new InstanceWatch(options.Supervision.Apply(engines.Plan(instance.ServiceId, instance.PlanId).HealthCheck), time)
             {
                 NextCheck = now,
                 Health = new InstanceHealth(instance.Id, HealthStatus.Unknown, null, "not checked yet"),
             });
-            // Between protocol checks, a server that died or was stopped is noticed at the next tick: whether its
-            // process runs is far cheaper to ask the runtime than a check.
+            // Between protocol checks, a server that died is noticed at the next tick, one that was stopped within about a
+            // second (GetRecentStatus): whether its process runs is far cheaper to ask the runtime than a check.
             if (now < watch.NextCheck && watch.RestartDue is null
-                && Runtime.GetStatus(Runtime.PathsFor(instance.InternalId)) is not ProcessStatus.Running { Stopped: false })
+                && Runtime.GetRecentStatus(Runtime.PathsFor(instance.InternalId)) is not ProcessStatus.Running { Stopped: false })
             {
                 watch.NextCheck = now;
             }
@@ -114,7 +114,7 @@ internal sealed partial class Supervisor(
         {
             // A slot bounds the protocol checks in flight. A server that is gone or stopped needs none: waiting behind
             // hundreds of due checks would delay its incident by seconds (measured: 6.7 s at 254 instances).
-            if (watch.RestartDue is not null || Runtime.GetStatus(Runtime.PathsFor(instance.InternalId)) is ProcessStatus.Running { Stopped: false })
+            if (watch.RestartDue is not null || Runtime.GetRecentStatus(Runtime.PathsFor(instance.InternalId)) is ProcessStatus.Running { Stopped: false })
             {
                 await _checkSlots.WaitAsync(cancellationToken);
                 slot = true;
@@ -155,9 +155,9 @@ internal sealed partial class Supervisor(
 
     private async Task CheckAsync(string instanceId, InstanceWatch watch, CancellationToken cancellationToken)
     {
-        var instance = await store.GetInstanceAsync(instanceId, cancellationToken);
-        if (instance is not { State: InstanceState.Ready }
-            || await store.LatestInstanceOperationAsync(instanceId, cancellationToken) is { State: OperationState.InProgress })
+        // Both from memory: the index is read again once an instance changed, and the operation runner knows what it runs.
+        var instance = await index.GetAsync(instanceId, cancellationToken);
+        if (instance is not { State: InstanceState.Ready } || await operations.HoldsAsync(instanceId, cancellationToken))
         {
             return;
         }
@@ -218,7 +218,7 @@ internal sealed partial class Supervisor(
         }
 
         string? problem = null;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var checkStarted = time.GetTimestamp();
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -232,7 +232,7 @@ internal sealed partial class Supervisor(
 
         if (problem is null)
         {
-            await HealthyAsync(instance, context, watch, clock.Elapsed, cancellationToken);
+            await HealthyAsync(instance, context, watch, time.GetElapsedTime(checkStarted), cancellationToken);
             return;
         }
 
