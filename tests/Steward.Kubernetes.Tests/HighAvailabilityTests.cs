@@ -23,12 +23,7 @@ public sealed class HighAvailabilityTests(ClusterFixture cluster)
     [Fact]
     public async Task Killing_the_primary_pod_of_an_ha_instance_fails_over_through_the_rw_Service_with_every_acknowledged_write_kept()
     {
-        var id = "ha-" + Guid.NewGuid().ToString("N")[..8];
-        var started = await Osb.ProvisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
-        started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
-        var done = await Osb.WaitAsync(id, started.Str("operation"), timeoutSeconds: 600);
-        done.Str("state").ShouldBe("succeeded", done.ToString());
-        var internalId = await cluster.InternalIdAsync(id);
+        var (id, internalId) = await ProvisionAsync("ha-");
         var name = "stw-" + internalId;
 
         // Each member is a place of its own; the endpoints are two Services selecting pods by role.
@@ -138,6 +133,76 @@ public sealed class HighAvailabilityTests(ClusterFixture cluster)
         (await ScalarAsync(credentials, "SELECT count(*) FROM acks", readOnly: true)).ShouldNotBeNull();
 
         await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
+    }
+
+    [Fact]
+    public async Task A_switchover_leads_the_rw_Service_to_the_chosen_standby_keeping_every_row_and_the_old_primary_follows_it()
+    {
+        var (id, internalId) = await ProvisionAsync("hasw-");
+        var name = "stw-" + internalId;
+        var credentials = await Osb.BindReadyAsync(id, "b-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
+        await Pg.ExecuteAsync(credentials, "CREATE TABLE kept (n int); INSERT INTO kept SELECT generate_series(1, 1000)");
+        await ClusterFixture.WaitForAsync(async () => (await PodsWithRoleAsync(internalId, "replica")).Count == 2 ? (bool?)true : null, "both standbys streaming", TimeSpan.FromSeconds(60));
+
+        var reply = await Osb.PostAsync($"/instances/{id}/switchover", new { to = "m2" });
+        reply.Status.ShouldBe(HttpStatusCode.OK, reply.Text);
+        reply.Str("to").ShouldBe("m2");
+        (await PodsWithRoleAsync(internalId, "primary")).ShouldBe([$"{name}-m2-0"], "the -rw Service selects the new primary only");
+
+        // The same credentials, through the same Service, write on m2 and see every row written on m1.
+        await ClusterFixture.WaitForAsync(async () => { await Pg.ExecuteAsync(credentials, "INSERT INTO kept VALUES (1001)"); return (bool?)true; }, "a write through the -rw Service after the switchover", TimeSpan.FromSeconds(30));
+        (await Pg.ScalarAsync(credentials, "SELECT count(*) FROM kept")).ShouldBe(1001L);
+        (await Pg.ScalarAsync(credentials, "SELECT pg_is_in_recovery()")).ShouldBe(false);
+
+        // The old primary is not fenced: it restarted as a standby of m2 and is back on the -ro Service.
+        await ClusterFixture.WaitForAsync(async () => (await PodsWithRoleAsync(internalId, "replica")).SequenceEqual([$"{name}-m1-0", $"{name}-m3-0"]) ? (bool?)true : null, "m1 and m3 streaming from m2", TimeSpan.FromSeconds(60));
+        (await cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync($"{name}-m1", cluster.Namespace)).Spec.Replicas.ShouldBe(1);
+
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
+    }
+
+    [Fact]
+    public async Task A_broker_killed_while_it_clones_the_standbys_of_an_ha_instance_finishes_the_provision_at_its_next_start_with_one_set_of_objects()
+    {
+        var id = "hacr-" + Guid.NewGuid().ToString("N")[..8];
+        (await Osb.ProvisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlHa)).Status.ShouldBe(HttpStatusCode.Accepted);
+        var internalId = await cluster.InternalIdAsync(id);
+        var name = "stw-" + internalId;
+
+        // Killed as soon as the first standby's StatefulSet exists: the primary runs, the standby's pod and clone are under way.
+        await ClusterFixture.WaitForAsync(
+            async () => (await cluster.ObjectsAsync(internalId)).Contains($"StatefulSet/{name}-m2") ? "yes" : null,
+            "the first standby's StatefulSet",
+            TimeSpan.FromSeconds(120));
+        await cluster.Server.KillAsync();
+        await cluster.Server.StartProcessAsync();
+
+        var done = await Osb.WaitAsync(id, timeoutSeconds: 600);
+        done.Str("state").ShouldBe("succeeded", done.Text);
+        string[] expected =
+        [
+            .. new[] { "m1", "m2", "m3" }.SelectMany(m => new[] { $"StatefulSet/{name}-{m}", $"Pod/{name}-{m}-0", $"Service/{name}-{m}", $"ConfigMap/{name}-{m}", $"PersistentVolumeClaim/data-{name}-{m}-0" }),
+            $"Service/{name}-rw",
+            $"Service/{name}-ro",
+        ];
+        (await cluster.ObjectsAsync(internalId)).ShouldBe(expected, ignoreOrder: true, customMessage: "one set of objects: what the killed attempt made was replaced, not duplicated");
+
+        var credentials = await Osb.BindReadyAsync(id, "b-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
+        await Pg.ExecuteAsync(credentials, "CREATE TABLE kept (body text); INSERT INTO kept VALUES ('after the crash')");
+        await ClusterFixture.WaitForAsync(async () => (await PodsWithRoleAsync(internalId, "replica")).Count == 2 ? (bool?)true : null, "both standbys streaming", TimeSpan.FromSeconds(60));
+        await ClusterFixture.WaitForAsync(async () => await ScalarAsync(credentials, "SELECT body FROM kept", readOnly: true) as string, "the row on a standby, through the -ro Service", TimeSpan.FromSeconds(30));
+
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
+    }
+
+    private async Task<(string Id, string InternalId)> ProvisionAsync(string prefix)
+    {
+        var id = prefix + Guid.NewGuid().ToString("N")[..8];
+        var started = await Osb.ProvisionAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
+        started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
+        var done = await Osb.WaitAsync(id, started.Str("operation"), timeoutSeconds: 600);
+        done.Str("state").ShouldBe("succeeded", done.ToString());
+        return (id, await cluster.InternalIdAsync(id));
     }
 
     private async Task<IReadOnlyList<string>> PodsWithRoleAsync(string internalId, string role) =>
