@@ -76,6 +76,7 @@ internal static class InstanceObjects
                         TerminationGracePeriodSeconds = 30,
                         EnableServiceLinks = false,
                         AutomountServiceAccountToken = false,
+                        Affinity = Split(id).Member is null ? null : SpreadMembers(Split(id).Id),
                         Containers =
                         [
                             new V1Container
@@ -116,6 +117,29 @@ internal static class InstanceObjects
             },
         };
     }
+
+    /// <summary>
+    /// The members of one highly available instance on different nodes where the cluster has them: preferred, not
+    /// required, so a cluster with fewer nodes than members (the test cluster has one) still runs them all.
+    /// </summary>
+    private static V1Affinity SpreadMembers(string id) => new()
+    {
+        PodAntiAffinity = new V1PodAntiAffinity
+        {
+            PreferredDuringSchedulingIgnoredDuringExecution =
+            [
+                new V1WeightedPodAffinityTerm
+                {
+                    Weight = 100,
+                    PodAffinityTerm = new V1PodAffinityTerm
+                    {
+                        TopologyKey = "kubernetes.io/hostname",
+                        LabelSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [KubernetesRuntime.InstanceLabel] = id } },
+                    },
+                },
+            ],
+        },
+    };
 
     /// <summary>
     /// The address clients connect to. Its endpoints include the pod as soon as it has an address (no readiness probe

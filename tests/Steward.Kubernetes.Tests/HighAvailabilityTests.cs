@@ -35,6 +35,9 @@ public sealed class HighAvailabilityTests(ClusterFixture cluster)
             objects.ShouldContain($"Service/{name}-{member}");
         }
 
+        var spread = (await cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync($"{name}-m2", cluster.Namespace)).Spec.Template.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution.Single().PodAffinityTerm;
+        spread.TopologyKey.ShouldBe("kubernetes.io/hostname", "members prefer different nodes (the test cluster has one)");
+        spread.LabelSelector.MatchLabels["steward.io/instance"].ShouldBe(internalId);
         objects.ShouldContain($"Service/{name}-rw");
         objects.ShouldContain($"Service/{name}-ro");
         var rw = await cluster.Client.CoreV1.ReadNamespacedServiceAsync($"{name}-rw", cluster.Namespace);
