@@ -198,6 +198,35 @@ public sealed class HighAvailabilityTests(ClusterFixture cluster)
         await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
     }
 
+    [Fact]
+    public async Task A_Redis_ha_plan_is_refused_on_Kubernetes_with_the_reason_and_leaves_nothing_in_the_cluster()
+    {
+        var id = "rha-" + Guid.NewGuid().ToString("N")[..8];
+        var started = await Osb.ProvisionAsync(id, Catalogs.Redis, Catalogs.RedisHa);
+        started.Status.ShouldBe(HttpStatusCode.Accepted, started.ToString());
+        var internalId = await cluster.InternalIdAsync(id);
+        var done = await Osb.WaitAsync(id, started.Str("operation"), timeoutSeconds: 120);
+        done.Str("state").ShouldBe("failed", done.Text);
+        done.Text.ShouldContain("ha plans do not run on Kubernetes yet");
+        (await cluster.ObjectsAsync(internalId)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_change_from_standalone_to_ha_is_refused_on_Kubernetes_with_400_and_the_instance_keeps_serving()
+    {
+        var id = "conv-" + Guid.NewGuid().ToString("N")[..8];
+        var (internalId, credentials) = await cluster.ProvisionBoundAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+        var before = await cluster.ObjectsAsync(internalId);
+
+        var update = await Osb.UpdateAsync(id, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
+        update.Status.ShouldBe(HttpStatusCode.BadRequest, update.Text);
+        update.Text.ShouldContain("not supported on Kubernetes yet");
+        (await cluster.ObjectsAsync(internalId)).ShouldBe(before, ignoreOrder: true);
+        (await Pg.ScalarAsync(credentials, "SELECT 1")).ShouldBe(1);
+
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
+    }
+
     private async Task<(string Id, string InternalId)> ProvisionAsync(string prefix)
     {
         var id = prefix + Guid.NewGuid().ToString("N")[..8];

@@ -10,4 +10,5 @@ internal static class Catalogs
     public const string Redis = "b3c4d5e6-f7a8-4b9c-8d0e-1f2a3b4c5d6e";
     public const string RedisStandalone = "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f";
     public const string RedisLarge = "d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f80";
+    public const string RedisHa = "e6f7a8b9-c0d1-4e2f-9a3b-4c5d6e7f8091";
 }
