@@ -75,7 +75,15 @@ public sealed partial class KubernetesRuntime : IMemberPlaces
             throw new ArgumentException($"{member.Root} is not a member's place: only members of highly available instances are fenced", nameof(member));
         }
 
-        // Recorded on the StatefulSet first, with no replica: its controller never makes the pod again, whatever deletes it.
+        // Every process of the server killed first, in its pod, while it can be reached: a killed postmaster's backends and
+        // WAL senders live on (orphans of the instance manager) and would go on committing with a standby's acknowledgement;
+        // deleting the pod alone ends them only when the kubelet gets to it, possibly after the promotion.
+        if (await PodRunsAsync(id, cancellationToken))
+        {
+            await StopAsync(member, 9, TimeSpan.Zero, cancellationToken);
+        }
+
+        // Recorded on the StatefulSet, with no replica: its controller never makes the pod again, whatever deletes it.
         var marker = new Dictionary<string, string> { [FencedAnnotation] = note };
         var set = new { metadata = new { annotations = marker }, spec = new { replicas = 0 } };
         await IgnoreNotFound(() => _client.AppsV1.PatchNamespacedStatefulSetAsync(new V1Patch(JsonSerializer.Serialize(set), V1Patch.PatchType.MergePatch), NameFor(id), Namespace, cancellationToken: cancellationToken));

@@ -1,11 +1,12 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
 using Npgsql;
 using Steward.Kubernetes.Tests.Infrastructure;
+using Steward.Server.Tests.HighAvailability;
 using Steward.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Steward.Kubernetes.Tests;
 
@@ -14,7 +15,7 @@ namespace Steward.Kubernetes.Tests;
 /// follows the primary by its role label, failover when the primary's pod is killed.
 /// </summary>
 [Collection("kubernetes")]
-public sealed class HighAvailabilityTests(ClusterFixture cluster)
+public sealed class HighAvailabilityTests(ClusterFixture cluster, ITestOutputHelper output)
 {
     private const string RoleLabel = "steward.io/role";
 
@@ -55,85 +56,40 @@ public sealed class HighAvailabilityTests(ClusterFixture cluster)
         (await ScalarAsync(credentials, "SELECT pg_is_in_recovery()", readOnly: true)).ShouldBe(true, "the -ro Service reaches a standby");
         (await ScalarAsync(credentials, "SELECT pg_is_in_recovery()", readOnly: false)).ShouldBe(false, "the -rw Service reaches the primary");
 
-        await Pg.ExecuteAsync(credentials, "CREATE TABLE acks (n int PRIMARY KEY)");
-
-        // A client writes one row per transaction through the -rw Service and keeps what was acknowledged (the commit returned).
-        var acknowledged = new ConcurrentBag<int>();
-        var afterKill = 0;
-        var killed = false;
-        using var stop = new CancellationTokenSource();
-        var writer = Task.Run(async () =>
+        var primaryPod = await FailsOverKeepingEveryAcknowledgedWriteAsync(id, internalId, credentials, async pod =>
         {
-            var n = 0;
-            while (!stop.IsCancellationRequested)
-            {
-                n++;
-                try
-                {
-                    await using var conn = await Pg.OpenAsync(credentials);
-                    while (!stop.IsCancellationRequested)
-                    {
-                        await using var insert = new NpgsqlCommand("INSERT INTO acks VALUES ($1)", conn) { Parameters = { new() { Value = n } } };
-                        await insert.ExecuteNonQueryAsync();
-                        acknowledged.Add(n);
-                        if (Volatile.Read(ref killed))
-                        {
-                            Interlocked.Increment(ref afterKill);
-                        }
-
-                        n++;
-                    }
-                }
-                catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException or InvalidOperationException)
-                {
-                    // Not acknowledged: it may or may not be there. The client retries with a fresh connection.
-                    await Task.Delay(100);
-                }
-            }
+            // kubectl delete pod --grace-period=0 --force: the pod is gone at once; its StatefulSet would make it again.
+            await cluster.Client.CoreV1.DeleteNamespacedPodAsync(pod, cluster.Namespace, gracePeriodSeconds: 0);
         });
-
-        await ClusterFixture.WaitForAsync(() => Task.FromResult(acknowledged.Count >= 50 ? (bool?)true : null), "50 acknowledged writes before the kill", TimeSpan.FromSeconds(60));
-
-        // kubectl delete pod --grace-period=0 --force: the primary's pod is gone at once; its StatefulSet would make it again.
-        var primaryPod = (await PodsWithRoleAsync(internalId, "primary")).Single();
-        Volatile.Write(ref killed, true);
-        await cluster.Client.CoreV1.DeleteNamespacedPodAsync(primaryPod, cluster.Namespace, gracePeriodSeconds: 0);
-
-        // The same credentials reach a new primary through the same Service.
-        await ClusterFixture.WaitForAsync(() => Task.FromResult(Volatile.Read(ref afterKill) >= 20 ? (bool?)true : null), "20 acknowledged writes through the -rw Service after the kill", TimeSpan.FromMinutes(2));
-        await stop.CancelAsync();
-        await writer;
-
-        var primaries = await PodsWithRoleAsync(internalId, "primary");
-        primaries.Count.ShouldBe(1);
-        primaries[0].ShouldNotBe(primaryPod, "the -rw Service follows the promoted standby");
-        var stored = new HashSet<int>();
-        await using (var conn = await Pg.OpenAsync(credentials))
-        await using (var cmd = new NpgsqlCommand("SELECT n FROM acks", conn))
-        await using (var reader = await cmd.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                stored.Add(reader.GetInt32(0));
-            }
-        }
-
-        acknowledged.Where(n => !stored.Contains(n)).ShouldBeEmpty("every write acknowledged before, during and after the failover is on the new primary");
-
-        // The old primary is fenced: its StatefulSet has no replica (nothing makes its pod again), its claim is kept.
-        var oldSet = primaryPod[..^2];
-        var set = await cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync(oldSet, cluster.Namespace);
-        set.Spec.Replicas.ShouldBe(0);
-        set.Metadata.Annotations.ShouldContainKey("steward.io/fenced");
-        (await cluster.Client.CoreV1.ListNamespacedPodAsync(cluster.Namespace, fieldSelector: $"metadata.name={primaryPod}")).Items.ShouldBeEmpty("the fenced member's pod is not made again");
-        (await cluster.ObjectsAsync(internalId)).ShouldContain($"PersistentVolumeClaim/data-{primaryPod}", "the fenced member's volume is kept for inspection");
-        var incident = (await cluster.IncidentsAsync(id)).First(i => i.GetProperty("summary").GetString()!.Contains("fenced", StringComparison.Ordinal));
-        incident.GetProperty("preserved_path").GetString().ShouldNotBeNullOrEmpty();
+        (await cluster.IncidentsAsync(id)).First(i => i.GetProperty("summary").GetString()!.Contains("fenced", StringComparison.Ordinal))
+            .GetProperty("preserved_path").GetString().ShouldBe($"/steward/{internalId}/members/{primaryPod[(name.Length + 1)..^2]}");
 
         // Back to full redundancy: a new member replaces the fenced one and streams from the new primary.
         await ClusterFixture.WaitForAsync(async () => (await PodsWithRoleAsync(internalId, "replica")).Count == 2 ? (bool?)true : null, "two streaming standbys again, one of them new", TimeSpan.FromMinutes(4));
         (await cluster.ObjectsAsync(internalId)).ShouldContain($"StatefulSet/{name}-m4");
-        (await ScalarAsync(credentials, "SELECT count(*) FROM acks", readOnly: true)).ShouldNotBeNull();
+        (await ScalarAsync(credentials, "SELECT count(*) FROM writes", readOnly: true)).ShouldNotBeNull();
+
+        await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
+    }
+
+    [Fact]
+    public async Task Killing_the_primarys_server_with_SIGKILL_in_its_pod_fails_over_with_every_acknowledged_write_kept_and_fences_its_pod()
+    {
+        var (id, internalId) = await ProvisionAsync("hak-");
+        var credentials = await Osb.BindReadyAsync(id, "b-" + id, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
+        await ClusterFixture.WaitForAsync(async () => (await PodsWithRoleAsync(internalId, "replica")).Count == 2 ? (bool?)true : null, "both standbys on the -ro Service", TimeSpan.FromSeconds(60));
+
+        var primaryPod = await FailsOverKeepingEveryAcknowledgedWriteAsync(id, internalId, credentials, async pod =>
+        {
+            // kill -9 of the postmaster, as an operator's kubectl exec would: the pod stays, the server is gone.
+            var member = pod[("stw-" + internalId + "-").Length..^2];
+            await cluster.PodShellAsync($"{internalId}-{member}", $"kill -9 $(cat /steward/{internalId}/members/{member}/run/server.pid)");
+        });
+        var incident = (await cluster.IncidentsAsync(id)).First(i => i.GetProperty("summary").GetString()!.Contains("fenced", StringComparison.Ordinal));
+        // The runtime reuses a "running" status for a second (an exec per read): two failed checks within it classify the
+        // same kill as a server that stopped answering (docs/kubernetes.md#high-availability-on-kubernetes).
+        incident.GetProperty("class").GetString().ShouldBeOneOf(["killed-by-signal", "unhealthy-but-running"], incident.ToString());
+        primaryPod.ShouldEndWith("-m1-0");
 
         await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
     }
@@ -227,6 +183,65 @@ public sealed class HighAvailabilityTests(ClusterFixture cluster)
         await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlStandalone);
     }
 
+    /// <summary>
+    /// A client writes numbered rows through the -rw Service with the binding's credentials, one per transaction, keeping
+    /// those whose commit returned; <paramref name="kill"/> takes the primary's pod down. The same credentials must then
+    /// write through the same Service on another member, every acknowledged row must be there, and the old primary must
+    /// be fenced: its StatefulSet at 0 replicas and annotated, its pod not made again, its claim kept. Returns its pod.
+    /// </summary>
+    private async Task<string> FailsOverKeepingEveryAcknowledgedWriteAsync(string id, string internalId, JsonElement credentials, Func<string, Task> kill)
+    {
+        var primaryPod = (await PodsWithRoleAsync(internalId, "primary")).Single();
+        var load = await WriteLoad.StartWithAsync(new NpgsqlConnectionStringBuilder(ConnectionString(credentials, readOnly: false)) { Timeout = 5 }.ConnectionString);
+        TimeSpan killedAt;
+        try
+        {
+            await load.WaitForMoreAsync(50, TimeSpan.FromSeconds(60));
+            killedAt = load.Clock.Elapsed;
+            await kill(primaryPod);
+            await load.WaitForMoreAsync(20, TimeSpan.FromMinutes(2));
+        }
+        finally
+        {
+            // Stopped before the rows are read: a write acknowledged after the read would look lost.
+            await load.DisposeAsync();
+        }
+
+        // Writes stopped being acknowledged for this long: the client's view of the failover.
+        var after = load.Timeline.Where(t => t.At >= killedAt).Select(t => t.At).ToList();
+        var before = load.Timeline.Where(t => t.At < killedAt).Select(t => t.At).DefaultIfEmpty(killedAt).Max();
+        output.WriteLine($"first acknowledged write {(after.Min() - killedAt).TotalSeconds:0.00} s after the kill; longest pause {after.Prepend(before).Zip(after, (a, b) => b - a).Max().TotalSeconds:0.00} s; {load.Errors} failed attempts");
+        var stored = new HashSet<long>();
+        await using (var conn = await Pg.OpenAsync(credentials))
+        await using (var cmd = new NpgsqlCommand("SELECT id FROM writes", conn))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                stored.Add(reader.GetInt64(0));
+            }
+        }
+
+        load.Acknowledged.Where(n => !stored.Contains(n)).ShouldBeEmpty("every write acknowledged before, during and after the failover is on the new primary");
+
+        var primaries = await PodsWithRoleAsync(internalId, "primary");
+        primaries.Count.ShouldBe(1);
+        primaries[0].ShouldNotBe(primaryPod, "the -rw Service follows the promoted standby");
+
+        // The old primary is fenced: its StatefulSet has no replica (nothing makes its pod again), its claim is kept.
+        var set = await cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync(primaryPod[..^2], cluster.Namespace);
+        set.Spec.Replicas.ShouldBe(0);
+        set.Metadata.Annotations.ShouldContainKey("steward.io/fenced");
+        await ClusterFixture.WaitForAsync(
+            async () => (await cluster.Client.CoreV1.ListNamespacedPodAsync(cluster.Namespace, fieldSelector: $"metadata.name={primaryPod}")).Items.Count == 0 ? (bool?)true : null,
+            "the fenced member's pod gone",
+            TimeSpan.FromSeconds(60));
+        (await cluster.ObjectsAsync(internalId)).ShouldContain($"PersistentVolumeClaim/data-{primaryPod}", "the fenced member's volume is kept for inspection");
+        (await Osb.ApiAsync($"/instances/{id}/members")).Body.GetProperty("members").EnumerateArray()
+            .Single(m => m.GetProperty("name").GetString() == primaryPod[..^2].Split('-')[^1]).GetProperty("role").GetString().ShouldBe("fenced");
+        return primaryPod;
+    }
+
     private async Task<(string Id, string InternalId)> ProvisionAsync(string prefix)
     {
         var id = prefix + Guid.NewGuid().ToString("N")[..8];
@@ -241,19 +256,20 @@ public sealed class HighAvailabilityTests(ClusterFixture cluster)
         [.. (await cluster.Client.CoreV1.ListNamespacedPodAsync(cluster.Namespace, labelSelector: $"steward.io/instance={internalId},{RoleLabel}={role}")).Items
             .Where(p => p.Metadata.DeletionTimestamp is null).Select(p => p.Metadata.Name).Order()];
 
+    private static string ConnectionString(JsonElement credentials, bool readOnly) => new NpgsqlConnectionStringBuilder
+    {
+        Host = credentials.GetProperty(readOnly ? "ro_host" : "host").GetString(),
+        Port = credentials.GetProperty(readOnly ? "ro_port" : "port").GetInt32(),
+        Username = credentials.GetProperty("username").GetString(),
+        Password = credentials.GetProperty("password").GetString(),
+        Database = credentials.GetProperty("database").GetString(),
+        Pooling = false,
+        Timeout = 5,
+    }.ConnectionString;
+
     private static async Task<object?> ScalarAsync(JsonElement credentials, string sql, bool readOnly)
     {
-        var builder = new NpgsqlConnectionStringBuilder
-        {
-            Host = credentials.GetProperty(readOnly ? "ro_host" : "host").GetString(),
-            Port = credentials.GetProperty(readOnly ? "ro_port" : "port").GetInt32(),
-            Username = credentials.GetProperty("username").GetString(),
-            Password = credentials.GetProperty("password").GetString(),
-            Database = credentials.GetProperty("database").GetString(),
-            Pooling = false,
-            Timeout = 5,
-        };
-        await using var conn = new NpgsqlConnection(builder.ConnectionString);
+        await using var conn = new NpgsqlConnection(ConnectionString(credentials, readOnly));
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand(sql, conn);
         return await cmd.ExecuteScalarAsync();
