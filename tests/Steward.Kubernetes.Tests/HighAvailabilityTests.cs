@@ -53,7 +53,8 @@ public sealed class HighAvailabilityTests(ClusterFixture cluster, ITestOutputHel
 
         // The read-only Service leads to a streaming standby once the controller has seen them stream.
         await ClusterFixture.WaitForAsync(async () => (await PodsWithRoleAsync(internalId, "replica")).Count == 2 ? (bool?)true : null, "both standbys on the -ro Service", TimeSpan.FromSeconds(60));
-        (await ScalarAsync(credentials, "SELECT pg_is_in_recovery()", readOnly: true)).ShouldBe(true, "the -ro Service reaches a standby");
+        // kube-proxy programs a Service's new endpoints shortly after the label changes: a connection is retried until then.
+        (await ClusterFixture.WaitForAsync(() => ScalarAsync(credentials, "SELECT pg_is_in_recovery()", readOnly: true), "a connection through the -ro Service", TimeSpan.FromSeconds(30))).ShouldBe(true, "the -ro Service reaches a standby");
         (await ScalarAsync(credentials, "SELECT pg_is_in_recovery()", readOnly: false)).ShouldBe(false, "the -rw Service reaches the primary");
 
         var primaryPod = await FailsOverKeepingEveryAcknowledgedWriteAsync(id, internalId, credentials, async pod =>
@@ -67,7 +68,7 @@ public sealed class HighAvailabilityTests(ClusterFixture cluster, ITestOutputHel
         // Back to full redundancy: a new member replaces the fenced one and streams from the new primary.
         await ClusterFixture.WaitForAsync(async () => (await PodsWithRoleAsync(internalId, "replica")).Count == 2 ? (bool?)true : null, "two streaming standbys again, one of them new", TimeSpan.FromMinutes(4));
         (await cluster.ObjectsAsync(internalId)).ShouldContain($"StatefulSet/{name}-m4");
-        (await ScalarAsync(credentials, "SELECT count(*) FROM writes", readOnly: true)).ShouldNotBeNull();
+        (await ClusterFixture.WaitForAsync(() => ScalarAsync(credentials, "SELECT count(*) FROM writes", readOnly: true), "the rows on a standby, through the -ro Service", TimeSpan.FromSeconds(30))).ShouldNotBeNull();
 
         await cluster.DeprovisionLeavingNothingAsync(id, internalId, Catalogs.PostgreSql, Catalogs.PostgreSqlHa);
     }
