@@ -75,9 +75,9 @@ public sealed partial class KubernetesRuntime : IMemberPlaces
             throw new ArgumentException($"{member.Root} is not a member's place: only members of highly available instances are fenced", nameof(member));
         }
 
-        // Every process of the server killed first, in its pod, while it can be reached: a killed postmaster's backends and
-        // WAL senders live on (orphans of the instance manager) and would go on committing with a standby's acknowledgement;
-        // deleting the pod alone ends them only when the kubelet gets to it, possibly after the promotion.
+        // Every process of the server killed first, in its pod, while it can be reached (as the local fence kills every
+        // process of the member): a killed postmaster's backends live on as orphans of the instance manager, and deleting
+        // the pod alone ends them only when the kubelet gets to it, possibly after the promotion.
         if (await PodRunsAsync(id, cancellationToken))
         {
             await StopAsync(member, 9, TimeSpan.Zero, cancellationToken);
