@@ -116,10 +116,10 @@ public sealed partial class KubernetesRuntime
             }
 
         started:
-            var ready = await ExecAsync(id, $"i=0; while [ ! -f /tmp/steward-manager.ready ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; [ -f /tmp/steward-manager.ready ] && [ -d {Quote(PathsFor(id).RunDir)} ]", deadline.Token);
+            var ready = await ExecAsync(id, $"i=0; while [ ! -f /tmp/steward-manager.ready ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; [ -f /tmp/steward-manager.ready ] && [ -d {Quote(new InstancePaths(RootFor(id)).RunDir)} ]", deadline.Token);
             if (!ready.Succeeded)
             {
-                throw new InvalidOperationException($"the instance manager of pod {PodName(id)} did not prepare {PathsFor(id).Root} within 10 s: {ready.Output.Trim()}");
+                throw new InvalidOperationException($"the instance manager of pod {PodName(id)} did not prepare {RootFor(id)} within 10 s: {ready.Output.Trim()}");
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -37,7 +37,7 @@ public sealed partial class KubernetesRuntime
 
     private async Task<ProcessStatus> StatusAsync(string id, CancellationToken cancellationToken)
     {
-        var run = PathsFor(id).RunDir;
+        var run = new InstancePaths(RootFor(id)).RunDir;
         var script = $$"""
             r={{Quote(run)}}
             p=$(cat "$r/server.pid" 2>/dev/null); st=
@@ -141,7 +141,7 @@ public sealed partial class KubernetesRuntime
         }
 
         var script = "for p in " + string.Join(' ', paths.Select(Quote)) + "; do [ -e \"$p\" ] || { printf '%s' \"$p\"; exit 0; }; done";
-        return Fact(new InstancePaths(Root + "/" + IdOf(paths[0])), script, "") is { Length: > 0 } missing ? missing : null;
+        return Fact(new InstancePaths(RootFor(IdOf(paths[0]))), script, "") is { Length: > 0 } missing ? missing : null;
     }
 
     public async Task<string> CreateRescueDirectoryAsync(InstancePaths paths, string name, CancellationToken cancellationToken)

@@ -85,7 +85,7 @@ public sealed partial class KubernetesRuntime
             exit 0
             """;
         var files = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var line in Fact(new InstancePaths(Root + "/" + IdOf(directory)), script, "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var line in Fact(new InstancePaths(RootFor(IdOf(directory))), script, "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var (name, text) = line.Split(' ') is [var n, var t] ? (n, t) : (line.Trim(), string.Empty);
             files[Encoding.UTF8.GetString(Convert.FromBase64String(name))] = Encoding.UTF8.GetString(Convert.FromBase64String(text));
@@ -129,7 +129,7 @@ public sealed partial class KubernetesRuntime
     public async Task DeleteDirectoryAsync(string path, CancellationToken cancellationToken)
     {
         var id = IdOf(path);
-        if (path.TrimEnd('/') == PathsFor(id).Root)
+        if (path.TrimEnd('/') == RootFor(id))
         {
             throw new ArgumentException($"{path} is the instance's whole place; DeleteAsync removes that", nameof(path));
         }

@@ -29,6 +29,9 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
     private const string Container = "server";
     private const string ManagerDir = "/steward-manager";
 
+    /// <summary>Where the members of a highly available instance are, under the instance's root (as HaLayout places them).</summary>
+    private const string MembersDir = "members";
+
     private readonly KubernetesRuntimeOptions _options;
     private readonly IKubernetes _client;
     private readonly ILogger _logger;
@@ -56,11 +59,17 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
     /// <summary>The namespace the instances' objects live in.</summary>
     public string Namespace => _options.Namespace;
 
-    /// <summary>The label selector that finds every object of one instance.</summary>
-    public static string SelectorFor(string internalId) => $"{InstanceLabel}={internalId}";
+    /// <summary>The label every object of one member of a highly available instance carries besides <see cref="InstanceLabel"/>, with the member's name.</summary>
+    public const string MemberLabel = "steward.io/member";
 
-    /// <summary>The name of the StatefulSet, Service and ConfigMap of an instance.</summary>
-    public static string NameFor(string internalId) => "stw-" + internalId;
+    /// <summary>
+    /// The label selector that finds every object of one place: an instance (its members' included) by its internal id,
+    /// or one member of a highly available instance by its place key (<c>&lt;internal id&gt;-&lt;member&gt;</c>).
+    /// </summary>
+    public static string SelectorFor(string place) => string.Join(",", InstanceObjects.Selector(place).Select(l => $"{l.Key}={l.Value}"));
+
+    /// <summary>The name of the StatefulSet, Service and ConfigMap of an instance, or of one member (by its place key).</summary>
+    public static string NameFor(string place) => "stw-" + place;
 
     public string ListenAddress => "0.0.0.0";
 
@@ -77,12 +86,25 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
             return host;
         }
 
-        var service = Await(ct => _client.CoreV1.ReadNamespacedServiceAsync(NameFor(id), Namespace, cancellationToken: ct), CancellationToken.None);
+        // An instance's own Service, or for a highly available instance (whose members have theirs) its read-write endpoint.
+        var service = Await(
+            async ct =>
+            {
+                try
+                {
+                    return await _client.CoreV1.ReadNamespacedServiceAsync(NameFor(id), Namespace, cancellationToken: ct);
+                }
+                catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.NotFound && InstanceObjects.Split(id).Member is null)
+                {
+                    return await _client.CoreV1.ReadNamespacedServiceAsync(NameFor(id) + "-rw", Namespace, cancellationToken: ct);
+                }
+            },
+            CancellationToken.None);
         return _hosts[id] = service.Spec.ClusterIP;
     }
 
     public Task CreateDirectoriesAsync(InstancePaths paths, CancellationToken cancellationToken) =>
-        throw new NotSupportedException($"{paths.Root}: on Kubernetes an instance's place is made with its port and plan (CreateInstanceAsync); high availability, the warm pool, rehearsals, repairs, clones and rebuilds do not run on Kubernetes yet (docs/kubernetes.md)");
+        throw new NotSupportedException($"{paths.Root}: on Kubernetes an instance's place is made with its port and plan (CreateInstanceAsync); the warm pool, rehearsals, repairs, clones and rebuilds do not run on Kubernetes yet (docs/kubernetes.md)");
 
     public async Task CreateInstanceAsync(InstancePaths paths, InstanceShape shape, CancellationToken cancellationToken)
     {
@@ -247,8 +269,11 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
     {
         _running.TryRemove(id, out _);
         var selector = SelectorFor(id);
-        var name = NameFor(id);
-        await IgnoreNotFound(() => _client.AppsV1.DeleteNamespacedStatefulSetAsync(name, Namespace, propagationPolicy: keepService ? "Orphan" : "Background", cancellationToken: cancellationToken));
+        // By label, not by name: an instance's selector finds its members' StatefulSets too (a highly available instance).
+        foreach (var set in (await _client.AppsV1.ListNamespacedStatefulSetAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken)).Items)
+        {
+            await IgnoreNotFound(() => _client.AppsV1.DeleteNamespacedStatefulSetAsync(set.Metadata.Name, Namespace, propagationPolicy: keepService ? "Orphan" : "Background", cancellationToken: cancellationToken));
+        }
 
         // The pod goes at once (its server was stopped, or the instance is being given up), then everything that carries
         // the instance's label; volume claims last, once no pod uses them.
@@ -303,17 +328,32 @@ public sealed partial class KubernetesRuntime : IInstanceRuntime, IDisposable
         _namespaceGate.Dispose();
     }
 
-    /// <summary>The instance's internal id from a path under <see cref="Root"/>.</summary>
+    /// <summary>
+    /// The place (pod) a path under <see cref="Root"/> is in: the instance's internal id, or for a path under
+    /// <c>&lt;id&gt;/members/&lt;member&gt;/</c> (a member of a highly available instance, which has a pod of its own)
+    /// <c>&lt;id&gt;-&lt;member&gt;</c>. Ids and member names are lowercase letters and digits, so the key is unambiguous.
+    /// </summary>
     internal static string IdOf(string path)
     {
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length < 2 || "/" + parts[0] != Root || parts[1].Length == 0 || parts[1].Any(c => !char.IsAsciiLetterLower(c) && !char.IsAsciiDigit(c)))
+        if (parts.Length < 2 || "/" + parts[0] != Root || !Plain(parts[1]))
         {
             throw new ArgumentException($"{path} is not a path of an instance on Kubernetes (under {Root}/<internal id>)", nameof(path));
         }
 
+        if (parts.Length >= 4 && parts[2] == MembersDir)
+        {
+            return Plain(parts[3]) ? parts[1] + "-" + parts[3] : throw new ArgumentException($"{path} is not a path of a member on Kubernetes (under {Root}/<internal id>/{MembersDir}/<member>)", nameof(path));
+        }
+
         return parts[1];
     }
+
+    /// <summary>The root of a place's files in its pod (where its volume is mounted).</summary>
+    internal static string RootFor(string place) =>
+        InstanceObjects.Split(place) is (var id, { } member) ? $"{Root}/{id}/{MembersDir}/{member}" : $"{Root}/{place}";
+
+    private static bool Plain(string name) => name.Length > 0 && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c));
 
     private V1ConfigMap ManagerConfigMap(string id, V1OwnerReference? owner) => new()
     {

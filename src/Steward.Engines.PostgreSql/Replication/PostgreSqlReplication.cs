@@ -26,7 +26,8 @@ internal sealed class PostgreSqlReplication(PostgreSqlEngine engine) : IReplicat
 
     public async Task ConfigureMemberAsync(EngineContext member, ReplicationRole role, CancellationToken cancellationToken)
     {
-        await WritePassFileAsync(member, cancellationToken);
+        var primaryHost = role.PrimaryHost ?? member.Host;
+        await WritePassFileAsync(member, primaryHost, cancellationToken);
         var names = string.Join(", ", role.SynchronousNames);
         var conf = new StringBuilder()
             .AppendLine("# Written by Steward: streaming replication of this highly available instance.")
@@ -43,7 +44,7 @@ internal sealed class PostgreSqlReplication(PostgreSqlEngine engine) : IReplicat
         if (role.PrimaryPort is { } primary)
         {
             conf.AppendLine(CultureInfo.InvariantCulture,
-                $"primary_conninfo = 'host={member.Host} port={primary} user={member.Instance.AdminUser} passfile={PassFile(member)} application_name={role.SlotName} connect_timeout=2'");
+                $"primary_conninfo = 'host={primaryHost} port={primary} user={member.Instance.AdminUser} passfile={PassFile(member)} application_name={role.SlotName} connect_timeout=2'");
         }
 
         await member.Runtime.WriteFileAsync(ReplicationConf(member), conf.ToString(), cancellationToken);
@@ -54,13 +55,13 @@ internal sealed class PostgreSqlReplication(PostgreSqlEngine engine) : IReplicat
         }
         else
         {
-            File.Delete(signal);
+            await member.Runtime.DeleteFileAsync(signal, cancellationToken);
         }
     }
 
     public async Task CloneAsync(EngineContext target, EngineContext source, CancellationToken cancellationToken)
     {
-        await WritePassFileAsync(target, cancellationToken);
+        await WritePassFileAsync(target, source.Host, cancellationToken);
         var result = await target.Runtime.RunToolAsync(
             target.Paths,
             Path.Combine(engine.BinDir, "pg_basebackup"),
@@ -202,8 +203,9 @@ internal sealed class PostgreSqlReplication(PostgreSqlEngine engine) : IReplicat
         return line is null ? null : Lsn.Parse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim());
     }
 
-    private static Task WritePassFileAsync(EngineContext member, CancellationToken cancellationToken)
+    /// <summary>The member's replication passfile, for connections to <paramref name="host"/> (its primary, or the member it is cloned from).</summary>
+    private static Task WritePassFileAsync(EngineContext member, string host, CancellationToken cancellationToken)
     {
-        return member.Runtime.WriteFileAsync(PassFile(member), PgPassFile.Line(member.Instance.AdminUser, member.Instance.AdminPassword, member.Host), cancellationToken);
+        return member.Runtime.WriteFileAsync(PassFile(member), PgPassFile.Line(member.Instance.AdminUser, member.Instance.AdminPassword, host), cancellationToken);
     }
 }

@@ -41,7 +41,7 @@ internal sealed class RedisReplication(RedisEngine engine) : IReplicationEngine
             .AppendLine("repl-timeout 10");
         if (role.PrimaryPort is { } primary)
         {
-            conf.AppendLine(CultureInfo.InvariantCulture, $"replicaof {member.Host} {primary}");
+            conf.AppendLine(CultureInfo.InvariantCulture, $"replicaof {role.PrimaryHost ?? member.Host} {primary}");
         }
 
         return member.Runtime.WriteFileAsync(ReplicationConf(member), conf.ToString(), cancellationToken);

@@ -175,7 +175,7 @@ internal sealed partial class InstanceBroker(IStateStore store, EngineRegistry e
         }
 
         var currentPlan = engines.Plan(serviceId, instance.PlanId);
-        HighAvailability.HaRules.RequireUpdatable(currentPlan, plan, merged != instance.ParametersJson);
+        HighAvailability.HaRules.RequireUpdatable(currentPlan, plan, merged != instance.ParametersJson, engines.Runtime is Steward.Runtime.IMemberPlaces);
         if (plan.Members > currentPlan.Members)
         {
             var (servers, ports) = (MachineCapacity.Needs(plan).Servers - currentPlan.Members, MachineCapacity.Needs(plan).Ports - MachineCapacity.Needs(currentPlan).Ports);

@@ -49,7 +49,7 @@ internal sealed class HaTopologyView(IHaMemberStore members, EngineRegistry engi
         {
             instance_id = instance.Id,
             highly_available = highlyAvailable,
-            endpoint = new { host = "127.0.0.1", port = instance.Port },
+            endpoint = new { host = highlyAvailable ? layout.Runtime.ClientHost(layout.Runtime.PathsFor(instance.InternalId)) : "127.0.0.1", port = instance.Port },
             members = list.Select(m => Member(instance, m)).ToList(),
         };
     }

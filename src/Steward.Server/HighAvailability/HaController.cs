@@ -24,7 +24,7 @@ internal sealed class HaController(
     InstanceLocks locks,
     HaLayout layout,
     HaFailover failover,
-    HaProxy proxy,
+    IHaEndpoint proxy,
     HaRegistry registry,
     HealthRegistry health,
     FailureClassifier classifier,

@@ -22,7 +22,7 @@ internal sealed class HaConversion(
     PortAllocator ports,
     HaLayout layout,
     HaMembers builder,
-    HaProxy proxy,
+    IHaEndpoint proxy,
     HaRegistry registry,
     StewardOptions options,
     TimeProvider time)
@@ -155,7 +155,7 @@ internal sealed class HaConversion(
 
         // The moved configuration names the old paths and port: written anew for the member.
         await engines.Engine(target.ServiceId).ConfigureAsync(context, cancellationToken);
-        await builder.Replication(target).ConfigureMemberAsync(context, HaMembers.Role(first, first, size, synchronous: false), cancellationToken);
+        await builder.Replication(target).ConfigureMemberAsync(context, layout.Role(target, first, first, size, synchronous: false), cancellationToken);
         await builder.StartAsync(target, first with { Role = MemberRole.Primary }, cancellationToken);
         if (first.Role != MemberRole.Primary)
         {
@@ -178,7 +178,7 @@ internal sealed class HaConversion(
     {
         var primary = (await members.ListMembersAsync(target.Id, cancellationToken)).Single(m => m.Role == MemberRole.Primary);
         var context = layout.Context(target, primary);
-        await builder.Replication(target).ConfigureMemberAsync(context, HaMembers.Role(primary, primary, size), cancellationToken);
+        await builder.Replication(target).ConfigureMemberAsync(context, layout.Role(target, primary, primary, size), cancellationToken);
         await builder.Replication(target).ReloadAsync(context, cancellationToken);
     }
 

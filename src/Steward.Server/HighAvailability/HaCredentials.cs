@@ -10,7 +10,7 @@ namespace Steward.Server.HighAvailability;
 /// endpoint: every slot's address (the slot ports never change) and, for PostgreSQL, a multi-host URI with
 /// <c>target_session_attrs=read-write</c>. The stable endpoint stays the default <c>uri</c>/<c>host</c>/<c>port</c>.
 /// </summary>
-internal sealed class HaCredentials(IHaMemberStore members, EngineRegistry engines)
+internal sealed class HaCredentials(IHaMemberStore members, EngineRegistry engines, HaLayout layout)
 {
     public async Task<Dictionary<string, object>> DecorateAsync(ServiceInstance instance, Dictionary<string, object> credentials, CancellationToken cancellationToken)
     {
@@ -19,8 +19,9 @@ internal sealed class HaCredentials(IHaMemberStore members, EngineRegistry engin
             return credentials;
         }
 
-        var ports = HaFailover.Slots(await members.ListMembersAsync(instance.Id, cancellationToken)).Select(m => m.Port).ToList();
-        var hosts = string.Join(",", ports.Select(p => "127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture)));
+        // Each slot's address: loopback beside the broker; on Kubernetes the member's own Service (a replaced member has another).
+        var slots = HaFailover.Slots(await members.ListMembersAsync(instance.Id, cancellationToken));
+        var hosts = string.Join(",", slots.Select(m => (layout.Places is null ? "127.0.0.1" : layout.Runtime.ClientHost(layout.Member(instance, m))) + ":" + m.Port.ToString(CultureInfo.InvariantCulture)));
         credentials["members"] = hosts;
         var readOnlyPort = await members.GetReadOnlyPortAsync(instance.Id, cancellationToken);
         if (credentials.TryGetValue("uri", out var uri) && uri is string u && u.Contains("://", StringComparison.Ordinal))
@@ -36,9 +37,10 @@ internal sealed class HaCredentials(IHaMemberStore members, EngineRegistry engin
             {
                 // The read-only endpoint: the streaming standbys, following failovers (never the primary).
                 var roText = ro.ToString(CultureInfo.InvariantCulture);
-                credentials["ro_host"] = "127.0.0.1";
+                var roHost = layout.Places?.ReadOnlyHost(layout.Runtime.PathsFor(instance.InternalId)) ?? "127.0.0.1";
+                credentials["ro_host"] = roHost;
                 credentials["ro_port"] = ro;
-                credentials["ro_uri"] = $"{u[..(at + 1)]}127.0.0.1:{roText}{(slash < 0 ? string.Empty : u[slash..])}";
+                credentials["ro_uri"] = $"{u[..(at + 1)]}{roHost}:{roText}{(slash < 0 ? string.Empty : u[slash..])}";
             }
         }
 

@@ -20,7 +20,7 @@ internal sealed class HaFailover(
     EngineRegistry engines,
     HaLayout layout,
     HaMembers builder,
-    HaProxy proxy,
+    IHaEndpoint proxy,
     HaRegistry registry,
     Steward.Server.Supervision.HealthRegistry health,
     HaOptions options,
@@ -324,7 +324,7 @@ internal sealed class HaFailover(
     {
         var members = await memberStore.ListMembersAsync(instance.Id, cancellationToken);
         var size = engines.Plan(instance.ServiceId, instance.PlanId).Members;
-        await Replication(instance).ConfigureMemberAsync(layout.Context(instance, primary), HaMembers.Role(primary, primary, size), cancellationToken);
+        await Replication(instance).ConfigureMemberAsync(layout.Context(instance, primary), layout.Role(instance, primary, primary, size), cancellationToken);
         try
         {
             await builder.ReconcileUsersAsync(instance, primary, cancellationToken);
@@ -337,7 +337,7 @@ internal sealed class HaFailover(
         foreach (var standby in members.Where(m => m.Role == MemberRole.Standby))
         {
             var context = layout.Context(instance, standby);
-            await Replication(instance).ConfigureMemberAsync(context, HaMembers.Role(standby, primary, size), cancellationToken);
+            await Replication(instance).ConfigureMemberAsync(context, layout.Role(instance, standby, primary, size), cancellationToken);
             try
             {
                 await Replication(instance).ReloadAsync(context, cancellationToken);

@@ -17,6 +17,9 @@ internal sealed class HaLayout(EngineRegistry engines)
 
     public IInstanceRuntime Runtime => engines.Runtime;
 
+    /// <summary>The runtime's own member places and routing (Kubernetes), or null where members run beside the broker behind HAProxy.</summary>
+    public IMemberPlaces? Places => Runtime as IMemberPlaces;
+
     public InstancePaths Member(ServiceInstance instance, HaMember member) =>
         new(Path.Combine(Runtime.PathsFor(instance.InternalId).Root, "members", member.Name));
 
@@ -39,5 +42,16 @@ internal sealed class HaLayout(EngineRegistry engines)
             .DefaultIfEmpty(0).Max() + 1;
     }
 
-    public bool IsFencedOnDisk(ServiceInstance instance, HaMember member) => File.Exists(Path.Combine(Member(instance, member).Root, FencedMarker));
+    public bool IsFencedOnDisk(ServiceInstance instance, HaMember member) =>
+        Places is { } places ? places.IsFenced(Member(instance, member)) : File.Exists(Path.Combine(Member(instance, member).Root, FencedMarker));
+
+    /// <summary>
+    /// <see cref="HaMembers.Role"/> with where a standby reaches its primary: the primary's own address (the same loopback
+    /// for every member beside the broker, the primary member's Service on Kubernetes).
+    /// </summary>
+    public ReplicationRole Role(ServiceInstance instance, HaMember member, HaMember? primary, int slots, bool synchronous = true) =>
+        HaMembers.Role(member, primary, slots, synchronous) with
+        {
+            PrimaryHost = primary is null || member.Slot == primary.Slot ? null : Runtime.ClientHost(Member(instance, primary)),
+        };
 }

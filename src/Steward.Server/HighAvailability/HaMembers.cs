@@ -32,10 +32,10 @@ internal sealed class HaMembers(HaLayout layout, EngineRegistry engines, IEnumer
     {
         var engine = engines.Engine(instance.ServiceId);
         var context = layout.Context(instance, member);
-        await layout.Runtime.CreateDirectoriesAsync(context.Paths, cancellationToken);
+        await layout.Runtime.CreateInstanceAsync(context.Paths, context.Shape, cancellationToken);
         await engine.InitializeAsync(context, cancellationToken);
         await engine.ConfigureAsync(context, cancellationToken);
-        await Replication(instance).ConfigureMemberAsync(context, Role(member, member, slots, synchronous: false), cancellationToken);
+        await Replication(instance).ConfigureMemberAsync(context, layout.Role(instance, member, member, slots, synchronous: false), cancellationToken);
         await StartAsync(instance, member, cancellationToken);
         await engine.BootstrapAsync(context, cancellationToken);
     }
@@ -51,11 +51,11 @@ internal sealed class HaMembers(HaLayout layout, EngineRegistry engines, IEnumer
             await layout.Runtime.StopAsync(context.Paths, 9, TimeSpan.Zero, cancellationToken);
         }
 
-        await layout.Runtime.CreateDirectoriesAsync(context.Paths, cancellationToken);
+        await layout.Runtime.CreateInstanceAsync(context.Paths, context.Shape, cancellationToken);
         await Replication(instance).CloneAsync(context, layout.Context(instance, primary), cancellationToken);
         await archiving.ShareSecretAsync(instance, primary, member, cancellationToken);
         await engine.ConfigureAsync(context, cancellationToken);
-        await Replication(instance).ConfigureMemberAsync(context, Role(member, primary, slots), cancellationToken);
+        await Replication(instance).ConfigureMemberAsync(context, layout.Role(instance, member, primary, slots), cancellationToken);
         await StartAsync(instance, member, cancellationToken);
         await ReconcileUsersAsync(instance, member, cancellationToken);
     }
@@ -93,6 +93,13 @@ internal sealed class HaMembers(HaLayout layout, EngineRegistry engines, IEnumer
     public async Task FenceAsync(ServiceInstance instance, HaMember member, string reason, CancellationToken cancellationToken)
     {
         var paths = layout.Member(instance, member);
+        if (layout.Places is { } places)
+        {
+            // Its place is taken away (on Kubernetes: the StatefulSet scaled to zero, the pod deleted), its volume kept.
+            await places.FenceAsync(paths, $"fenced at {time.GetUtcNow():O}: {reason}", cancellationToken);
+            return;
+        }
+
         if (Directory.Exists(paths.Root))
         {
             await File.WriteAllTextAsync(Path.Combine(paths.Root, HaLayout.FencedMarker), $"fenced at {time.GetUtcNow():O}\n{reason}\nSteward never starts this member again; data/, config/ and log/ are kept as they were for inspection.\n", cancellationToken);

@@ -275,7 +275,7 @@ internal sealed class HaParameterChange(
             var now = time.GetUtcNow();
             await memberStore.SaveMemberAsync(promoted with { Role = MemberRole.Primary, Detail = $"switchover from {primary.Name} (finished after a broker restart)", UpdatedAt = now }, cancellationToken);
             await memberStore.SaveMemberAsync(primary with { Role = MemberRole.Standby, Detail = $"switchover to {promoted.Name}", UpdatedAt = now }, cancellationToken);
-            await replication.ConfigureMemberAsync(layout.Context(target, primary), HaMembers.Role(primary, promoted, size), cancellationToken);
+            await replication.ConfigureMemberAsync(layout.Context(target, primary), layout.Role(target, primary, promoted, size), cancellationToken);
             (primary, repaired) = (promoted with { Role = MemberRole.Primary }, true);
             live = await LiveAsync(target, cancellationToken);
         }
@@ -289,7 +289,7 @@ internal sealed class HaParameterChange(
         {
             // Written as a standby of the primary first: a switchover cut short between recording the old primary as a
             // standby and writing its files would otherwise start it as a second primary.
-            await replication.ConfigureMemberAsync(layout.Context(target, member), HaMembers.Role(member, primary, size), cancellationToken);
+            await replication.ConfigureMemberAsync(layout.Context(target, member), layout.Role(target, member, primary, size), cancellationToken);
             await builder.StartAsync(target, member, cancellationToken);
         }
 

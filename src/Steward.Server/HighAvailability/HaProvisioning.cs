@@ -18,7 +18,7 @@ internal sealed class HaProvisioning(
     PortAllocator ports,
     HaLayout layout,
     HaMembers builder,
-    HaProxy proxy,
+    IHaEndpoint proxy,
     HaRegistry registry,
     TimeProvider time)
 {
@@ -28,7 +28,7 @@ internal sealed class HaProvisioning(
     public IReadOnlyList<Step> ProvisionSteps(string instanceId) =>
     [
         new("allocate", "allocating ports for the endpoint and the members", ct => AllocateAsync(instanceId, ct)),
-        new("initialize", "creating the instance directory", async ct => await layout.Runtime.CreateDirectoriesAsync(layout.Runtime.PathsFor((await InstanceAsync(instanceId, ct)).InternalId), ct)),
+        new("initialize", "creating the instance directory", ct => InitializeAsync(instanceId, ct)),
         new("primary", "creating and starting the primary", ct => PrimaryAsync(instanceId, ct)),
         new("standbys", "cloning the standbys from the primary", ct => StandbysAsync(instanceId, ct), Rerun: true),
         new("synchronous", "switching on synchronous replication", ct => SynchronousAsync(instanceId, ct), Rerun: true),
@@ -108,6 +108,25 @@ internal sealed class HaProvisioning(
         }
     }
 
+    private async Task InitializeAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var instance = await InstanceAsync(instanceId, cancellationToken);
+        var root = layout.Runtime.PathsFor(instance.InternalId);
+        if (layout.Places is not { } places)
+        {
+            await layout.Runtime.CreateDirectoriesAsync(root, cancellationToken);
+            return;
+        }
+
+        // Only PostgreSQL's members are built and failed over on a runtime with member places (docs/kubernetes.md).
+        if (!builder.Replication(instance).Synchronous)
+        {
+            throw new NotSupportedException($"{engines.Engine(instance.ServiceId).Offering.Name} ha plans do not run on Kubernetes yet (only PostgreSQL's do; docs/kubernetes.md#high-availability-on-kubernetes)");
+        }
+
+        await places.CreateGroupAsync(root, cancellationToken);
+    }
+
     private async Task PrimaryAsync(string instanceId, CancellationToken cancellationToken)
     {
         var instance = await InstanceAsync(instanceId, cancellationToken);
@@ -135,7 +154,7 @@ internal sealed class HaProvisioning(
         var list = await members.ListMembersAsync(instanceId, cancellationToken);
         var primary = list.Single(m => m.Role == MemberRole.Primary);
         var context = layout.Context(instance, primary);
-        await builder.Replication(instance).ConfigureMemberAsync(context, HaMembers.Role(primary, primary, list.Count), cancellationToken);
+        await builder.Replication(instance).ConfigureMemberAsync(context, layout.Role(instance, primary, primary, list.Count), cancellationToken);
         await builder.Replication(instance).ReloadAsync(context, cancellationToken);
     }
 

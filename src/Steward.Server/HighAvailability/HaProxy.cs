@@ -14,7 +14,7 @@ namespace Steward.Server.HighAvailability;
 /// same way, so a restarted proxy comes back routing to the same primary. Connections to a slot taken out
 /// of service are cut at once. A second frontend, the read-only endpoint, leads to the streaming standbys.
 /// </summary>
-internal sealed class HaProxy(HaLayout layout, IHaMemberStore members, Steward.Server.Operations.PortAllocator ports)
+internal sealed class HaProxy(HaLayout layout, IHaMemberStore members, Steward.Server.Operations.PortAllocator ports) : IHaEndpoint
 {
     private const string Binary = "/usr/sbin/haproxy";
     private const string Backend = "primary";

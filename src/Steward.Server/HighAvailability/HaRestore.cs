@@ -18,7 +18,7 @@ internal sealed class HaRestore(
     IHaMemberStore members,
     HaLayout layout,
     HaMembers builder,
-    HaProxy proxy,
+    IHaEndpoint proxy,
     HaRegistry registry,
     StewardOptions options,
     TimeProvider time)
@@ -49,7 +49,7 @@ internal sealed class HaRestore(
     /// acknowledge its commits (the checks' and the bindings' writes would wait forever).
     /// </summary>
     public async Task AloneAsync(ServiceInstance instance, HaMember primary, CancellationToken cancellationToken) =>
-        await builder.Replication(instance).ConfigureMemberAsync(layout.Context(instance, primary), HaMembers.Role(primary, primary, Size(instance), synchronous: false), cancellationToken);
+        await builder.Replication(instance).ConfigureMemberAsync(layout.Context(instance, primary), layout.Role(instance, primary, primary, Size(instance), synchronous: false), cancellationToken);
 
     /// <summary>Rebuilds every standby from the restored primary: its old files removed, cloned anew, started, streaming.</summary>
     public async Task RebuildStandbysAsync(ServiceInstance instance, HaMember primary, CancellationToken cancellationToken)
@@ -73,7 +73,7 @@ internal sealed class HaRestore(
     public async Task LeadAsync(ServiceInstance instance, HaMember primary, CancellationToken cancellationToken)
     {
         var context = layout.Context(instance, primary);
-        await builder.Replication(instance).ConfigureMemberAsync(context, HaMembers.Role(primary, primary, Size(instance)), cancellationToken);
+        await builder.Replication(instance).ConfigureMemberAsync(context, layout.Role(instance, primary, primary, Size(instance)), cancellationToken);
         await builder.Replication(instance).ReloadAsync(context, cancellationToken);
         await proxy.RouteAsync(instance, HaFailover.Slots(await members.ListMembersAsync(instance.Id, cancellationToken)), primary, cancellationToken);
     }
@@ -84,7 +84,7 @@ internal sealed class HaRestore(
     /// </summary>
     public async Task RestartAsBeforeAsync(ServiceInstance instance, HaMember primary, CancellationToken cancellationToken)
     {
-        await builder.Replication(instance).ConfigureMemberAsync(layout.Context(instance, primary), HaMembers.Role(primary, primary, Size(instance)), cancellationToken);
+        await builder.Replication(instance).ConfigureMemberAsync(layout.Context(instance, primary), layout.Role(instance, primary, primary, Size(instance)), cancellationToken);
         await builder.StartAsync(instance, primary, cancellationToken);
         foreach (var standby in await StandbysAsync(instance, cancellationToken))
         {

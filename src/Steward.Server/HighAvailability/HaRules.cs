@@ -6,10 +6,17 @@ namespace Steward.Server.HighAvailability;
 /// <summary>What highly available instances do not support (yet), refused before anything changes.</summary>
 internal static class HaRules
 {
-    public static void RequireUpdatable(ServicePlan current, ServicePlan target, bool parametersChange)
+    public static void RequireUpdatable(ServicePlan current, ServicePlan target, bool parametersChange, bool membersHavePlaces = false)
     {
         if (current.HighlyAvailable != target.HighlyAvailable)
         {
+            if (membersHavePlaces)
+            {
+                // The conversion moves the single server's directories into a member's by a rename: one volume cannot
+                // become another member's (docs/kubernetes.md#high-availability-on-kubernetes).
+                throw StewardException.BadRequest($"changing between the plans '{current.Name}' and '{target.Name}' is not supported on Kubernetes yet (a member is a pod with a volume of its own); provision a new instance on '{target.Name}' and move the data with a backup");
+            }
+
             if (parametersChange)
             {
                 throw StewardException.BadRequest($"changing between the plans '{current.Name}' and '{target.Name}' adds or removes servers; change the parameters in a separate update");

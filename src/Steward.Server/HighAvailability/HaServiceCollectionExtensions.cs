@@ -16,6 +16,10 @@ internal static class HaServiceCollectionExtensions
         services.AddSingleton<HaLayout>();
         services.AddSingleton<HaRegistry>();
         services.AddSingleton<HaProxy>();
+        services.AddSingleton<HaServices>();
+
+        // HAProxy beside the broker, or the runtime's own routing (Kubernetes Services) where it has one.
+        services.AddSingleton<IHaEndpoint>(sp => sp.GetRequiredService<HaLayout>().Places is null ? sp.GetRequiredService<HaProxy>() : sp.GetRequiredService<HaServices>());
         services.AddSingleton<HaArchiving>();
         services.AddSingleton<HaMembers>();
         services.AddSingleton<HaBackups>();

@@ -21,7 +21,7 @@ internal sealed class HaSwitchover(
     HaLayout layout,
     HaMembers builder,
     HaFailover failover,
-    HaProxy proxy,
+    IHaEndpoint proxy,
     StewardOptions options,
     TimeProvider time,
     ILogger<HaSwitchover> logger)
@@ -105,7 +105,7 @@ internal sealed class HaSwitchover(
         await memberStore.SaveMemberAsync(target with { Role = MemberRole.Primary, Detail = $"switchover from {primary.Name}", UpdatedAt = now }, cancellationToken);
         await memberStore.SaveMemberAsync(primary with { Role = MemberRole.Standby, Detail = $"switchover to {target.Name}", UpdatedAt = now }, cancellationToken);
         var size = engines.Plan(instance.ServiceId, instance.PlanId).Members;
-        await replication.ConfigureMemberAsync(primaryContext, HaMembers.Role(primary, target, size), cancellationToken);
+        await replication.ConfigureMemberAsync(primaryContext, layout.Role(instance, primary, target, size), cancellationToken);
         await failover.FollowAsync(instance, target with { Role = MemberRole.Primary }, cancellationToken);
         var after = await replication.ObserveAsync(targetContext, cancellationToken);
         watch.Timeline = after.Timeline;
