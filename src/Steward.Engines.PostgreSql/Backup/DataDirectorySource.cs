@@ -95,7 +95,7 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
             checksums = (string?)await show.ExecuteScalarAsync(cancellationToken) == "on";
         }
 
-        var pages = checksums ? new PageCheck(Lsn(startLsn)) : null;
+        var pages = checksums ? new PageCheck((ulong)Steward.Wal.Lsn.Parse(startLsn)) : null;
 
         var stream = output.AsStream(leaveOpen: true);
         var files = new List<BackupChain.Entry>();
@@ -314,13 +314,6 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
     private static string? Field(string label, string name) =>
         label.Split('\n').FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal))?[name.Length..].Trim();
 
-    private static ulong Lsn(string text)
-    {
-        var slash = text.IndexOf('/', StringComparison.Ordinal);
-        return (ulong.Parse(text.AsSpan(0, slash), NumberStyles.HexNumber, CultureInfo.InvariantCulture) << 32)
-            | ulong.Parse(text.AsSpan(slash + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-    }
-
     /// <summary>
     /// The page check <c>pg_basebackup</c> has the server make as it sends a relation's file
     /// (<c>verify_page_checksum</c> in <c>src/backend/backup/basebackup.c</c>): a page that is not new and was last
@@ -356,7 +349,7 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
                 for (; at + DataPage.Size <= read.Length; at += DataPage.Size)
                 {
                     var blockInFile = (offset + at) / DataPage.Size;
-                    if (Problem(read.Slice(at, DataPage.Size), blockInFile) is null)
+                    if (Problem(read.Slice(at, DataPage.Size), blockInFile, count: true) is null)
                     {
                         continue;
                     }
@@ -367,7 +360,7 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
                         continue; // Cut short since: the file was truncated, and the WAL truncates it again.
                     }
 
-                    if (Problem(again, blockInFile) is { } problem)
+                    if (Problem(again, blockInFile, count: false) is { } problem)
                     {
                         throw new BackupException(
                             "source_failed",
@@ -379,7 +372,7 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
                 _aligned = at == read.Length;
             }
 
-            private string? Problem(ReadOnlySpan<byte> page, long blockInFile)
+            private string? Problem(ReadOnlySpan<byte> page, long blockInFile, bool count)
             {
                 // A new page (pd_upper 0) and one written since the backup started are not checked (the WAL rewrites the latter).
                 if (BinaryPrimitives.ReadUInt16LittleEndian(page[14..]) == 0 || DataPage.Lsn(page) >= owner._startLsn)
@@ -387,7 +380,11 @@ internal sealed class DataDirectorySource(EngineContext context, string backupId
                     return null;
                 }
 
-                Interlocked.Increment(ref owner._verified);
+                if (count)
+                {
+                    Interlocked.Increment(ref owner._verified);
+                }
+
                 var expected = DataPage.Checksum(page, DataPage.ForkBlock(name, blockInFile));
                 var stored = DataPage.StoredChecksum(page);
                 return expected == stored ? null : $"checksum {stored} in the page, {expected} computed";
